@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from apps.crm.models import Account, Deal, DealStageChange, Interaction
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "industry", "owner", "created_at"]
+    list_filter = ["industry"]
+    search_fields = ["name", "external_id"]
+    list_select_related = ["owner"]
+
+
+class DealStageChangeInline(admin.TabularInline):
+    model = DealStageChange
+    extra = 0
+    readonly_fields = ["from_stage", "to_stage", "changed_at"]
+    can_delete = False
+
+
+@admin.register(Deal)
+class DealAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "account", "stage", "amount", "stage_changed_at"]
+    list_filter = ["stage"]
+    search_fields = ["name", "external_id", "account__name"]
+    list_select_related = ["account"]
+    inlines = [DealStageChangeInline]
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "account", "channel", "direction", "sentiment", "summary"]
+    list_filter = ["channel", "direction"]
+    search_fields = ["account__name", "summary"]
+    list_select_related = ["account"]
+    date_hierarchy = "occurred_at"

@@ -1,0 +1,191 @@
+"""CRM mirror API: accounts and deals upserted by CRM id, interactions as signals."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from apps.crm.models import Account, Channel, Deal, DealStage, Direction, Interaction
+from apps.crm.selectors import accounts_visible_to, deals_visible_to
+from apps.crm.services import account_upsert, deal_upsert, interaction_record
+from apps.users.models import User
+from apps.users.permissions import HasCapability
+
+
+class AccountRef(serializers.SlugRelatedField):
+    """An account referenced by its CRM external id (``"account": "acc-17"``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Account.objects.all())
+        super().__init__(slug_field="external_id", **kwargs)
+
+
+class DealRef(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Deal.objects.all())
+        super().__init__(slug_field="external_id", **kwargs)
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    external_id = serializers.CharField(max_length=100, validators=[])
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Account
+        fields = ["id", "external_id", "name", "industry", "owner", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class DealSerializer(serializers.ModelSerializer):
+    external_id = serializers.CharField(max_length=100, validators=[])
+    account = AccountRef()
+    stage = serializers.ChoiceField(choices=DealStage.choices, default=DealStage.PROSPECTING)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, default=0)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "external_id",
+            "account",
+            "name",
+            "stage",
+            "amount",
+            "stage_changed_at",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "stage_changed_at", "closed_at", "created_at"]
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    account = AccountRef()
+    deal = DealRef(required=False, allow_null=True)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    sentiment = serializers.FloatField(min_value=-1, max_value=1, required=False, allow_null=True)
+    key_points = serializers.ListField(
+        child=serializers.CharField(max_length=500), required=False, max_length=50
+    )
+    stage = serializers.ChoiceField(choices=DealStage.choices, required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        max_length=100, required=False, allow_null=True, validators=[]
+    )
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id",
+            "external_id",
+            "account",
+            "deal",
+            "channel",
+            "direction",
+            "occurred_at",
+            "sentiment",
+            "summary",
+            "key_points",
+            "contact_name",
+            "contact_title",
+            "stage",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+class UpsertMixin:
+    """POST creates (201) or updates (200) the object with the same external id."""
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance, created = self.upsert(serializer.validated_data)
+        return Response(
+            self.get_serializer(instance).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+def _permissions(view, read: str, write: str):
+    capability = read if view.action in ("list", "retrieve") else write
+    return [HasCapability(capability)()]
+
+
+class AccountViewSet(
+    UpsertMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AccountSerializer
+    filterset_fields = ["industry"]
+
+    def get_permissions(self):
+        return _permissions(self, "crm.read", "crm.write")
+
+    def get_queryset(self):
+        return accounts_visible_to(self.request.user)
+
+    def upsert(self, data):
+        return account_upsert(**data)
+
+
+class DealViewSet(
+    UpsertMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DealSerializer
+    filterset_fields = ["stage"]
+
+    def get_permissions(self):
+        return _permissions(self, "crm.read", "crm.write")
+
+    def get_queryset(self):
+        return deals_visible_to(self.request.user)
+
+    def upsert(self, data):
+        return deal_upsert(**data)
+
+
+class InteractionViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = InteractionSerializer
+    filterset_fields = ["channel", "direction"]
+
+    def get_permissions(self):
+        return _permissions(self, "crm.read", "crm.write")
+
+    def get_queryset(self):
+        visible = accounts_visible_to(self.request.user)
+        return Interaction.objects.filter(account__in=visible).select_related("account", "deal")
+
+    @extend_schema(responses={201: InteractionSerializer, 200: InteractionSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            interaction, created = interaction_record(**serializer.validated_data)
+        return Response(
+            self.get_serializer(interaction).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+router = SimpleRouter()
+router.register("accounts", AccountViewSet, basename="api-accounts")
+router.register("deals", DealViewSet, basename="api-deals")
+router.register("interactions", InteractionViewSet, basename="api-interactions")
+urlpatterns = router.urls

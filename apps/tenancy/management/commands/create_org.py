@@ -1,0 +1,23 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.tenancy.services import organization_create
+
+
+class Command(BaseCommand):
+    help = "Create an organisation: its schema (migrated) and the host <slug>.<BASE_DOMAIN>."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--domain", help="an extra host name routed to this organisation")
+
+    def handle(self, *args, slug, name, domain, **options):
+        try:
+            org = organization_create(slug=slug, name=name, domain=domain)
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+        hosts = ", ".join(org.domains.order_by("-is_primary").values_list("domain", flat=True))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {org.name} (schema {org.schema_name}): {hosts}")
+        )

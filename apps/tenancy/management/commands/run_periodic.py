@@ -1,0 +1,43 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from apps.tenancy.models import Organization
+from apps.tenancy.periodic import get_job, load_jobs
+from apps.tenancy.services import organization_get
+
+
+class Command(BaseCommand):
+    help = "Run a periodic job now, synchronously, for one organisation or all of them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job", nargs="?", help="job name; omit with --list")
+        parser.add_argument("--org", help="organisation slug (default: every organisation)")
+        parser.add_argument("--list", action="store_true", help="list the registered jobs")
+
+    def handle(self, *args, job, org, list, **options):
+        if list or not job:
+            jobs = load_jobs()
+            if not jobs:
+                self.stdout.write("No periodic jobs registered.")
+            for registered in jobs.values():
+                every = registered.every.total_seconds() / 60
+                self.stdout.write(
+                    f"{registered.name:<28} every {every:g} min  {registered.description}"
+                )
+            return
+        try:
+            periodic = get_job(job)
+            orgs = (
+                [organization_get(org)]
+                if org
+                else Organization.objects.exclude(schema_name=get_public_schema_name())
+            )
+        except (KeyError, ValidationError) as error:
+            raise CommandError(
+                error.args[0] if isinstance(error, KeyError) else "; ".join(error.messages)
+            ) from error
+        for organization in orgs:
+            with schema_context(organization.schema_name):
+                result = periodic.func()
+            self.stdout.write(f"{organization.slug}: {job}: {result}")

@@ -1,0 +1,26 @@
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Organization(TenantMixin):
+    """A customer organisation. All of its data lives in its own PostgreSQL schema."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """A host name that routes requests to an organisation (e.g. ``acme.localhost``)."""
+
+    def __str__(self) -> str:
+        return self.domain

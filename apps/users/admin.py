@@ -1,0 +1,56 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from apps.users.models import ApiKey, User
+from apps.users.services import api_key_create, api_key_revoke
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "get_full_name", "email", "role", "team", "manager", "is_active"]
+    list_filter = ["role", "team", "is_active"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    list_select_related = ["manager"]
+    fieldsets = BaseUserAdmin.fieldsets + (
+        ("Learning Loop", {"fields": ("role", "team", "manager", "time_zone")}),
+    )
+    add_fieldsets = BaseUserAdmin.add_fieldsets + (
+        ("Learning Loop", {"fields": ("role", "team", "manager")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        obj.is_staff = obj.is_superuser = obj.role == "admin"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "user", "kind", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["name", "user"]
+    actions = ["revoke"]
+
+    @admin.display(description="Kind")
+    def kind(self, obj: ApiKey) -> str:
+        return "agent" if obj.is_agent_key else "personal"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) if obj else self.fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        key, raw_key = api_key_create(name=obj.name, user=obj.user)
+        obj.pk = key.pk
+        messages.warning(request, f"Copy this key now, it is not shown again: {raw_key}")
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            api_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.users.models import ApiKey, User
+from apps.users.roles import Role
+
+KEY_PREFIX = "ll"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def user_create(
+    *,
+    username: str,
+    role: str,
+    password: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    manager: User | None = None,
+    team: str = "",
+    check_password: bool = True,
+) -> User:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Role must be one of: {', '.join(Role.values)}."})
+    if User.objects.filter(username=username).exists():
+        raise ValidationError({"username": f"User '{username}' already exists."})
+    user = User(
+        username=username,
+        role=role,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        manager=manager,
+        team=team,
+        # Org admins edit goals, clones and policies in this organisation's Django admin.
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    if check_password:
+        validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+def _hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, name: str, user: User | None = None) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned once and never stored."""
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(name=name, prefix=prefix, hashed_key=_hash(raw_key), user=user)
+    return key, raw_key
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None. Compared by hash only."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = (
+        ApiKey.objects.select_related("user")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not secrets.compare_digest(key.hashed_key, _hash(raw_key)):
+        return None
+    if key.user is not None and not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # Coarse on purpose: one write a minute per key, not one per request.
+        with transaction.atomic():
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

@@ -1,0 +1,51 @@
+"""The navigation each role sees: entries whose page exists and whose capability it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from apps.users.roles import can
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    capability: str
+    badge: str = ""  # id of a counter that HTMX refreshes (hx-trigger on a client event)
+
+
+NAV: list[NavEntry] = [
+    NavEntry("My dashboard", "dashboards:rep", "dashboards.rep"),
+    NavEntry("To review", "feedback:review", "feedback.rate"),
+    NavEntry("Approvals", "approvals:queue", "actions.decide", badge="approvals"),
+    NavEntry("Insights", "insights:inbox", "insights.read", badge="insights"),
+    NavEntry("Personas", "personas:list", "personas.read"),
+    NavEntry("Team", "dashboards:manager", "dashboards.manager"),
+    NavEntry("Feedback", "feedback:summary", "feedback.view_team"),
+    NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
+    NavEntry("Calibration", "outcomes:calibration", "calibration.view"),
+    NavEntry("Executive", "dashboards:executive", "dashboards.executive"),
+]
+
+
+def nav_for(user) -> list[dict[str, str]]:
+    entries = []
+    for entry in NAV:
+        if not can(user, entry.capability):
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue  # that page is not part of this build
+        entries.append({"label": entry.label, "url": url, "badge": entry.badge})
+    return entries
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
+        return {"nav": []}
+    return {"nav": nav_for(user), "user_can_admin": can(user, "admin.site")}

@@ -1,0 +1,50 @@
+"""URLs of an organisation's host (``<slug>.localhost`` or any Domain row)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from learning_site import views
+
+API_APPS = [
+    "crm",
+    "outcomes",
+    "feedback",
+    "insights",
+    "approvals",
+    "goals",
+    "personas",
+    "dashboards",
+]
+PAGE_APPS = [
+    "crm",
+    "outcomes",
+    "feedback",
+    "insights",
+    "approvals",
+    "goals",
+    "personas",
+    "dashboards",
+]
+
+admin.site.site_header = "Learning Loop administration"
+admin.site.site_title = "Learning Loop admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *[path("api/v1/", include(f"apps.{app}.api")) for app in API_APPS],
+    *[path("", include(f"apps.{app}.urls")) for app in PAGE_APPS],
+]

@@ -1,0 +1,36 @@
+// Small page helpers shared by every screen. Page-specific behaviour lives with its page.
+(function () {
+  "use strict";
+  let toastTimer = null;
+
+  // Show a toast; an optional action (e.g. Undo) posts with HTMX when clicked.
+  function showToast(detail) {
+    const toast = document.getElementById("toast");
+    if (!toast) return;
+    const message = typeof detail === "string" ? detail : detail.message || detail.value;
+    toast.replaceChildren(document.createTextNode(message || ""));
+    if (detail && detail.undo_url) {
+      const undo = document.createElement("button");
+      undo.type = "button";
+      undo.textContent = "Undo";
+      undo.addEventListener("click", function () {
+        htmx.ajax("POST", detail.undo_url, { swap: "none" });
+        toast.hidden = true;
+      });
+      toast.appendChild(undo);
+    }
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toast.hidden = true; }, (detail && detail.seconds ? detail.seconds : 4) * 1000);
+  }
+  window.llToast = showToast;
+  document.body.addEventListener("toast", function (event) { showToast(event.detail); });
+  // A failed HTMX request must never fail silently.
+  document.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail.xhr.status;
+    const text = status === 409 ? "Someone else already changed this. Reloading the list."
+      : status === 403 ? "Your role is not allowed to do this."
+      : status === 400 ? "Please check the input." : "Something went wrong (" + status + ").";
+    showToast(text);
+  });
+})();

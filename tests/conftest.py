@@ -1,0 +1,172 @@
+"""Shared fixtures: two organisations, a user of each role, API keys, clients.
+
+The test database holds two organisations for the whole session: ``acme`` (the one under
+test, ``acme.localhost``) and ``globex`` (``other_org``, for isolation tests). Every test
+using ``org`` runs inside a transaction in acme's schema that is rolled back afterwards.
+Tests that need committed data (concurrency, live server) use ``fresh_org``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+from rest_framework.test import APIClient
+
+from apps.tenancy.models import Organization
+from apps.tenancy.services import organization_create, public_tenant_ensure
+from apps.users.services import api_key_create
+from tests.factories.users import UserFactory
+
+ORG_SLUG = "acme"
+OTHER_SLUG = "globex"
+ORG_HOST = "acme.localhost"
+OTHER_HOST = "globex.localhost"
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        for slug, name in [(ORG_SLUG, "Acme Corp"), (OTHER_SLUG, "Globex")]:
+            if not Organization.objects.filter(slug=slug).exists():
+                organization_create(slug=slug, name=name)
+    yield
+
+
+@pytest.fixture
+def org(db, django_db_setup):
+    """The organisation under test; the connection is in its schema for the test."""
+    tenant = Organization.objects.get(slug=ORG_SLUG)
+    connection.set_tenant(tenant)
+    yield tenant
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def other_org(org):
+    """A second organisation. Use ``in_org(other_org)`` to create data in it."""
+    return Organization.objects.get(slug=OTHER_SLUG)
+
+
+@pytest.fixture
+def in_org():
+    """``with in_org(tenant): ...`` runs the block in that tenant's schema."""
+    return tenant_context
+
+
+def _user(role: str, username: str, **extra):
+    return UserFactory(username=username, role=role, **extra)
+
+
+@pytest.fixture
+def manager(org):
+    return _user("manager", "maria", first_name="Maria", last_name="Manager")
+
+
+@pytest.fixture
+def rep(org, manager):
+    return _user("rep", "rory", first_name="Rory", last_name="Rep", manager=manager)
+
+
+@pytest.fixture
+def executive(org):
+    return _user("executive", "erin", first_name="Erin", last_name="Exec")
+
+
+@pytest.fixture
+def admin_user(org):
+    return _user("admin", "ada", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def other_org_manager(other_org, in_org):
+    with in_org(other_org):
+        user = _user("manager", "olga", first_name="Olga", last_name="Other")
+    return user
+
+
+@pytest.fixture
+def agent_key(org) -> str:
+    """A raw agent API key of acme."""
+    return api_key_create(name="agent")[1]
+
+
+@pytest.fixture
+def other_agent_key(other_org, in_org) -> str:
+    with in_org(other_org):
+        return api_key_create(name="globex agent")[1]
+
+
+@pytest.fixture
+def manager_key(manager) -> str:
+    return api_key_create(name="maria's key", user=manager)[1]
+
+
+@pytest.fixture
+def rep_key(rep) -> str:
+    return api_key_create(name="rory's key", user=rep)[1]
+
+
+@pytest.fixture
+def page_client(org):
+    """``page_client(user, host=ORG_HOST)``: a browser-like client logged in as ``user``."""
+
+    def make(user=None, host: str = ORG_HOST) -> Client:
+        client = Client(HTTP_HOST=host)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client(org):
+    """``api_client(key=None, host=ORG_HOST)``: an API client with a bearer key."""
+
+    def make(key: str | None = None, host: str = ORG_HOST, user=None) -> APIClient:
+        client = APIClient(HTTP_HOST=host)
+        if key:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def agent_api(api_client, agent_key):
+    return api_client(agent_key)
+
+
+@pytest.fixture
+def manager_api(api_client, manager_key):
+    return api_client(manager_key)
+
+
+_fresh_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def fresh_org(django_db_setup, django_db_blocker):
+    """A committed organisation of its own (for concurrency and live-server tests).
+
+    Data written in it is really committed, so other connections and threads see it.
+    The schema is dropped afterwards. The test runs in autocommit, outside any
+    wrapping transaction; do not combine with ``org``.
+    """
+    slug = f"fresh{os.getpid()}x{next(_fresh_numbers)}"
+    with django_db_blocker.unblock():
+        tenant = organization_create(slug=slug, name=f"Fresh {slug}")
+        with schema_context(tenant.schema_name):
+            yield tenant
+        connection.set_schema_to_public()
+        tenant.delete(force_drop=True)
