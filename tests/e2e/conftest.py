@@ -1,0 +1,83 @@
+"""Browser tests: a live server thread and Debian's Chromium driven by Playwright.
+
+Use ``fresh_org`` for committed data (the server thread has its own connection), then
+``org_url(fresh_org)`` for its base URL. Screenshots go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test.testcases import LiveServerThread, _StaticFilesHandler
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def live_server_port(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
+        thread.daemon = True
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+        yield thread.port
+        thread.terminate()
+
+
+@pytest.fixture
+def org_url(live_server_port):
+    def url(tenant, path: str = "/") -> str:
+        return f"http://{tenant.slug}.localhost:{live_server_port}{path}"
+
+    return url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "approvals-queue")`` saves artifacts/screenshots/<name>.png."""
+
+    def take(page, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def login(org_url):
+    """``login(page, tenant, username, password)`` signs in through the real login form."""
+
+    def sign_in(page, tenant, username: str, password: str = "pw-for-tests") -> None:
+        page.goto(org_url(tenant, "/login/"))
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+    return sign_in
