@@ -76,6 +76,8 @@ TENANT_DOMAIN_MODEL = "tenancy.Domain"
 PUBLIC_SCHEMA_URLCONF = "learning_site.urls_public"
 ROOT_URLCONF = "learning_site.urls"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+# Set search_path once per connection checkout instead of before every query.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from apps.users.models import ApiKey, User
@@ -88,6 +87,5 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         # Coarse on purpose: one write a minute per key, not one per request.
-        with transaction.atomic():
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
