@@ -31,7 +31,8 @@ test: $(STAMP)
 
 # Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); run by .ci/run.
 test-services: $(STAMP)
-	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/learning_loop} \
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	TEST_DATABASE_NAME=$${TEST_DATABASE_NAME:-test_learning_loop_services} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/python -m pytest -m services -q $(PYTEST_ARGS)
 
