@@ -113,3 +113,49 @@ class OutcomeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_type_id}:{self.external_id}"
+
+
+CALIBRATION_BINS = 10
+
+
+class CalibrationBin(models.Model):
+    """One of the ten confidence bins of an action type's reliability diagram.
+
+    Bin ``i`` holds the resolved and expired outcomes whose predicted confidence falls in
+    ``[i / 10, (i + 1) / 10)`` (the last bin includes 1.0): how many, their mean predicted
+    confidence and their mean actual score (expired = 0). ``sum_squared_error`` keeps
+    Σ (confidence − score)² so that the Brier score can be read from the bins alone.
+    Recomputed by the ``recalibrate`` job.
+    """
+
+    action_type = models.ForeignKey(
+        ActionType, on_delete=models.CASCADE, related_name="calibration_bins"
+    )
+    bin_index = models.PositiveSmallIntegerField()
+    lower = models.FloatField()
+    upper = models.FloatField()
+    count = models.PositiveIntegerField(default=0)
+    mean_predicted = models.FloatField(null=True, blank=True)
+    mean_actual = models.FloatField(null=True, blank=True)
+    sum_squared_error = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["action_type", "bin_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action_type", "bin_index"], name="calibration_bin_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(bin_index__gte=0, bin_index__lt=CALIBRATION_BINS),
+                name="calibration_bin_index_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(count=0, mean_predicted__isnull=True, mean_actual__isnull=True)
+                | Q(count__gt=0, mean_predicted__isnull=False, mean_actual__isnull=False),
+                name="calibration_bin_means_when_counted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type_id} bin {self.bin_index}"

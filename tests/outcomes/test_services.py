@@ -1,0 +1,166 @@
+"""Recording actions: idempotency, windows, validation, bulk ingestion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.services import MAX_BULK_ITEMS, outcome_record, outcomes_record_bulk
+from tests.factories.crm import AccountFactory, DealFactory
+from tests.factories.outcomes import CloneFactory, action_type
+
+
+@pytest.fixture
+def account(org):
+    return AccountFactory(external_id="acc-1")
+
+
+def test_recording_an_action_sets_its_window_from_the_action_type(account):
+    occurred = timezone.now() - timedelta(hours=2)
+    record, created = outcome_record(
+        external_id="a-1",
+        action_type=action_type("meeting_request"),
+        account=account,
+        predicted_confidence=0.8,
+        occurred_at=occurred,
+    )
+    assert created
+    assert record.status == "pending"
+    assert record.window_ends_at == occurred + timedelta(hours=168)
+
+
+def test_recording_the_same_external_id_again_returns_the_first_record(account):
+    first, created = outcome_record(
+        external_id="a-1", action_type=action_type(), account=account, predicted_confidence=0.4
+    )
+    again, created_again = outcome_record(
+        external_id="a-1", action_type=action_type(), account=account, predicted_confidence=0.9
+    )
+    assert created and not created_again
+    assert again.pk == first.pk and again.predicted_confidence == 0.4
+    assert OutcomeRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("confidence", [-0.1, 1.01, float("nan"), "0.5", True, None])
+def test_confidence_outside_zero_to_one_is_rejected_and_nothing_stored(account, confidence):
+    with pytest.raises(ValidationError) as error:
+        outcome_record(
+            external_id="a-1",
+            action_type=action_type(),
+            account=account,
+            predicted_confidence=confidence,
+        )
+    assert "predicted_confidence" in error.value.message_dict
+    assert not OutcomeRecord.objects.exists()
+
+
+def test_a_deal_of_another_account_is_rejected(account):
+    deal = DealFactory()
+    with pytest.raises(ValidationError) as error:
+        outcome_record(
+            external_id="a-1",
+            action_type=action_type("deal_progression"),
+            account=account,
+            deal=deal,
+            predicted_confidence=0.5,
+        )
+    assert "deal" in error.value.message_dict
+
+
+def test_a_deal_progression_action_needs_a_deal(account):
+    with pytest.raises(ValidationError) as error:
+        outcome_record(
+            external_id="a-1",
+            action_type=action_type("deal_progression"),
+            account=account,
+            predicted_confidence=0.5,
+        )
+    assert "deal" in error.value.message_dict
+
+
+def test_an_action_in_the_future_is_rejected(account):
+    with pytest.raises(ValidationError) as error:
+        outcome_record(
+            external_id="a-1",
+            action_type=action_type(),
+            account=account,
+            predicted_confidence=0.5,
+            occurred_at=timezone.now() + timedelta(days=1),
+        )
+    assert "occurred_at" in error.value.message_dict
+
+
+def _item(n: int, **extra) -> dict:
+    return {
+        "external_id": f"b-{n}",
+        "action_type": "email_sent",
+        "account": "acc-1",
+        "predicted_confidence": 0.6,
+        **extra,
+    }
+
+
+def test_bulk_keeps_good_items_and_reports_bad_ones(account):
+    clone = CloneFactory(external_id="clone-1")
+    deal = DealFactory(external_id="deal-1", account=account)
+    results = outcomes_record_bulk(
+        items=[
+            _item(1, clone="clone-1"),
+            _item(2, predicted_confidence=1.5),
+            _item(3, account="nope"),
+            _item(4, action_type="fax_sent"),
+            _item(5, action_type="deal_progression", deal="deal-1"),
+            "not an object",
+            _item(1),
+        ]
+    )
+    assert [r.status for r in results] == [
+        "created",
+        "error",
+        "error",
+        "error",
+        "created",
+        "error",
+        "existing",
+    ]
+    assert results[1].errors == {"predicted_confidence": "Must be between 0 and 1."}
+    assert results[2].errors == {"account": "Unknown account."}
+    assert set(results[3].errors) == {"action_type"}
+    assert results[6].id == results[0].id
+    stored = OutcomeRecord.objects.get(external_id="b-1")
+    assert stored.clone == clone
+    assert OutcomeRecord.objects.get(external_id="b-5").deal == deal
+    assert OutcomeRecord.objects.count() == 2
+
+
+def test_bulk_accepts_iso_times_and_computes_windows(account):
+    occurred = timezone.now() - timedelta(days=3)
+    (result,) = outcomes_record_bulk(items=[_item(1, occurred_at=occurred.isoformat())])
+    record = OutcomeRecord.objects.get(pk=result.id)
+    assert record.occurred_at == occurred
+    assert record.window_ends_at == occurred + timedelta(hours=24)
+
+
+def test_bulk_repeated_call_reports_existing_and_stores_no_duplicate(account):
+    outcomes_record_bulk(items=[_item(n) for n in range(5)])
+    again = outcomes_record_bulk(items=[_item(n) for n in range(5)])
+    assert {r.status for r in again} == {"existing"}
+    assert OutcomeRecord.objects.count() == 5
+
+
+def test_bulk_refuses_more_than_the_limit(account):
+    with pytest.raises(ValidationError):
+        outcomes_record_bulk(items=[_item(n) for n in range(MAX_BULK_ITEMS + 1)])
+    assert not OutcomeRecord.objects.exists()
+
+
+def test_bulk_runs_a_fixed_number_of_queries(account, django_assert_max_num_queries):
+    with django_assert_max_num_queries(7):
+        outcomes_record_bulk(items=[_item(n) for n in range(3)])
+    with django_assert_max_num_queries(7):
+        outcomes_record_bulk(items=[_item(n) for n in range(3, 900)])
+    assert OutcomeRecord.objects.count() == 900
