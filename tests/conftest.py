@@ -12,6 +12,7 @@ import itertools
 import os
 
 import pytest
+import pytest_django.fixtures as pytest_django_fixtures
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
@@ -28,6 +29,18 @@ ORG_HOST = "acme.localhost"
 OTHER_HOST = "globex.localhost"
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+
+
+def _setup_default_database_always(items):
+    # pytest-django creates the test database only when a collected test uses `db` or the
+    # django_db marker; tests that only use `fresh_org` (committed data, e.g. the Celery
+    # services tests run alone with `-m services`) need it too.
+    aliases, serialized = _original_databases_for_setup(items)
+    return aliases | {"default"}, serialized
+
+
+_original_databases_for_setup = pytest_django_fixtures._get_databases_for_setup
+pytest_django_fixtures._get_databases_for_setup = _setup_default_database_always
 
 
 @pytest.fixture(scope="session")

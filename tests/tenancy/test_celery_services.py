@@ -58,11 +58,10 @@ def test_a_task_sent_from_an_org_runs_in_that_orgs_schema(fresh_org, worker):
     assert _probe_name("org_globex") is None
 
 
-def test_beat_sends_a_periodic_job_to_every_organisation(fresh_org, worker):
+def test_beat_sends_a_periodic_job_to_every_organisation(fresh_org, worker, tmp_path):
     from learning_site.beat import TenantBeatScheduler
 
-    scheduler = TenantBeatScheduler(app=app, lazy=True)
-    scheduler.setup_schedule()
+    scheduler = TenantBeatScheduler(app=app, schedule_filename=str(tmp_path / "beat-schedule"))
     entry = next(e for name, e in scheduler.schedule.items() if name.startswith("test_celery_probe"))
     schemas = list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
     try:
