@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 SLIDERS = ["formal_casual", "concise_detailed", "technical_business", "proactive_reactive"]
 
@@ -76,3 +77,50 @@ class Clone(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PersonaVersion(models.Model):
+    """A saved state of a clone's persona: the sliders, region and instructions at a moment.
+
+    Saving the persona page (or PATCHing the API) appends a version; reverting appends a
+    new version that copies an old one, so history is never rewritten. Version 1 is the
+    clone's initial settings, kept when the clone is first edited.
+    """
+
+    clone = models.ForeignKey(Clone, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    formal_casual = _slider("0 = formal, 100 = casual")
+    concise_detailed = _slider("0 = concise, 100 = detailed")
+    technical_business = _slider("0 = technical, 100 = business")
+    proactive_reactive = _slider("0 = proactive, 100 = reactive")
+    region = models.ForeignKey(
+        RegionProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    custom_instructions = models.TextField(blank=True, max_length=2000)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["clone", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["clone", "number"], name="persona_version_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="persona_version_positive"),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{slider}__gte": 0, f"{slider}__lte": 100}),
+                    name=f"persona_version_{slider}_range",
+                )
+                for slider in SLIDERS
+            ],
+        ]
+        indexes = [models.Index(fields=["clone", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.clone} v{self.number}"

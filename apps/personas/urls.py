@@ -1,3 +1,16 @@
+from django.urls import path
+
+from apps.personas import views
+
 app_name = "personas"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("personas/", views.clone_list, name="list"),
+    path("personas/<str:external_id>/", views.clone_detail, name="detail"),
+    path("personas/<str:external_id>/preview/", views.clone_preview, name="preview"),
+    path(
+        "personas/<str:external_id>/versions/<int:number>/revert/",
+        views.clone_revert,
+        name="revert",
+    ),
+]
