@@ -1,1 +1,199 @@
-urlpatterns: list = []
+"""Outcomes API: record actions (one or bulk), list and read them, read calibration."""
+
+from __future__ import annotations
+
+import math
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from apps.crm.api import AccountRef, DealRef
+from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
+from apps.outcomes.selectors import (
+    calibrated_confidence,
+    calibration_report,
+    outcomes_visible_to,
+)
+from apps.outcomes.services import MAX_OUTPUT_TEXT, outcome_record, outcomes_record_bulk
+from apps.personas.models import Clone
+from apps.users.permissions import HasCapability
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    """An agent action as the agent sent it, plus what came of it."""
+
+    external_id = serializers.CharField(max_length=200, validators=[])
+    action_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=ActionType.objects.filter(is_active=True)
+    )
+    account = AccountRef()
+    deal = DealRef(required=False, allow_null=True)
+    clone = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
+    )
+    predicted_confidence = serializers.FloatField(min_value=0, max_value=1)
+    occurred_at = serializers.DateTimeField(required=False)
+    output_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_OUTPUT_TEXT, trim_whitespace=False
+    )
+    metadata = serializers.DictField(required=False)
+
+    class Meta:
+        model = OutcomeRecord
+        fields = [
+            "id",
+            "external_id",
+            "action_type",
+            "account",
+            "deal",
+            "clone",
+            "predicted_confidence",
+            "occurred_at",
+            "output_text",
+            "metadata",
+            "status",
+            "score",
+            "window_ends_at",
+            "resolved_at",
+            "resolution_note",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "score",
+            "window_ends_at",
+            "resolved_at",
+            "resolution_note",
+            "created_at",
+        ]
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OutcomeStatus.choices)
+    action_type = django_filters.CharFilter(field_name="action_type__code")
+    account = django_filters.CharFilter(field_name="account__external_id")
+    clone = django_filters.CharFilter(field_name="clone__external_id")
+
+    class Meta:
+        model = OutcomeRecord
+        fields = ["status", "action_type", "account", "clone"]
+
+
+BulkResponse = inline_serializer(
+    "OutcomeBulkResponse",
+    {
+        "created": serializers.IntegerField(),
+        "existing": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "results": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class OutcomeViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Agent actions. POST is idempotent on ``external_id``: 201 new, 200 the existing record."""
+
+    serializer_class = OutcomeSerializer
+    filterset_class = OutcomeFilter
+
+    def get_permissions(self):
+        read = self.action in ("list", "retrieve")
+        return [HasCapability("outcomes.read" if read else "outcomes.record")()]
+
+    def get_queryset(self):
+        return outcomes_visible_to(self.request.user)
+
+    @extend_schema(responses={201: OutcomeSerializer, 200: OutcomeSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record, created = outcome_record(**serializer.validated_data)
+        return Response(
+            self.get_serializer(record).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "OutcomeBulkRequest", {"outcomes": serializers.ListField(child=OutcomeSerializer())}
+        ),
+        responses={200: BulkResponse},
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request):
+        """Up to 1,000 actions (``{"outcomes": [...]}`` or a bare list); a result per item.
+
+        Good items are stored, bad ones are reported with field errors; the call answers
+        200 with counts and per-item results, or 400 when the envelope itself is wrong.
+        """
+        items = request.data.get("outcomes") if isinstance(request.data, dict) else request.data
+        results = outcomes_record_bulk(items=items)
+        summary = {"created": 0, "existing": 0, "error": 0}
+        for result in results:
+            summary[result.status] += 1
+        return Response(
+            {
+                "created": summary["created"],
+                "existing": summary["existing"],
+                "failed": summary["error"],
+                "results": [result.as_dict() for result in results],
+            }
+        )
+
+
+class CalibrationView(APIView):
+    """The reliability bins of an action type, with ECE, Brier score and sample size."""
+
+    permission_classes = [HasCapability("calibration.read")]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "confidence",
+                OpenApiTypes.FLOAT,
+                description="a raw confidence in [0, 1]; adds calibrated_confidence "
+                "(isotonic fit of the bins, monotone in the raw value)",
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, action_type: str):
+        kind = get_object_or_404(ActionType, code=action_type)
+        report = calibration_report(action_type=kind)
+        raw = request.query_params.get("confidence")
+        if raw is not None:
+            try:
+                confidence = float(raw)
+            except ValueError:
+                confidence = math.nan
+            if not 0 <= confidence <= 1:
+                raise serializers.ValidationError(
+                    {"confidence": ["A number between 0 and 1 is required."]}
+                )
+            report["confidence"] = confidence
+            report["calibrated_confidence"] = calibrated_confidence(
+                action_type_code=kind.code, confidence=confidence
+            )
+        return Response(report)
+
+
+router = SimpleRouter()
+router.register("outcomes", OutcomeViewSet, basename="api-outcomes")
+urlpatterns = [
+    *router.urls,
+    path("calibration/<slug:action_type>/", CalibrationView.as_view(), name="api-calibration"),
+]
