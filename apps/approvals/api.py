@@ -1,1 +1,205 @@
-urlpatterns: list = []
+"""Approvals API: the agent proposes and polls; managers decide; the agent reports results."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from apps.approvals.models import ActionStatus, ProposedAction
+from apps.approvals.selectors import action_get, action_public_data
+from apps.approvals.services import (
+    DecisionConflict,
+    ResultConflict,
+    action_decide,
+    action_propose,
+    action_record_result,
+)
+from apps.crm.api import AccountRef, DealRef
+from apps.personas.models import Clone
+from apps.users.permissions import HasCapability
+from learning_site.api_errors import Conflict
+
+
+class CloneRef(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Clone.objects.all())
+        super().__init__(slug_field="external_id", **kwargs)
+
+
+class ProposeSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=200)
+    action_type = serializers.SlugField(max_length=50)
+    account = AccountRef()
+    deal = DealRef(required=False, allow_null=True)
+    clone = CloneRef(required=False, allow_null=True)
+    payload = serializers.DictField(required=False, default=dict)
+    rationale = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    discount_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
+    )
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+
+
+class ActionSerializer(serializers.Serializer):
+    """The action as the agent sees it (read-only)."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    action_type = serializers.CharField()
+    account = serializers.CharField()
+    deal = serializers.CharField(allow_null=True)
+    clone = serializers.CharField(allow_null=True)
+    payload = serializers.DictField()
+    rationale = serializers.CharField()
+    amount = serializers.CharField(allow_null=True)
+    discount_pct = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    calibrated_confidence = serializers.FloatField(allow_null=True)
+    category = serializers.ChoiceField(choices=["autonomous", "approval_required", "hard_stop"])
+    status = serializers.ChoiceField(choices=ActionStatus.values)
+    reasons = serializers.ListField(child=serializers.CharField())
+    risk = serializers.IntegerField()
+    proposed_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    executed_at = serializers.DateTimeField(allow_null=True)
+    result = serializers.DictField(allow_null=True)
+    outcome = serializers.IntegerField(allow_null=True)
+
+    def to_representation(self, instance: ProposedAction) -> dict:
+        return action_public_data(instance)
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    reason = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class ResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    executed_at = serializers.DateTimeField(required=False, allow_null=True)
+    output_text = serializers.CharField(max_length=50_000, allow_blank=True, default="")
+    details = serializers.DictField(required=False, default=dict)
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+
+
+class ResultResponseSerializer(ActionSerializer):
+    outcome_note = serializers.CharField()
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _conflict(error: DecisionConflict) -> Response:
+    action = error.action
+    return Response(
+        {
+            "detail": str(error),
+            "status": action.status,
+            "decided_by": action.decided_by.username if action.decided_by_id else None,
+            "decided_at": action.decided_at,
+            "decision_reason": action.decision_reason,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Proposed actions. The agent proposes and polls; managers and admins decide."""
+
+    serializer_class = ActionSerializer
+    filterset_fields = ["status", "action_type", "category"]
+
+    def get_permissions(self):
+        capability = {
+            "create": "actions.propose",
+            "decision": "actions.decide",
+            "result": "actions.report_result",
+        }.get(self.action, "actions.read")
+        return [HasCapability(capability)()]
+
+    def get_queryset(self):
+        return ProposedAction.objects.select_related("account", "deal", "clone", "decided_by")
+
+    def _get(self, pk: str) -> ProposedAction:
+        try:
+            return action_get(int(pk))
+        except (ValueError, ProposedAction.DoesNotExist) as missing:
+            raise Http404 from missing
+
+    @extend_schema(
+        request=ProposeSerializer, responses={201: ActionSerializer, 200: ActionSerializer}
+    )
+    def create(self, request, *args, **kwargs):
+        incoming = ProposeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        action, created = action_propose(
+            **incoming.validated_data,
+            proposed_by=str(request.user),
+            ip=client_ip(request),
+        )
+        return Response(
+            ActionSerializer(action).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def retrieve(self, request, pk=None):
+        return Response(ActionSerializer(self._get(pk)).data)
+
+    @extend_schema(
+        request=DecisionSerializer, responses={200: ActionSerializer, 409: None, 403: None}
+    )
+    @route(detail=True, methods=["post"])
+    def decision(self, request, pk=None):
+        # Separation of duties: the agent never decides, whatever roles say.
+        if getattr(request.user, "is_agent", False):
+            raise PermissionDenied("An agent key can never decide on proposals.")
+        action = self._get(pk)
+        incoming = DecisionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            decided = action_decide(
+                action_id=action.pk,
+                user=request.user,
+                via="api",
+                ip=client_ip(request),
+                **incoming.validated_data,
+            )
+        except DecisionConflict as conflict:
+            return _conflict(conflict)
+        return Response(ActionSerializer(decided).data)
+
+    @extend_schema(request=ResultSerializer, responses={200: ResultResponseSerializer, 409: None})
+    @route(detail=True, methods=["post"])
+    def result(self, request, pk=None):
+        action = self._get(pk)
+        incoming = ResultSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            recorded = action_record_result(
+                action_id=action.pk,
+                reported_by=str(request.user),
+                ip=client_ip(request),
+                **incoming.validated_data,
+            )
+        except ResultConflict as conflict:
+            raise Conflict(str(conflict)) from conflict
+        return Response(
+            {**ActionSerializer(recorded.action).data, "outcome_note": recorded.outcome_note}
+        )
+
+
+router = SimpleRouter()
+router.register("actions", ActionViewSet, basename="api-actions")
+urlpatterns = router.urls

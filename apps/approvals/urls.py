@@ -1,3 +1,13 @@
+from django.urls import path
+
+from apps.approvals import views
+
 app_name = "approvals"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("approvals/", views.queue, name="queue"),
+    path("approvals/history/", views.history, name="history"),
+    path("approvals/bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("approvals/<int:pk>/", views.detail, name="detail"),
+    path("approvals/<int:pk>/decide/", views.decide, name="decide"),
+]

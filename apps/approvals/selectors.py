@@ -1,0 +1,238 @@
+"""Reads for approvals: the queue, the history, one action's trail, autonomy suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.approvals.models import (
+    ActionEvent,
+    ActionStatus,
+    ApprovalSettings,
+    ProposedAction,
+)
+
+QUEUE_SORTS = {
+    "risk": ["-risk", "expires_at", "pk"],
+    "value": [F("sort_value").desc(nulls_last=True), "-risk", "pk"],
+    "age": ["proposed_at", "pk"],
+}
+DEFAULT_SORT = "risk"
+QUEUE_PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 50
+DECIDED_STATUSES = [
+    ActionStatus.APPROVED,
+    ActionStatus.REJECTED,
+    ActionStatus.EXPIRED,
+    ActionStatus.EXECUTED,
+    ActionStatus.BLOCKED,
+]
+
+# Autonomy suggestions: a type approved this often over this many decisions, with outcomes
+# at least this good, could run without approval; outcomes this poor after approval are flagged.
+SUGGEST_APPROVAL_RATE = 0.95
+SUGGEST_MIN_DECISIONS = 50
+GOOD_OUTCOME_SCORE = 0.5
+POOR_OUTCOME_SCORE = 0.25
+MIN_OUTCOMES_TO_FLAG = 10
+
+
+def approval_settings_get() -> ApprovalSettings:
+    """The organisation's settings row (created with defaults if an admin deleted it)."""
+    settings, _ = ApprovalSettings.objects.get_or_create(singleton=True)
+    return settings
+
+
+def pending_count() -> int:
+    return ProposedAction.objects.filter(status=ActionStatus.PENDING).count()
+
+
+def _with_related(actions: QuerySet[ProposedAction]) -> QuerySet[ProposedAction]:
+    return actions.select_related("account", "deal", "clone", "decided_by")
+
+
+def queue_actions(*, sort: str = DEFAULT_SORT) -> QuerySet[ProposedAction]:
+    """Pending actions, riskiest (or most valuable, or oldest) first."""
+    ordering = QUEUE_SORTS.get(sort, QUEUE_SORTS[DEFAULT_SORT])
+    return (
+        _with_related(ProposedAction.objects.filter(status=ActionStatus.PENDING))
+        .annotate(sort_value=Coalesce("amount", "deal__amount"))
+        .order_by(*ordering)
+    )
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    status: str = ""
+    action_type: str = ""
+    decided_by: str = ""  # a username, or "guardrails" / "expiry"
+    account: str = ""  # part of the account name
+    since: date | None = None
+    until: date | None = None
+
+
+def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
+    """Decided actions, newest decision first, narrowed by the page's filters."""
+    actions = _with_related(ProposedAction.objects.filter(status__in=DECIDED_STATUSES))
+    if filters.status:
+        actions = actions.filter(status=filters.status)
+    if filters.action_type:
+        actions = actions.filter(action_type=filters.action_type)
+    if filters.decided_by == "guardrails":
+        actions = actions.filter(
+            decided_by__isnull=True, status__in=[ActionStatus.APPROVED, ActionStatus.EXECUTED]
+        ) | actions.filter(status=ActionStatus.BLOCKED)
+    elif filters.decided_by == "expiry":
+        actions = actions.filter(status=ActionStatus.EXPIRED)
+    elif filters.decided_by:
+        actions = actions.filter(decided_by__username=filters.decided_by)
+    if filters.account:
+        actions = actions.filter(account__name__icontains=filters.account)
+    zone = timezone.get_current_timezone()
+    if filters.since:
+        actions = actions.filter(
+            proposed_at__gte=datetime.combine(filters.since, time.min, tzinfo=zone)
+        )
+    if filters.until:
+        actions = actions.filter(
+            proposed_at__lt=datetime.combine(
+                filters.until + timedelta(days=1), time.min, tzinfo=zone
+            )
+        )
+    return actions.order_by(F("decided_at").desc(nulls_last=True), "-proposed_at", "-pk")
+
+
+def history_choices() -> dict[str, list]:
+    """Values for the history filters: action types and deciders seen so far (2 queries)."""
+    action_types = list(
+        ProposedAction.objects.order_by("action_type")
+        .values_list("action_type", flat=True)
+        .distinct()
+    )
+    deciders = list(
+        ProposedAction.objects.filter(decided_by__isnull=False)
+        .order_by("decided_by__username")
+        .values_list("decided_by__username", "decided_by__first_name", "decided_by__last_name")
+        .distinct()
+    )
+    return {"action_types": action_types, "deciders": deciders}
+
+
+def action_get(action_id: int) -> ProposedAction:
+    return _with_related(ProposedAction.objects.all()).get(pk=action_id)
+
+
+def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:
+    return action.events.select_related("actor").order_by("created_at", "pk")
+
+
+def action_public_data(action: ProposedAction) -> dict:
+    """What the agent sees of an action (API detail and webhook body share it)."""
+    return {
+        "id": action.pk,
+        "external_id": action.external_id,
+        "action_type": action.action_type,
+        "account": action.account.external_id,
+        "deal": action.deal.external_id if action.deal_id else None,
+        "clone": action.clone.external_id if action.clone_id else None,
+        "payload": action.payload,
+        "rationale": action.rationale,
+        "amount": str(action.amount) if action.amount is not None else None,
+        "discount_pct": str(action.discount_pct) if action.discount_pct is not None else None,
+        "confidence": action.confidence,
+        "calibrated_confidence": action.calibrated_confidence,
+        "category": action.category,
+        "status": action.status,
+        "reasons": action.reasons,
+        "risk": action.risk,
+        "proposed_at": action.proposed_at.isoformat() if action.proposed_at else None,
+        "expires_at": action.expires_at.isoformat() if action.expires_at else None,
+        "decided_by": action.decided_by.username if action.decided_by_id else None,
+        "decided_at": action.decided_at.isoformat() if action.decided_at else None,
+        "decision_reason": action.decision_reason,
+        "executed_at": action.executed_at.isoformat() if action.executed_at else None,
+        "result": action.result,
+        "outcome": action.outcome_id,
+    }
+
+
+@dataclass(frozen=True)
+class AutonomySuggestion:
+    action_type: str
+    decisions: int
+    approvals: int
+    outcomes: int
+    mean_outcome: float | None
+    verdict: str  # "suggest_autonomous" or "poor_outcomes"
+
+    @property
+    def approval_rate(self) -> float:
+        return self.approvals / self.decisions if self.decisions else 0.0
+
+
+def autonomy_suggestions() -> list[AutonomySuggestion]:
+    """Action types people nearly always approve with good results, and ones that go badly.
+
+    One aggregate query over human decisions and the outcomes of executed actions.
+    """
+    human = Q(decided_by__isnull=False)
+    approved = Q(status__in=[ActionStatus.APPROVED, ActionStatus.EXECUTED])
+    resolved_outcome = Q(outcome__isnull=False) & ~Q(outcome__status="pending")
+    rows = (
+        ProposedAction.objects.filter(human)
+        .values("action_type")
+        .annotate(
+            decisions=Count("pk"),
+            approvals=Count("pk", filter=approved),
+            outcomes=Count("pk", filter=approved & resolved_outcome),
+            mean_outcome=Avg("outcome__score", filter=approved & resolved_outcome),
+        )
+        .order_by("action_type")
+    )
+    suggestions = []
+    for row in rows:
+        rate = row["approvals"] / row["decisions"] if row["decisions"] else 0.0
+        mean = row["mean_outcome"]
+        if (
+            row["decisions"] >= SUGGEST_MIN_DECISIONS
+            and rate >= SUGGEST_APPROVAL_RATE
+            and mean is not None
+            and mean >= GOOD_OUTCOME_SCORE
+        ):
+            verdict = "suggest_autonomous"
+        elif (
+            row["outcomes"] >= MIN_OUTCOMES_TO_FLAG
+            and mean is not None
+            and mean < POOR_OUTCOME_SCORE
+        ):
+            verdict = "poor_outcomes"
+        else:
+            continue
+        suggestions.append(AutonomySuggestion(verdict=verdict, **row))
+    return suggestions
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    pending: int
+    high_risk: int
+    expiring_soon: int
+    decided_today: int
+
+
+def queue_summary() -> QueueSummary:
+    """Counters for the top of the queue page, in one query."""
+    now = timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    pending = Q(status=ActionStatus.PENDING)
+    counts = ProposedAction.objects.aggregate(
+        pending=Count("pk", filter=pending),
+        high_risk=Count("pk", filter=pending & Q(risk__gte=60)),
+        expiring_soon=Count("pk", filter=pending & Q(expires_at__lte=now + timedelta(hours=4))),
+        decided_today=Count("pk", filter=Q(decided_by__isnull=False, decided_at__gte=start_of_day)),
+    )
+    return QueueSummary(**counts)

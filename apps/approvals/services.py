@@ -1,0 +1,539 @@
+"""Writes for approvals: propose, decide (once), expire, report results, deliver webhooks.
+
+A decision is a conditional ``UPDATE … WHERE status = 'pending' AND expires_at > now``:
+PostgreSQL makes a second, concurrent decision wait for the first and then find the row
+no longer pending, so exactly one decision wins and the other gets ``DecisionConflict``
+naming the winner. Every step appends to the audit trail (``ActionEvent``) in the same
+transaction; webhooks are queued after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.approvals.guardrails import Proposal, classify, risk_score
+from apps.approvals.models import (
+    ActionEvent,
+    ActionStatus,
+    Category,
+    DeliveryStatus,
+    EventKind,
+    ProposedAction,
+    WebhookDelivery,
+)
+from apps.approvals.selectors import action_public_data, approval_settings_get
+from apps.crm.models import Account, Deal
+from apps.outcomes.models import ActionType
+from apps.outcomes.selectors import calibrated_confidence
+from apps.outcomes.services import outcome_record
+from apps.personas.models import Clone
+from apps.users.models import User
+
+MAX_REASON = 2000
+WEBHOOK_TIMEOUT_SECONDS = 5
+SIGNATURE_HEADER = "X-LearningLoop-Signature"
+GUARDRAILS = "guardrails"
+
+
+class DecisionConflict(Exception):
+    """The action is no longer pending: someone (or something) decided it first."""
+
+    def __init__(self, action: ProposedAction):
+        self.action = action
+        super().__init__(conflict_message(action))
+
+
+class ResultConflict(Exception):
+    """A result was reported for an action that may not be executed (or already was)."""
+
+
+def _when(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%d %b %Y %H:%M %Z") if moment else "an unknown time"
+
+
+def _person(user: User | None) -> str:
+    if user is None:
+        return "someone"
+    return user.get_full_name() or user.username
+
+
+def conflict_message(action: ProposedAction) -> str:
+    """Who decided this action first, and how — for a 409 or a message on the page."""
+    status = action.status
+    if status == ActionStatus.EXECUTED:
+        status = ActionStatus.APPROVED
+    if status in (ActionStatus.APPROVED, ActionStatus.REJECTED):
+        if action.decided_by_id is None:
+            return (
+                f"Already approved automatically by the guardrails on {_when(action.decided_at)}."
+            )
+        verb = "approved" if status == ActionStatus.APPROVED else "rejected"
+        text = f"Already {verb} by {_person(action.decided_by)} on {_when(action.decided_at)}"
+        if action.decision_reason:
+            text += f" (reason: {action.decision_reason})"
+        return text + "."
+    if status == ActionStatus.EXPIRED:
+        return (
+            f"Expired on {_when(action.decided_at)} without a decision; "
+            "it can no longer be approved."
+        )
+    if status == ActionStatus.BLOCKED:
+        return "Blocked by a hard-stop guardrail; it can never be approved."
+    return "This action is not waiting for a decision."
+
+
+def _event(
+    action_id: int,
+    kind: str,
+    *,
+    at: datetime,
+    actor: User | None = None,
+    actor_label: str = "",
+    via: str = "",
+    reason: str = "",
+    rules: list | None = None,
+    ip: str | None = None,
+) -> ActionEvent:
+    return ActionEvent(
+        action_id=action_id,
+        kind=kind,
+        actor=actor,
+        actor_label=actor_label or (actor.username if actor else GUARDRAILS),
+        via=via,
+        reason=reason,
+        rules=rules or [],
+        ip_address=ip or None,
+        created_at=at,
+    )
+
+
+# --- proposing ---------------------------------------------------------------------------
+
+
+def _calibrated(action_type: str, confidence: float | None) -> float | None:
+    if confidence is None:
+        return None
+    return calibrated_confidence(action_type_code=action_type, confidence=confidence)
+
+
+def action_propose(
+    *,
+    external_id: str,
+    action_type: str,
+    account: Account,
+    proposed_by: str,
+    payload: dict | None = None,
+    rationale: str = "",
+    deal: Deal | None = None,
+    clone: Clone | None = None,
+    amount: Decimal | None = None,
+    discount_pct: Decimal | None = None,
+    confidence: float | None = None,
+    ip: str | None = None,
+) -> tuple[ProposedAction, bool]:
+    """Classify and store a proposal. Idempotent on ``external_id``: (action, created)."""
+    existing = ProposedAction.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    if deal is not None and deal.account_id != account.pk:
+        raise ValidationError({"deal": "This deal belongs to another account."})
+    payload = payload or {}
+    proposal = Proposal(
+        action_type=action_type,
+        account=account,
+        amount=amount,
+        discount_pct=discount_pct,
+        confidence=confidence,
+        payload=payload,
+        deal_amount=deal.amount if deal is not None else None,
+    )
+    classification = classify(proposal)
+    category = classification.category
+    now = timezone.now()
+    status = {
+        Category.AUTONOMOUS: ActionStatus.APPROVED,
+        Category.APPROVAL_REQUIRED: ActionStatus.PENDING,
+        Category.HARD_STOP: ActionStatus.BLOCKED,
+    }[category]
+    action = ProposedAction(
+        external_id=external_id,
+        action_type=action_type,
+        account=account,
+        deal=deal,
+        clone=clone,
+        payload=payload,
+        rationale=rationale,
+        amount=amount,
+        discount_pct=discount_pct,
+        confidence=confidence,
+        calibrated_confidence=_calibrated(action_type, confidence),
+        category=category,
+        status=status,
+        reasons=classification.reasons,
+        risk=risk_score(proposal, classification),
+        proposed_by=proposed_by,
+        proposed_at=now,
+        expires_at=now + approval_settings_get().timeout
+        if status == ActionStatus.PENDING
+        else None,
+        decided_at=now if status == ActionStatus.APPROVED else None,
+    )
+    try:
+        with transaction.atomic():
+            action.save()
+            ActionEvent.objects.bulk_create(
+                [
+                    _event(
+                        action.pk,
+                        EventKind.PROPOSED,
+                        at=now,
+                        actor_label=proposed_by,
+                        via="api",
+                        reason=f"Classified {Category(category).label.lower()}",
+                        rules=[rule.as_dict() for rule in classification.fired],
+                        ip=ip,
+                    )
+                ]
+            )
+    except IntegrityError:
+        # The same external id was proposed at the same moment by another request.
+        existing = ProposedAction.objects.filter(external_id=external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return action, True
+
+
+# --- deciding ----------------------------------------------------------------------------
+
+
+def _check_decision(decision: str, reason: str) -> str:
+    reason = (reason or "").strip()
+    if decision not in ("approve", "reject"):
+        raise ValidationError({"decision": "Choose 'approve' or 'reject'."})
+    if decision == "reject" and not reason:
+        raise ValidationError({"reason": "Say why you reject it: the agent learns from it."})
+    if len(reason) > MAX_REASON:
+        raise ValidationError({"reason": f"Keep the reason under {MAX_REASON} characters."})
+    return reason
+
+
+def action_decide(
+    *,
+    action_id: int,
+    user: User,
+    decision: str,
+    reason: str = "",
+    ip: str | None = None,
+    via: str = "page",
+) -> ProposedAction:
+    """Approve or reject a pending action, once.
+
+    Raises ``ProposedAction.DoesNotExist`` for an unknown id, ``ValidationError`` for bad
+    input and ``DecisionConflict`` if it is no longer pending (decided, expired, blocked).
+    """
+    reason = _check_decision(decision, reason)
+    status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
+    with transaction.atomic():
+        now = timezone.now()
+        won = ProposedAction.objects.filter(
+            pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
+        ).update(
+            status=status, decided_by=user, decided_at=now, decision_reason=reason, updated_at=now
+        )
+        if won:
+            ActionEvent.objects.bulk_create(
+                [
+                    _event(
+                        action_id,
+                        EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
+                        at=now,
+                        actor=user,
+                        via=via,
+                        reason=reason,
+                        ip=ip,
+                    )
+                ]
+            )
+            _webhooks_enqueue([action_id], event=f"action.{status}")
+    action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
+    if won:
+        return action
+    if action.status == ActionStatus.PENDING:
+        # Past its expiry but the periodic job has not run yet: expire it now.
+        actions_expire(only_ids=[action_id])
+        action.refresh_from_db()
+    raise DecisionConflict(action)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    decided: list[int]
+    skipped: int
+
+
+def actions_bulk_approve(
+    *, action_ids: list[int], user: User, reason: str = "", ip: str | None = None
+) -> BulkResult:
+    """Approve many pending actions at once; ones decided meanwhile are skipped, not fought over."""
+    reason = _check_decision("approve", reason)
+    wanted = sorted(set(action_ids))
+    with transaction.atomic():
+        now = timezone.now()
+        ids = list(
+            ProposedAction.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=wanted, status=ActionStatus.PENDING, expires_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ProposedAction.objects.filter(pk__in=ids).update(
+            status=ActionStatus.APPROVED,
+            decided_by=user,
+            decided_at=now,
+            decision_reason=reason,
+            updated_at=now,
+        )
+        ActionEvent.objects.bulk_create(
+            [
+                _event(pk, EventKind.APPROVED, at=now, actor=user, via="bulk", reason=reason, ip=ip)
+                for pk in ids
+            ]
+        )
+        _webhooks_enqueue(ids, event="action.approved")
+    return BulkResult(decided=ids, skipped=len(wanted) - len(ids))
+
+
+def actions_expire(*, only_ids: list[int] | None = None) -> int:
+    """Expire every pending action past its expiry (set-based). Returns how many."""
+    with transaction.atomic():
+        now = timezone.now()
+        due = ProposedAction.objects.select_for_update(skip_locked=True).filter(
+            status=ActionStatus.PENDING, expires_at__lte=now
+        )
+        if only_ids is not None:
+            due = due.filter(pk__in=only_ids)
+        ids = list(due.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        ProposedAction.objects.filter(pk__in=ids).update(
+            status=ActionStatus.EXPIRED, decided_at=now, updated_at=now
+        )
+        ActionEvent.objects.bulk_create(
+            [
+                _event(
+                    pk,
+                    EventKind.EXPIRED,
+                    at=now,
+                    actor_label="system",
+                    via="expiry",
+                    reason="No decision before the approval timeout.",
+                )
+                for pk in ids
+            ]
+        )
+        _webhooks_enqueue(ids, event="action.expired")
+    return len(ids)
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultRecorded:
+    action: ProposedAction
+    outcome_note: str
+
+
+def action_record_result(
+    *,
+    action_id: int,
+    reported_by: str,
+    success: bool = True,
+    executed_at: datetime | None = None,
+    output_text: str = "",
+    details: dict | None = None,
+    confidence: float | None = None,
+    ip: str | None = None,
+) -> ResultRecorded:
+    """Record what happened when the agent carried out an approved action.
+
+    Only an approved action can be executed, once. A successful execution becomes an
+    OutcomeRecord (external id ``action:<external_id>``) when the action type is defined
+    in this organisation and a confidence is known, so it feeds the learning loop; when
+    not, the result is kept and ``outcome_note`` says why no outcome was created.
+    """
+    now = timezone.now()
+    executed_at = executed_at or now
+    with transaction.atomic():
+        action = (
+            ProposedAction.objects.select_for_update(of=("self",))
+            .select_related("account", "deal", "clone", "decided_by")
+            .get(pk=action_id)
+        )
+        if action.status != ActionStatus.APPROVED:
+            if action.status == ActionStatus.EXECUTED:
+                raise ResultConflict(
+                    f"A result was already reported on {_when(action.executed_at)}."
+                )
+            if action.status == ActionStatus.PENDING:
+                raise ResultConflict("This action is still waiting for a decision.")
+            raise ResultConflict(
+                f"This action is {action.status}; it may not be executed. "
+                + conflict_message(action)
+            )
+        outcome_note = ""
+        confidence = confidence if confidence is not None else action.confidence
+        action_type = ActionType.objects.filter(code=action.action_type).first()
+        if not success:
+            outcome_note = "Execution failed, so no outcome is tracked."
+        elif action_type is None:
+            outcome_note = (
+                f"Action type '{action.action_type}' is not defined in this organisation; "
+                "an admin can add it to track such outcomes."
+            )
+        elif confidence is None:
+            outcome_note = "No confidence was given, so no outcome is tracked."
+        else:
+            outcome, _ = outcome_record(
+                external_id=f"action:{action.external_id}",
+                action_type=action_type,
+                account=action.account,
+                deal=action.deal,
+                clone=action.clone,
+                predicted_confidence=confidence,
+                occurred_at=executed_at,
+                output_text=output_text,
+                metadata={"proposed_action": action.pk, "details": details or {}},
+            )
+            action.outcome = outcome
+            outcome_note = "Outcome recorded."
+        action.status = ActionStatus.EXECUTED
+        action.executed_at = executed_at
+        action.result = {"success": success, "output_text": output_text, "details": details or {}}
+        action.save(update_fields=["status", "executed_at", "result", "outcome", "updated_at"])
+        ActionEvent.objects.bulk_create(
+            [
+                _event(
+                    action.pk,
+                    EventKind.EXECUTED,
+                    at=now,
+                    actor_label=reported_by,
+                    via="api",
+                    reason=("Succeeded. " if success else "Failed. ") + outcome_note,
+                    ip=ip,
+                )
+            ]
+        )
+    return ResultRecorded(action=action, outcome_note=outcome_note)
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+
+def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
+    """Create one delivery per action and send them after the transaction commits."""
+    if not action_ids:
+        return
+    settings = approval_settings_get()
+    if not settings.webhook_url:
+        return
+    actions = ProposedAction.objects.filter(pk__in=action_ids).select_related(
+        "decided_by", "account", "deal", "clone"
+    )
+    sent_at = timezone.now().isoformat()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                action=action,
+                event=event,
+                url=settings.webhook_url,
+                body=json.dumps(
+                    {"event": event, "sent_at": sent_at, "action": action_public_data(action)},
+                    sort_keys=True,
+                    default=str,
+                ),
+            )
+            for action in actions
+        ]
+    )
+    delivery_ids = [delivery.pk for delivery in deliveries]
+
+    def send() -> None:
+        from apps.approvals.tasks import deliver_webhook
+
+        for delivery_id in delivery_ids:
+            deliver_webhook.delay(delivery_id)
+
+    transaction.on_commit(send)
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of the raw request body under the shared secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_attempt(*, delivery_id: int) -> bool:
+    """POST one delivery once and log the attempt. True when the receiver answered 2xx."""
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.DELIVERED:
+        return True
+    body = delivery.body.encode()
+    request = urllib.request.Request(
+        delivery.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "LearningLoop-Webhook/1",
+            "X-LearningLoop-Event": delivery.event,
+            "X-LearningLoop-Delivery": str(delivery.pk),
+            SIGNATURE_HEADER: webhook_signature(approval_settings_get().webhook_secret, body),
+        },
+    )
+    status_code, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            status_code = response.status
+    except urllib.error.HTTPError as failure:
+        status_code, error = failure.code, f"HTTP {failure.code}"
+    except (urllib.error.URLError, OSError, ValueError) as failure:
+        error = str(getattr(failure, "reason", failure))[:500]
+    now = timezone.now()
+    delivered = status_code is not None and 200 <= status_code < 300
+    delivery.attempts += 1
+    delivery.attempt_log = [
+        *delivery.attempt_log,
+        {"at": now.isoformat(), "status_code": status_code, "error": error},
+    ]
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if delivered:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "attempt_log",
+            "last_status_code",
+            "last_error",
+            "status",
+            "delivered_at",
+        ]
+    )
+    return delivered
+
+
+def webhook_give_up(*, delivery_id: int) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.FAILED
+    )

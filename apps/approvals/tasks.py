@@ -1,0 +1,35 @@
+"""Celery tasks for approvals: the expiry job and webhook delivery with backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from apps.approvals.services import actions_expire, webhook_attempt, webhook_give_up
+from apps.tenancy.periodic import periodic_job
+
+WEBHOOK_MAX_RETRIES = 6
+WEBHOOK_FIRST_DELAY_SECONDS = 30
+
+
+def webhook_backoff(retries: int) -> int:
+    """Seconds before the next attempt: 30 s, 1 min, 2 min, … capped at one hour."""
+    return min(3600, WEBHOOK_FIRST_DELAY_SECONDS * 2**retries)
+
+
+@periodic_job("expire_approvals", every=timedelta(minutes=15))
+def expire_approvals() -> str:
+    """Expire pending actions past the organisation's approval timeout."""
+    return f"{actions_expire()} expired"
+
+
+@shared_task(bind=True, name="approvals.deliver_webhook", max_retries=WEBHOOK_MAX_RETRIES)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """POST one decision notice; on failure retry with exponential backoff, then give up."""
+    if webhook_attempt(delivery_id=delivery_id):
+        return "delivered"
+    if self.request.retries >= self.max_retries:
+        webhook_give_up(delivery_id=delivery_id)
+        return "failed"
+    raise self.retry(countdown=webhook_backoff(self.request.retries))
