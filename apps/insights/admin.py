@@ -1,0 +1,108 @@
+from django.contrib import admin, messages
+
+from apps.insights.models import (
+    AlertFeedback,
+    DigestDelivery,
+    DismissReason,
+    Insight,
+    InsightSettings,
+)
+from apps.insights.services import insights_bulk_dismiss
+
+
+@admin.register(InsightSettings)
+class InsightSettingsAdmin(admin.ModelAdmin):
+    """The one row of thresholds: editable, never added twice nor deleted."""
+
+    list_display = [
+        "__str__",
+        "buying_window_days",
+        "negative_streak_length",
+        "stall_factor",
+        "engagement_change_pct",
+        "cross_account_min_accounts",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            "Buying signals",
+            {"fields": ["buying_window_days", "buying_min_signals", "buying_min_stakeholders"]},
+        ),
+        (
+            "Risk indicators",
+            {
+                "fields": [
+                    "negative_streak_length",
+                    "negative_sentiment_below",
+                    "stall_factor",
+                    "stall_min_days",
+                    "stall_default_median_days",
+                    "champion_min_interactions",
+                    "champion_silent_days",
+                ]
+            },
+        ),
+        ("Engagement change", {"fields": ["engagement_change_pct", "engagement_min_interactions"]}),
+        (
+            "Cross-account patterns",
+            {"fields": ["cross_account_min_accounts", "cross_account_window_days"]},
+        ),
+        ("Noise control", {"fields": ["redetect_after_days"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not InsightSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AlertFeedbackInline(admin.TabularInline):
+    model = AlertFeedback
+    extra = 0
+    readonly_fields = ["user", "useful", "comment", "updated_at"]
+    can_delete = False
+
+
+@admin.register(Insight)
+class InsightAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "account",
+        "industry",
+        "pattern_type",
+        "severity",
+        "confidence",
+        "status",
+        "detected_at",
+        "resolved_by",
+    ]
+    list_filter = ["status", "pattern_type", "severity", "signal"]
+    search_fields = ["title", "account__name", "industry"]
+    list_select_related = ["account", "resolved_by"]
+    date_hierarchy = "detected_at"
+    readonly_fields = ["status", "resolved_at", "resolved_by", "dismiss_reason", "detected_at"]
+    inlines = [AlertFeedbackInline]
+    actions = ["dismiss_not_relevant"]
+
+    @admin.action(description="Dismiss selected (not relevant)")
+    def dismiss_not_relevant(self, request, queryset):
+        count = insights_bulk_dismiss(
+            insights=queryset, user=request.user, reason=DismissReason.NOT_RELEVANT
+        )
+        self.message_user(request, f"Dismissed {count} insights.", messages.SUCCESS)
+
+
+@admin.register(AlertFeedback)
+class AlertFeedbackAdmin(admin.ModelAdmin):
+    list_display = ["insight", "user", "useful", "comment", "updated_at"]
+    list_filter = ["useful", "insight__pattern_type"]
+    list_select_related = ["insight", "user"]
+    search_fields = ["comment", "insight__title"]
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["day", "user", "insight_count", "sent_at"]
+    list_select_related = ["user"]
+    list_filter = ["day"]

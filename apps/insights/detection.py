@@ -1,0 +1,407 @@
+"""Pattern detectors: one set-based SQL query each, returning candidate insights.
+
+Each detector reads the CRM signals of the current organisation's schema and returns
+``Candidate`` rows (one per account, or per industry for cross-account patterns). They do
+not write; ``services.insights_detect`` dedupes, suppresses and stores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+from apps.insights.models import InsightSettings, PatternType, Severity
+
+# Words in an inbound message that show buying intent. PostgreSQL regex, \m = word start.
+BUYING_KEYWORDS = (
+    r"\m(pricing|price|prices|quote|quotation|demo|contract|procurement|proposal|"
+    r"trial|purchase|order form|seats|licen[cs]es?)"
+)
+
+SIGNAL_LABELS: dict[str, str] = {
+    "buying_interest": "Buying interest",
+    "negative_sentiment_streak": "Negative sentiment streak",
+    "deal_stalled": "Deal stalled",
+    "champion_silent": "Champion gone silent",
+    "engagement_up": "Engagement up",
+    "engagement_down": "Engagement down",
+}
+
+
+@dataclass
+class Candidate:
+    pattern_type: str
+    signal: str
+    title: str
+    confidence: float
+    severity: str
+    evidence: dict = field(default_factory=dict)
+    account_id: int | None = None
+    industry: str = ""
+
+
+def _rows(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _clamp(value: float, low: float = 0.05, high: float = 0.97) -> float:
+    return round(max(low, min(high, value)), 2)
+
+
+def detect_buying_signals(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """Inbound pricing / demo / contract requests, or several contacts writing in, lately."""
+    rows = _rows(
+        """
+        SELECT account_id,
+               count(*) FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s) AS hits,
+               count(DISTINCT NULLIF(contact_name, '')) AS stakeholders,
+               array_agg(id ORDER BY occurred_at)
+                   FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s) AS hit_ids,
+               array_agg(DISTINCT contact_name) FILTER (WHERE contact_name <> '') AS contacts,
+               array_agg(summary ORDER BY occurred_at)
+                   FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s) AS summaries
+        FROM crm_interaction
+        WHERE direction = 'inbound' AND channel <> 'crm'
+          AND occurred_at > %(since)s AND occurred_at <= %(now)s
+        GROUP BY account_id
+        HAVING count(*) FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s)
+                   >= %(min_signals)s
+            OR count(DISTINCT NULLIF(contact_name, '')) >= %(min_stakeholders)s
+        """,
+        {
+            "kw": BUYING_KEYWORDS,
+            "since": now - timedelta(days=settings.buying_window_days),
+            "now": now,
+            "min_signals": settings.buying_min_signals,
+            "min_stakeholders": settings.buying_min_stakeholders,
+        },
+    )
+    candidates = []
+    for row in rows:
+        hits, stakeholders = row["hits"], row["stakeholders"]
+        strong_hits = hits >= settings.buying_min_signals + 1
+        many_people = stakeholders >= settings.buying_min_stakeholders
+        if strong_hits and many_people:
+            severity = Severity.CRITICAL
+        elif strong_hits or many_people:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.MEDIUM
+        parts = []
+        if hits:
+            parts.append(f"{hits} inbound pricing/demo/contract request{'s' if hits != 1 else ''}")
+        if stakeholders > 1:
+            parts.append(f"{stakeholders} contacts engaging")
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.BUYING_SIGNAL,
+                signal="buying_interest",
+                account_id=row["account_id"],
+                title=f"Buying signals: {', '.join(parts)} in {settings.buying_window_days} days",
+                confidence=_clamp(0.35 + 0.15 * hits + 0.08 * stakeholders),
+                severity=severity,
+                evidence={
+                    "window_days": settings.buying_window_days,
+                    "requests": hits,
+                    "stakeholders": stakeholders,
+                    "contacts": sorted(row["contacts"] or [])[:10],
+                    "interaction_ids": (row["hit_ids"] or [])[:20],
+                    "examples": (row["summaries"] or [])[:5],
+                },
+            )
+        )
+    return candidates
+
+
+def detect_negative_streaks(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """The account's last N interactions with a sentiment were all negative (last 30 days)."""
+    rows = _rows(
+        """
+        WITH ranked AS (
+            SELECT account_id, id, sentiment, summary, occurred_at,
+                   row_number() OVER (PARTITION BY account_id
+                                      ORDER BY occurred_at DESC, id DESC) AS position
+            FROM crm_interaction
+            WHERE sentiment IS NOT NULL AND occurred_at > %(since)s AND occurred_at <= %(now)s
+        )
+        SELECT account_id, avg(sentiment) AS mean_sentiment,
+               array_agg(id ORDER BY occurred_at) AS ids,
+               array_agg(summary ORDER BY occurred_at) AS summaries
+        FROM ranked
+        WHERE position <= %(length)s
+        GROUP BY account_id
+        HAVING count(*) = %(length)s AND max(sentiment) < %(below)s
+        """,
+        {
+            "since": now - timedelta(days=30),
+            "now": now,
+            "length": settings.negative_streak_length,
+            "below": settings.negative_sentiment_below,
+        },
+    )
+    candidates = []
+    for row in rows:
+        mean = float(row["mean_sentiment"])
+        severity = (
+            Severity.CRITICAL
+            if mean <= -0.6
+            else Severity.HIGH
+            if mean <= -0.4
+            else Severity.MEDIUM
+        )
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="negative_sentiment_streak",
+                account_id=row["account_id"],
+                title=f"{settings.negative_streak_length} negative interactions in a row "
+                f"(mean sentiment {mean:+.2f})",
+                confidence=_clamp(0.5 + 0.45 * min(1.0, -mean)),
+                severity=severity,
+                evidence={
+                    "streak_length": settings.negative_streak_length,
+                    "mean_sentiment": round(mean, 2),
+                    "interaction_ids": row["ids"],
+                    "examples": row["summaries"][:5],
+                },
+            )
+        )
+    return candidates
+
+
+def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """An open deal has sat in its stage far longer than the org's median stay there."""
+    rows = _rows(
+        """
+        WITH stays AS (
+            SELECT to_stage AS stage,
+                   EXTRACT(EPOCH FROM lead(changed_at) OVER (PARTITION BY deal_id
+                                                              ORDER BY changed_at, id)
+                                      - changed_at) / 86400.0 AS days
+            FROM crm_dealstagechange
+        ), medians AS (
+            SELECT stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
+                   count(*) AS samples
+            FROM stays WHERE days IS NOT NULL GROUP BY stage
+        ), open_deals AS (
+            SELECT d.account_id, d.id, d.name, d.stage, d.amount,
+                   EXTRACT(EPOCH FROM %(now)s - d.stage_changed_at) / 86400.0 AS days_in_stage,
+                   CASE WHEN m.samples >= 3 THEN GREATEST(m.median_days, 1)
+                        ELSE %(default_median)s END AS median_days
+            FROM crm_deal d LEFT JOIN medians m ON m.stage = d.stage
+            WHERE d.stage NOT IN ('closed_won', 'closed_lost')
+        )
+        SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount,
+               days_in_stage, median_days, days_in_stage / median_days AS ratio
+        FROM open_deals
+        WHERE days_in_stage >= %(min_days)s AND days_in_stage > %(factor)s * median_days
+        ORDER BY account_id, days_in_stage / median_days DESC
+        """,
+        {
+            "now": now,
+            "default_median": float(settings.stall_default_median_days),
+            "min_days": settings.stall_min_days,
+            "factor": settings.stall_factor,
+        },
+    )
+    candidates = []
+    for row in rows:
+        ratio = float(row["ratio"])
+        days, median = float(row["days_in_stage"]), float(row["median_days"])
+        severity = (
+            Severity.CRITICAL if ratio >= 4 else Severity.HIGH if ratio >= 3 else Severity.MEDIUM
+        )
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="deal_stalled",
+                account_id=row["account_id"],
+                title=f"Deal “{row['name']}” stuck in {row['stage']} for {days:.0f} days "
+                f"(median {median:.0f})",
+                confidence=_clamp(0.45 + 0.1 * ratio),
+                severity=severity,
+                evidence={
+                    "deal_id": row["id"],
+                    "deal": row["name"],
+                    "stage": row["stage"],
+                    "amount": str(row["amount"]),
+                    "days_in_stage": round(days, 1),
+                    "median_days": round(median, 1),
+                    "ratio": round(ratio, 2),
+                },
+            )
+        )
+    return candidates
+
+
+def detect_silent_champions(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """A contact who wrote in often over 90 days has been silent lately; a deal is open."""
+    rows = _rows(
+        """
+        SELECT DISTINCT ON (i.account_id)
+               i.account_id, i.contact_name, max(i.contact_title) AS contact_title,
+               count(*) AS messages, max(i.occurred_at) AS last_seen
+        FROM crm_interaction i
+        WHERE i.direction = 'inbound' AND i.contact_name <> ''
+          AND i.occurred_at > %(since)s AND i.occurred_at <= %(now)s
+          AND EXISTS (SELECT 1 FROM crm_deal d WHERE d.account_id = i.account_id
+                      AND d.stage NOT IN ('closed_won', 'closed_lost'))
+        GROUP BY i.account_id, i.contact_name
+        HAVING count(*) >= %(min_messages)s AND max(i.occurred_at) < %(silent_since)s
+        ORDER BY i.account_id, count(*) DESC, max(i.occurred_at) DESC
+        """,
+        {
+            "since": now - timedelta(days=90),
+            "now": now,
+            "min_messages": settings.champion_min_interactions,
+            "silent_since": now - timedelta(days=settings.champion_silent_days),
+        },
+    )
+    candidates = []
+    for row in rows:
+        silent_days = (now - row["last_seen"]).days
+        who = row["contact_name"] + (f" ({row['contact_title']})" if row["contact_title"] else "")
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="champion_silent",
+                account_id=row["account_id"],
+                title=f"Champion {who} silent for {silent_days} days",
+                confidence=_clamp(0.5 + 0.05 * row["messages"]),
+                severity=Severity.HIGH,
+                evidence={
+                    "contact": row["contact_name"],
+                    "title": row["contact_title"],
+                    "messages_90_days": row["messages"],
+                    "last_seen": row["last_seen"].isoformat(),
+                    "silent_days": silent_days,
+                },
+            )
+        )
+    return candidates
+
+
+def detect_engagement_changes(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """Interactions per day over the last 14 days vs the 30 days before, beyond a threshold."""
+    rows = _rows(
+        """
+        WITH counts AS (
+            SELECT account_id,
+                   count(*) FILTER (WHERE occurred_at > %(split)s) AS recent,
+                   count(*) FILTER (WHERE occurred_at <= %(split)s) AS baseline
+            FROM crm_interaction
+            WHERE channel <> 'crm' AND occurred_at > %(since)s AND occurred_at <= %(now)s
+            GROUP BY account_id
+        )
+        SELECT account_id, recent, baseline FROM counts
+        WHERE GREATEST(recent, baseline) >= %(min_count)s
+          AND (baseline = 0
+               OR abs(recent / 14.0 - baseline / 30.0) / (baseline / 30.0) >= %(ratio)s)
+        """,
+        {
+            "split": now - timedelta(days=14),
+            "since": now - timedelta(days=44),
+            "now": now,
+            "min_count": settings.engagement_min_interactions,
+            "ratio": settings.engagement_change_pct / 100.0,
+        },
+    )
+    candidates = []
+    for row in rows:
+        recent_rate, baseline_rate = row["recent"] / 14.0, row["baseline"] / 30.0
+        change = None if baseline_rate == 0 else (recent_rate - baseline_rate) / baseline_rate
+        up = change is None or change > 0
+        if up:
+            severity = Severity.MEDIUM if change is None or change >= 1 else Severity.LOW
+            label = "new engagement" if change is None else f"up {change * 100:.0f}%"
+        else:
+            severity = Severity.HIGH if change <= -0.75 else Severity.MEDIUM
+            label = f"down {-change * 100:.0f}%"
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.ENGAGEMENT_CHANGE,
+                signal="engagement_up" if up else "engagement_down",
+                account_id=row["account_id"],
+                title=f"Engagement {label}: {row['recent']} interactions in the last 14 days, "
+                f"{row['baseline']} in the 30 before",
+                confidence=_clamp(0.45 + 0.05 * min(row["recent"] + row["baseline"], 9)),
+                severity=severity,
+                evidence={
+                    "recent_14_days": row["recent"],
+                    "previous_30_days": row["baseline"],
+                    "recent_per_day": round(recent_rate, 3),
+                    "previous_per_day": round(baseline_rate, 3),
+                    "change_pct": None if change is None else round(change * 100, 1),
+                },
+            )
+        )
+    return candidates
+
+
+def detect_cross_account_patterns(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """The same signal on at least N accounts of one industry within the window."""
+    rows = _rows(
+        """
+        SELECT a.industry, i.pattern_type, i.signal,
+               count(DISTINCT i.account_id) AS accounts,
+               array_agg(DISTINCT a.name) AS names,
+               array_agg(DISTINCT i.account_id) AS account_ids,
+               array_agg(i.id ORDER BY i.id) AS insight_ids,
+               avg(i.confidence) AS mean_confidence
+        FROM insights_insight i JOIN crm_account a ON a.id = i.account_id
+        WHERE i.pattern_type <> 'cross_account_pattern' AND a.industry <> ''
+          AND i.detected_at > %(since)s AND i.detected_at <= %(now)s
+          AND NOT (i.status = 'dismissed' AND i.dismiss_reason = 'false_positive')
+        GROUP BY a.industry, i.pattern_type, i.signal
+        HAVING count(DISTINCT i.account_id) >= %(min_accounts)s
+        """,
+        {
+            "since": now - timedelta(days=settings.cross_account_window_days),
+            "now": now,
+            "min_accounts": settings.cross_account_min_accounts,
+        },
+    )
+    candidates = []
+    for row in rows:
+        count = row["accounts"]
+        if row["pattern_type"] == PatternType.RISK_INDICATOR:
+            severity = Severity.CRITICAL if count >= 5 else Severity.HIGH
+        elif row["pattern_type"] == PatternType.BUYING_SIGNAL:
+            severity = Severity.HIGH
+        else:
+            severity = Severity.MEDIUM
+        label = SIGNAL_LABELS.get(row["signal"], row["signal"]).lower()
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.CROSS_ACCOUNT_PATTERN,
+                signal=row["signal"],
+                industry=row["industry"],
+                title=f"{label.capitalize()} on {count} {row['industry']} accounts "
+                f"in {settings.cross_account_window_days} days",
+                confidence=_clamp(float(row["mean_confidence"]) + 0.03 * (count - 3)),
+                severity=severity,
+                evidence={
+                    "industry": row["industry"],
+                    "source_pattern": row["pattern_type"],
+                    "accounts": sorted(row["names"])[:20],
+                    "account_ids": sorted(row["account_ids"])[:50],
+                    "insight_ids": row["insight_ids"][:50],
+                    "window_days": settings.cross_account_window_days,
+                },
+            )
+        )
+    return candidates
+
+
+ACCOUNT_DETECTORS = [
+    detect_buying_signals,
+    detect_negative_streaks,
+    detect_stalled_deals,
+    detect_silent_champions,
+    detect_engagement_changes,
+]

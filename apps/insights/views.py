@@ -1,0 +1,398 @@
+"""Insight pages: inbox (act / dismiss / undo / bulk), detail, feedback, report, customer view,
+and the Server-Sent Events stream. Thin: validate, call one service or selector, render."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.contrib.auth import get_user
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+from django_tenants.utils import tenant_context
+
+from apps.crm.selectors import accounts_visible_to
+from apps.insights import events
+from apps.insights.forms import (
+    ActForm,
+    BulkDismissForm,
+    DismissForm,
+    FeedbackForm,
+    InboxFilterForm,
+)
+from apps.insights.models import AlertFeedback, DismissReason, Insight, InsightStatus
+from apps.insights.selectors import (
+    account_open_insights,
+    account_recent_outcomes,
+    account_summaries,
+    account_timeline,
+    accounts_with_insights,
+    insight_settings,
+    insights_visible_to,
+    pending_count_for,
+    recent_comments,
+    sees_all_insights,
+    severity_counts,
+    usefulness_report,
+)
+from apps.insights.services import (
+    UNDO_SECONDS,
+    InsightConflict,
+    alert_feedback_record,
+    insight_act,
+    insight_dismiss,
+    insight_reopen,
+    insights_bulk_dismiss,
+)
+from apps.users.permissions import capability_required
+from apps.users.roles import can
+
+PAGE_SIZE = 25
+
+
+def _insight_for(request: HttpRequest, insight_id: int) -> Insight:
+    """The one place that decides which insight a person may open: visible, or 404."""
+    insights = insights_visible_to(request.user).prefetch_related(
+        Prefetch(
+            "feedback",
+            queryset=AlertFeedback.objects.filter(user=request.user),
+            to_attr="my_feedback",
+        )
+    )
+    return get_object_or_404(insights, pk=insight_id)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _changed(response: HttpResponse, *, refresh_list: bool = False) -> HttpResponse:
+    trigger_client_event(response, "insights-changed", {})
+    if refresh_list:
+        trigger_client_event(response, "insight-list-refresh", {})
+    return response
+
+
+# --- inbox --------------------------------------------------------------------------------
+
+
+def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) -> HttpResponse:
+    visible = insights_visible_to(request.user)
+    accounts = list(accounts_with_insights(visible))
+    filters = InboxFilterForm(request.GET, accounts=accounts)
+    if filters.is_valid():
+        insights = filters.apply(visible)
+    else:
+        insights, status = visible.none(), 400
+    insights = insights.prefetch_related(
+        Prefetch(
+            "feedback",
+            queryset=AlertFeedback.objects.filter(user=request.user),
+            to_attr="my_feedback",
+        )
+    )
+    page = Paginator(insights, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {k: v for k, v in request.GET.items() if k not in ("page", "count") and v}
+    context = {
+        "filters": filters,
+        "page": page,
+        "insights": page.object_list,
+        "query": urlencode(query),
+        "counts": severity_counts(visible),
+        "can_act": can(request.user, "insights.act"),
+        "can_feedback": can(request.user, "insights.feedback"),
+        "can_report": can(request.user, "insights.report"),
+        "sees_all": sees_all_insights(request.user),
+        "reasons": DismissReason.choices,
+        "bulk_form": bulk_form,
+        "showing_pending": (filters.cleaned_data.get("status") or "pending") == "pending"
+        if filters.is_valid()
+        else True,
+    }
+    template = "insights/inbox.html"
+    if request.htmx and request.htmx.target == "insight-list":
+        template += "#list"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@capability_required("insights.read")
+def inbox(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("count"):
+        count = pending_count_for(request.user)
+        return HttpResponse(str(count) if count else "", content_type="text/plain")
+    return _render_inbox(request)
+
+
+@require_GET
+@capability_required("insights.read")
+def detail(request: HttpRequest, insight_id: int) -> HttpResponse:
+    insight = _insight_for(request, insight_id)
+    context = _detail_context(request, insight)
+    if request.htmx and request.GET.get("fragment") == "row":
+        return render(request, "insights/inbox.html#row", context)
+    return render(request, "insights/detail.html", context)
+
+
+def _detail_context(request: HttpRequest, insight: Insight, **extra) -> dict:
+    return {
+        "insight": insight,
+        "evidence_rows": _evidence_rows(insight.evidence),
+        "can_act": can(request.user, "insights.act"),
+        "can_feedback": can(request.user, "insights.feedback"),
+        "reasons": DismissReason.choices,
+        "dismiss_form": extra.pop("dismiss_form", None) or DismissForm(),
+        "feedback_form": extra.pop("feedback_form", None),
+        **extra,
+    }
+
+
+def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in evidence.items():
+        if isinstance(value, list):
+            value = ", ".join(str(item) for item in value) or "—"
+        rows.append((key.replace("_", " ").capitalize(), "—" if value is None else str(value)))
+    return rows
+
+
+def _closed(request: HttpRequest, insight: Insight, verb: str) -> HttpResponse:
+    message = f"{verb}: {insight.title}"
+    if request.htmx:
+        response = HttpResponse("")
+        trigger_client_event(
+            response,
+            "toast",
+            {
+                "message": message,
+                "undo_url": reverse("insights:reopen", args=[insight.pk]),
+                "seconds": min(UNDO_SECONDS, 8),
+            },
+        )
+        return _changed(response)
+    messages.success(request, message)
+    return redirect(_next_url(request, reverse("insights:inbox")))
+
+
+def _refused(request: HttpRequest, insight: Insight, text: str, status: int, **extra):
+    if request.htmx:
+        response = HttpResponse(text, status=status, content_type="text/plain")
+        if status == 409:
+            _changed(response, refresh_list=True)
+        trigger_client_event(response, "toast", {"message": text})
+        return response
+    context = _detail_context(request, insight, error=text, **extra)
+    return render(request, "insights/detail.html", context, status=status)
+
+
+@require_POST
+@capability_required("insights.act")
+def act(request: HttpRequest, insight_id: int) -> HttpResponse:
+    insight = _insight_for(request, insight_id)
+    form = ActForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, insight, "The note is too long.", 400)
+    try:
+        insight = insight_act(insight=insight, user=request.user, note=form.cleaned_data["note"])
+    except InsightConflict as conflict:
+        return _refused(request, insight, str(conflict), 409)
+    return _closed(request, insight, "Acted on")
+
+
+@require_POST
+@capability_required("insights.act")
+def dismiss(request: HttpRequest, insight_id: int) -> HttpResponse:
+    insight = _insight_for(request, insight_id)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, insight, "Choose a reason to dismiss.", 400, dismiss_form=form)
+    try:
+        insight = insight_dismiss(insight=insight, user=request.user, **form.cleaned_data)
+    except InsightConflict as conflict:
+        return _refused(request, insight, str(conflict), 409)
+    return _closed(request, insight, "Dismissed")
+
+
+@require_POST
+@capability_required("insights.act")
+def reopen(request: HttpRequest, insight_id: int) -> HttpResponse:
+    insight = _insight_for(request, insight_id)
+    try:
+        insight = insight_reopen(insight=insight, user=request.user)
+    except InsightConflict as conflict:
+        return _refused(request, insight, str(conflict), 409)
+    if request.htmx:
+        response = HttpResponse("")
+        trigger_client_event(response, "toast", {"message": f"Restored: {insight.title}"})
+        return _changed(response, refresh_list=True)
+    messages.success(request, f"Restored: {insight.title}")
+    return redirect("insights:detail", insight_id=insight.pk)
+
+
+@require_POST
+@capability_required("insights.act")
+def bulk_dismiss(request: HttpRequest) -> HttpResponse:
+    pending = insights_visible_to(request.user).filter(status=InsightStatus.PENDING)
+    form = BulkDismissForm(request.POST, insights=pending)
+    if not form.is_valid():
+        if request.htmx:
+            text = " ".join(str(e) for errors in form.errors.values() for e in errors)
+            response = HttpResponse(text, status=400, content_type="text/plain")
+            trigger_client_event(response, "toast", {"message": text})
+            return response
+        return _render_inbox(request, status=400, bulk_form=form)
+    count = insights_bulk_dismiss(
+        insights=form.cleaned_data["ids"], user=request.user, reason=form.cleaned_data["reason"]
+    )
+    text = f"Dismissed {count} insight{'s' if count != 1 else ''}."
+    if request.htmx:
+        response = HttpResponse("")
+        trigger_client_event(response, "toast", {"message": text})
+        return _changed(response, refresh_list=True)
+    messages.success(request, text)
+    return redirect(_next_url(request, reverse("insights:inbox")))
+
+
+@require_POST
+@capability_required("insights.feedback")
+def feedback(request: HttpRequest, insight_id: int) -> HttpResponse:
+    insight = _insight_for(request, insight_id)
+    form = FeedbackForm(request.POST)
+    status = 200
+    if form.is_valid():
+        try:
+            record = alert_feedback_record(insight=insight, user=request.user, **form.cleaned_data)
+            insight.my_feedback = [record]
+        except ValidationError as error:
+            form.add_error(None, error)
+    if not form.is_valid():
+        status = 400
+    if request.htmx:
+        variant = "full" if request.POST.get("variant") == "full" else "row"
+        context = _detail_context(
+            request, insight, feedback_form=form, saved=status == 200, variant=variant
+        )
+        return render(request, "insights/inbox.html#feedback", context, status=status)
+    if status == 400:
+        context = _detail_context(request, insight, feedback_form=form)
+        return render(request, "insights/detail.html", context, status=status)
+    messages.success(request, "Thanks — your feedback tunes the thresholds.")
+    return redirect(_next_url(request, reverse("insights:detail", args=[insight.pk])))
+
+
+# --- report -------------------------------------------------------------------------------
+
+REPORT_PERIODS = {"30": 30, "90": 90, "all": None}
+
+
+@require_GET
+@capability_required("insights.report")
+def report(request: HttpRequest) -> HttpResponse:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    period = request.GET.get("period", "90")
+    status = 200
+    if period not in REPORT_PERIODS:
+        period, status = "90", 400
+    days = REPORT_PERIODS[period]
+    since = timezone.now() - timedelta(days=days) if days else None
+    rows = usefulness_report(since=since)
+    context = {
+        "rows": rows,
+        "period": period,
+        "periods": [("30", "Last 30 days"), ("90", "Last 90 days"), ("all", "All time")],
+        "comments": recent_comments(),
+        "thresholds": insight_settings(),
+        "period_error": status == 400,
+        "totals": {
+            "total": sum(r.total for r in rows),
+            "useful": sum(r.useful for r in rows),
+            "not_useful": sum(r.not_useful for r in rows),
+        },
+    }
+    return render(request, "insights/report.html", context, status=status)
+
+
+# --- customer view --------------------------------------------------------------------------
+
+
+@require_GET
+@capability_required("insights.read")
+def account(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_object_or_404(accounts_visible_to(request.user), pk=account_id)
+    page = Paginator(account_timeline(account), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"account": account, "page": page, "timeline": page.object_list}
+    if request.htmx and request.htmx.target == "timeline":
+        return render(request, "insights/account.html#timeline", context)
+    context.update(
+        {
+            "summaries": account_summaries(account),
+            "open_insights": account_open_insights(account),
+            "outcomes": account_recent_outcomes(account),
+            "deals": account.deals.order_by("-created_at")[:5],
+            "can_act": can(request.user, "insights.act"),
+        }
+    )
+    return render(request, "insights/account.html", context)
+
+
+# --- real time ------------------------------------------------------------------------------
+
+
+def _stream_viewer(request: HttpRequest, tenant) -> tuple[object | None, bool, bool]:
+    """(user, may read, sees all) — run in a thread, inside the tenant's schema."""
+    with tenant_context(tenant):
+        user = get_user(request)
+        if not user.is_authenticated:
+            return None, False, False
+        return user, can(user, "insights.read"), sees_all_insights(user)
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def stream(request: HttpRequest) -> HttpResponse:
+    """Server-Sent Events: insight changes of this organisation that the user may see."""
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    tenant = request.tenant
+    user, allowed, sees_all = await sync_to_async(_stream_viewer)(request, tenant)
+    if user is None:
+        return redirect_to_login(request.get_full_path())
+    if not allowed:
+        return HttpResponse("Your role is not allowed to open this page.", status=403)
+
+    async def messages_for_user():
+        yield b"retry: 3000\n\n"
+        async for message in events.subscribe(tenant.schema_name):
+            if message is None:
+                yield b": keep-alive\n\n"
+                continue
+            payload = json.loads(message)
+            owner = payload.get("owner_id")
+            if not sees_all and payload.get("kind") != "bulk_resolved" and owner != user.pk:
+                continue
+            if payload.get("id"):
+                payload["url"] = reverse("insights:detail", args=[payload["id"]])
+            yield _sse("insight", payload)
+
+    response = StreamingHttpResponse(messages_for_user(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
