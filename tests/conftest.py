@@ -8,11 +8,11 @@ Tests that need committed data (concurrency, live server) use ``fresh_org``.
 
 from __future__ import annotations
 
-import itertools
 import os
 
 import pytest
 import pytest_django.fixtures as pytest_django_fixtures
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
@@ -165,21 +165,67 @@ def manager_api(api_client, manager_key):
     return api_client(manager_key)
 
 
-_fresh_numbers = itertools.count(1)
+@pytest.fixture(scope="session")
+def _fresh_org_schema(django_db_setup, django_db_blocker):
+    """One committed organisation for the session, and a pristine copy of its tables.
+
+    Migrating a new schema takes seconds; resetting this one to its just-migrated state
+    (default rows from data migrations included) takes milliseconds.
+    """
+    slug = f"fresh{os.getpid()}"
+    with django_db_blocker.unblock():
+        tenant = organization_create(slug=slug, name="Fresh Org")
+        pristine = f"{tenant.schema_name}_pristine"
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{pristine}"')
+            for table in _tables(cursor, tenant.schema_name):
+                cursor.execute(
+                    f'CREATE TABLE "{pristine}"."{table}" AS TABLE "{tenant.schema_name}"."{table}"'
+                )
+        yield tenant, pristine
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA "{pristine}" CASCADE')
+        tenant.delete(force_drop=True)
+
+
+def _tables(cursor, schema: str) -> list[str]:
+    cursor.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename <> 'django_migrations'",
+        [schema],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _reset_schema(schema: str, pristine: str) -> None:
+    with connection.cursor() as cursor:
+        tables = _tables(cursor, schema)
+        quoted = ", ".join(f'"{schema}"."{table}"' for table in tables)
+        cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        for table in tables:
+            cursor.execute(f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{pristine}"."{table}"')
+            if cursor.rowcount:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{schema}"."{table}"'])
+                sequence = cursor.fetchone()[0]
+                if sequence:
+                    cursor.execute(
+                        f'SELECT setval(%s, (SELECT max(id) FROM "{schema}"."{table}"))',
+                        [sequence],
+                    )
 
 
 @pytest.fixture
-def fresh_org(django_db_setup, django_db_blocker):
-    """A committed organisation of its own (for concurrency and live-server tests).
+def fresh_org(_fresh_org_schema, django_db_blocker):
+    """A committed organisation (for concurrency and live-server tests).
 
     Data written in it is really committed, so other connections and threads see it.
-    The schema is dropped afterwards. The test runs in autocommit, outside any
-    wrapping transaction; do not combine with ``org``.
+    It is reset to its just-migrated state after each test. The test runs in autocommit,
+    outside any wrapping transaction; do not combine with ``org``.
     """
-    slug = f"fresh{os.getpid()}x{next(_fresh_numbers)}"
+    tenant, pristine = _fresh_org_schema
     with django_db_blocker.unblock():
-        tenant = organization_create(slug=slug, name=f"Fresh {slug}")
         with schema_context(tenant.schema_name):
             yield tenant
         connection.set_schema_to_public()
-        tenant.delete(force_drop=True)
+        _reset_schema(tenant.schema_name, pristine)
+        cache.clear()
