@@ -59,7 +59,7 @@ def test_seed_demo_creates_an_org_with_each_role_and_realistic_data_and_is_idemp
 
 def test_seed_demo_scale_multiplies_the_volume(scratch_slug):
     call_command(
-        "seed_demo", "--org", scratch_slug, "--scale", "3", "--no-progress", stdout=StringIO()
+        "seed_demo", "--org", scratch_slug, "--scale", "2", "--no-progress", stdout=StringIO()
     )
     with schema_context(Organization.objects.get(slug=scratch_slug).schema_name):
-        assert Account.objects.count() == 60
+        assert Account.objects.count() == 40
