@@ -1,0 +1,51 @@
+"""Dashboards read other apps' tables; the one table of their own is the pattern rollup."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class PatternRollup(models.Model):
+    """Pattern analytics of one action type (source 003), kept by the ``refresh_analytics`` job.
+
+    A summary table rather than a materialized view: a view over ``outcomes`` and
+    ``feedback`` tables would block every later migration that alters a column it reads
+    (PostgreSQL refuses to change a column a view depends on) and would tie this app's
+    migrations to the other apps' migration order. The job rewrites every row with one
+    set-based ``INSERT … SELECT … ON CONFLICT DO UPDATE``, so readers never see a partial
+    refresh and the page reads a handful of rows instead of aggregating millions.
+    """
+
+    action_type = models.OneToOneField(
+        "outcomes.ActionType", on_delete=models.CASCADE, related_name="pattern_rollup"
+    )
+    total = models.PositiveIntegerField(default=0)
+    last_7_days = models.PositiveIntegerField(default=0)
+    last_30_days = models.PositiveIntegerField(default=0)
+    decided = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    success_rate = models.FloatField(null=True, blank=True)
+    mean_score = models.FloatField(null=True, blank=True)
+    ratings = models.PositiveIntegerField(default=0, help_text="Detailed (1-5) ratings.")
+    mean_satisfaction = models.FloatField(null=True, blank=True)
+    mean_likelihood_to_reuse = models.FloatField(null=True, blank=True)
+    would_recommend = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["action_type__code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(success_rate__isnull=True)
+                | Q(success_rate__gte=0, success_rate__lte=1),
+                name="pattern_rollup_success_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(succeeded__lte=models.F("decided")),
+                name="pattern_rollup_succeeded_within_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patterns of {self.action_type_id}"

@@ -1,3 +1,11 @@
+from django.urls import path
+
+from apps.dashboards import views
+
 app_name = "dashboards"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("dashboards/me/", views.rep, name="rep"),
+    path("dashboards/team/", views.manager, name="manager"),
+    path("dashboards/executive/", views.executive, name="executive"),
+]

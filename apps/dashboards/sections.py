@@ -1,0 +1,63 @@
+"""What each page adds to its cached numbers: charts, and the parts that must stay live.
+
+The cached dashboard data is plain numbers; the charts are drawn from it on every request
+(cheap, no query). Lists a person acts on (outputs awaiting their rating) are read live so
+that a rating disappears from the list at once, not five minutes later.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+
+from apps.dashboards import charts
+from apps.dashboards.periods import Period
+from apps.dashboards.selectors import awaiting_my_rating
+
+
+def rep_live_sections(request: HttpRequest, scope_user, period: Period) -> dict:
+    """Outputs awaiting my rating: only on my own dashboard, and never from the cache."""
+    own = scope_user is not None and scope_user.pk == request.user.pk
+    return {
+        "show_awaiting": own,
+        "awaiting_rating": awaiting_my_rating(request.user) if own else [],
+        "show_insights": True,
+        "insights_url": reverse("insights:inbox"),
+    }
+
+
+def team_extra(data: dict) -> dict:
+    calibration = [
+        report | {"plot": charts.reliability_plot(report["bins"])} for report in data["calibration"]
+    ]
+    patterns = [
+        row | {"refreshed_at_dt": parse_datetime(row["refreshed_at"])} for row in data["patterns"]
+    ]
+    return {
+        "patterns": patterns,
+        "approvals": data["approvals"],
+        "approvals_url": reverse("approvals:queue"),
+        "show_approvals": True,
+        "show_feedback": True,
+        "show_insights": True,
+        "insights_url": reverse("insights:inbox"),
+        "calibration": calibration,
+        "has_calibration": any(report["sample_size"] for report in calibration),
+    }
+
+
+def executive_extra(data: dict) -> dict:
+    return {
+        "revenue_chart": charts.trend_chart(
+            data["revenue_trend"],
+            bar_key="revenue_won",
+            bar_label="Revenue won",
+            overlay_key="revenue_influenced",
+            overlay_label="Influenced by the agent",
+            bar_format=charts.money,
+        ),
+        "autonomy": data["autonomy"],
+        "show_autonomy": True,
+        "has_revenue": any(point["revenue_won"] for point in data["revenue_trend"]),
+    }
