@@ -130,7 +130,7 @@ class Insight(models.Model):
     pattern_type = models.CharField(max_length=30, choices=PatternType.choices)
     signal = models.CharField(max_length=50, help_text="Which detector rule fired.")
     title = models.CharField(max_length=200)
-    confidence = models.FloatField()
+    confidence = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
     severity = models.CharField(max_length=10, choices=Severity.choices)
     evidence = models.JSONField(default=dict, blank=True)
     status = models.CharField(

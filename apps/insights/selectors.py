@@ -103,8 +103,8 @@ def usefulness_report(*, since: datetime | None = None) -> list[UsefulnessRow]:
     ratings = {
         row["insight__pattern_type"]: row
         for row in feedback.values("insight__pattern_type").annotate(
-            useful=Count("id", filter=Q(useful=True)),
-            not_useful=Count("id", filter=Q(useful=False)),
+            useful_count=Count("id", filter=Q(useful=True)),
+            not_useful_count=Count("id", filter=Q(useful=False)),
         )
     }
     report = []
@@ -119,8 +119,8 @@ def usefulness_report(*, since: datetime | None = None) -> list[UsefulnessRow]:
                 pending=counts.get("pending", 0),
                 acted=counts.get("acted", 0),
                 dismissed=counts.get("dismissed", 0),
-                useful=rating.get("useful", 0),
-                not_useful=rating.get("not_useful", 0),
+                useful=rating.get("useful_count", 0),
+                not_useful=rating.get("not_useful_count", 0),
             )
         )
     return report

@@ -27,3 +27,10 @@ def signal(now):
 @pytest.fixture
 def account(org, rep):
     return AccountFactory(name="Cedar Health", industry="healthcare", owner=rep)
+
+
+@pytest.fixture
+def other_manager_client(page_client, in_org, other_org, other_org_manager):
+    """A browser logged in as a manager of the other organisation, on its host."""
+    with in_org(other_org):
+        return page_client(other_org_manager, host="globex.localhost")
