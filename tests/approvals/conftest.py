@@ -43,3 +43,10 @@ def propose(account):
 def pending(propose):
     """A proposal the guardrails hold for approval (amount from 50,000)."""
     return propose(amount=Decimal("75000"))
+
+
+@pytest.fixture
+def other_manager_client(page_client, in_org, other_org, other_org_manager):
+    """A browser logged in as a manager of the other organisation, on its host."""
+    with in_org(other_org):
+        return page_client(other_org_manager, host="globex.localhost")
