@@ -1,7 +1,7 @@
 """Demo outcomes: a few hundred agent actions with real-looking emails, decided by the jobs.
 
 The agent is made somewhat over-confident: an action succeeds (a reply, a meeting) with
-a probability about 0.18 below its predicted confidence. Successes get their signal as a
+a probability about 0.25 below its predicted confidence. Successes get their signal as a
 CRM interaction inside the window, then the real resolution, expiry and calibration jobs
 decide everything, so the demo exercises the same code as production.
 """
@@ -23,7 +23,7 @@ from apps.outcomes.services import (
 from apps.personas.models import Clone
 
 PER_SCALE = 320
-OVERCONFIDENCE = 0.18
+OVERCONFIDENCE = 0.25
 # (action type, share of the actions)
 MIX = [
     ("email_sent", 0.5),
@@ -168,15 +168,18 @@ def seed(ctx) -> None:
             at = occurred + timedelta(hours=rng.uniform(0.5, window * 0.9))
             if at < now:
                 signals[external_id] = (code, account, at, contact)
+    # Ids in time order, as if the agent had reported each action when it happened.
+    order = sorted(range(len(items)), key=lambda index: items[index]["occurred_at"])
+    items = [items[index] for index in order]
     results = []
     for start in range(0, len(items), 1000):
         results += outcomes_record_bulk(items=items[start : start + 1000])
-    for number, result in enumerate(results, start=1):
+    for result in results:
         signal = signals.get(result.external_id)
         if result.status == "created" and signal is not None:
             code, account, at, contact = signal
             interaction_record(
-                external_id=f"demo-sig-{number}",
+                external_id=f"demo-sig-{result.external_id}",
                 account=account,
                 channel="email" if code == "email_sent" else "meeting",
                 direction="inbound",
