@@ -67,6 +67,7 @@ def _conninfo() -> str:
         "password": db.get("PASSWORD") or None,
         "host": db.get("HOST") or None,
         "port": str(db["PORT"]) if db.get("PORT") else None,
+        "application_name": "learning-loop-insights-stream",
     }
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v})
 
