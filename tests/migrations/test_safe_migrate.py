@@ -1,0 +1,280 @@
+"""safe_migrate across several organisations on real PostgreSQL.
+
+Each test first makes work for the command by rolling back, in some organisations, the
+project migration whose rollback is cheapest (found at run time), then runs the command.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from apps.tenancy.migration_safety import (
+    LOCK_KEY,
+    MigrationSafetyError,
+    disk_space_check,
+    migration_check,
+    postgres_tool,
+    schema_migrate,
+    server_major_version,
+    table_columns,
+    table_fingerprints,
+)
+from tests.migrations.conftest import (
+    assert_rows_kept,
+    rollback_candidate,
+    row_checksums,
+    without_bookkeeping,
+)
+
+
+def _org_args(orgs) -> list[str]:
+    return [arg for org in orgs for arg in ("--org", org.slug)]
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command("safe_migrate", *args, "--no-progress", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def _put_behind(*orgs) -> tuple[str, str]:
+    """Roll the cheapest project migration back in ``orgs``; returns (app, target)."""
+    app_label, target = rollback_candidate()
+    for org in orgs:
+        schema_migrate(org.schema_name, (app_label, None if target == "zero" else target))
+    connection.set_schema_to_public()
+    return app_label, target
+
+
+def _applied(schema: str) -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations "
+            "ORDER BY app, name"
+        )
+        return cursor.fetchall()
+
+
+def _fingerprints_of(schema: str, columns: dict[str, list[str]]) -> dict:
+    columns = {table: names for table, names in columns.items() if table != "django_migrations"}
+    return table_fingerprints(schema, columns)
+
+
+def test_plan_prints_per_schema_what_would_run_and_changes_nothing(orgs):
+    behind, up_to_date, _ = orgs
+    app_label, _ = _put_behind(behind)
+    applied_before = _applied(behind.schema_name)
+
+    output = _run("--plan", *_org_args([behind, up_to_date]))
+
+    behind_section = output.split(f"{behind.schema_name} (")[1].split(f"{up_to_date.schema_name}")[0]
+    assert "to run" in behind_section
+    assert f"apply {app_label}." in behind_section
+    assert f"{up_to_date.schema_name} ({up_to_date.name}): up to date" in output
+    assert "1 of 2 schemas would change. Nothing was changed." in output
+    assert _applied(behind.schema_name) == applied_before
+
+
+def test_plan_of_a_rollback_lists_what_would_be_unapplied(orgs):
+    app_label, target = rollback_candidate()
+
+    output = _run("--plan", "--rollback", app_label, target, *_org_args(orgs[:2]))
+
+    assert output.count(f"unapply {app_label}.") == 2
+    assert migration_check(org_slugs=[org.slug for org in orgs]).ok
+
+
+def test_migrate_backs_up_changed_schemas_runs_and_verifies_every_organisation(orgs, tmp_path):
+    first, second, empty = orgs
+    _put_behind(first, second)
+
+    output = _run("--backup-dir", str(tmp_path), *_org_args(orgs))
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [f"{first.schema_name}.dump", f"{second.schema_name}.dump"]
+    )
+    assert "All 3 schemas verified at the target." in output
+    for org in orgs:
+        assert f"{org.schema_name}" in output
+    assert migration_check(org_slugs=[org.slug for org in orgs]).ok
+
+
+def test_backup_file_restores_the_schema_exactly(orgs, tmp_path):
+    org = orgs[0]
+    _put_behind(org)
+    as_backed_up = _fingerprints_of(org.schema_name, table_columns(org.schema_name))
+    _run("--backup-dir", str(tmp_path), "--org", org.slug)  # backs up, then migrates
+    backup = tmp_path / f"{org.schema_name}.dump"
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:  # then something goes badly wrong
+        cursor.execute(f"TRUNCATE {quote(org.schema_name)}.crm_interaction CASCADE")
+        cursor.execute(f"DROP TABLE {quote(org.schema_name)}.crm_deal CASCADE")
+
+    output = _run("--restore", str(backup))
+
+    assert f"Restored {org.schema_name} from {backup}" in output
+    restored = _fingerprints_of(org.schema_name, table_columns(org.schema_name))
+    assert restored == as_backed_up
+    assert restored["crm_interaction"][0] > 0
+    assert not migration_check(org_slugs=[org.slug]).ok  # behind again, as it was backed up
+
+
+def test_restore_of_a_whole_backup_directory_restores_every_schema(orgs, tmp_path):
+    first, second, _ = orgs
+    _put_behind(first, second)
+    _run("--backup-dir", str(tmp_path), *_org_args([first, second]))
+
+    output = _run("--restore", str(tmp_path))
+
+    assert f"Restored {first.schema_name}" in output
+    assert f"Restored {second.schema_name}" in output
+    run = migration_check(org_slugs=[first.slug, second.slug])
+    assert [result.ok for result in run.results] == [False, False]
+
+
+def test_check_catches_a_schema_left_behind(orgs):
+    first, second, third = orgs
+    _put_behind(second)
+
+    with pytest.raises(CommandError, match="1 of 3 schemas failed verification"):
+        _run("--check", *_org_args(orgs))
+
+    run = migration_check(org_slugs=[org.slug for org in orgs])
+    by_schema = {result.schema: result for result in run.results}
+    assert by_schema[first.schema_name].ok and by_schema[third.schema_name].ok
+    assert "not at the target" in by_schema[second.schema_name].problems[0]
+
+
+def test_a_failing_schema_stops_the_run_and_prints_restore_instructions(orgs, tmp_path):
+    first, second, third = sorted(orgs, key=lambda org: org.schema_name)
+    _put_behind(first, second, third)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION public.refuse_migrations() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER refuse_migrations BEFORE INSERT ON "
+            f"{quote(second.schema_name)}.django_migrations "
+            "FOR EACH ROW EXECUTE FUNCTION public.refuse_migrations()"
+        )
+
+    with pytest.raises(CommandError) as failure:
+        _run("--backup-dir", str(tmp_path), *_org_args(orgs))
+
+    message = str(failure.value)
+    assert "schemas failed verification" in message
+    assert f"safe_migrate --restore {tmp_path / (second.schema_name + '.dump')}" in message
+    run = migration_check(org_slugs=[org.slug for org in orgs])
+    by_schema = {result.schema: result.ok for result in run.results}
+    # the first one was migrated, the failing one rolled back, the third never started
+    assert by_schema == {first.schema_name: True, second.schema_name: False, third.schema_name: False}
+    assert (tmp_path / f"{second.schema_name}.dump").is_file()
+
+
+def test_rollback_and_roll_forward_keep_every_pre_existing_row(orgs, tmp_path):
+    seeded = orgs[:2]  # one with demo data, one with the rows its migrations seed
+    app_label, target = rollback_candidate()
+    columns = {org.slug: without_bookkeeping(table_columns(org.schema_name)) for org in seeded}
+    before = {org.slug: row_checksums(org.schema_name, columns[org.slug]) for org in seeded}
+
+    rollback_output = _run(
+        "--rollback", app_label, target, "--backup-dir", str(tmp_path / "back"), *_org_args(seeded)
+    )
+    kept, during = {}, {}
+    for org in seeded:
+        still_there = table_columns(org.schema_name)
+        kept[org.slug] = {
+            table: [name for name in names if name in still_there[table]]
+            for table, names in columns[org.slug].items()
+            if table in still_there
+        }
+        during[org.slug] = row_checksums(org.schema_name, kept[org.slug])
+    forward_output = _run("--backup-dir", str(tmp_path / "forward"), *_org_args(seeded))
+
+    assert "All 2 schemas verified at the target." in rollback_output
+    assert "All 2 schemas verified at the target." in forward_output
+    for org in seeded:
+        after = row_checksums(org.schema_name, kept[org.slug])
+        assert_rows_kept(columns[org.slug], kept[org.slug], before[org.slug], during[org.slug], after)
+        assert without_bookkeeping(table_columns(org.schema_name)) == columns[org.slug]
+    assert sum(map(len, before[seeded[0].slug].values())) > 100  # there was data to keep
+    assert migration_check(org_slugs=[org.slug for org in seeded]).ok
+
+
+def test_parallel_run_migrates_every_organisation(orgs, tmp_path):
+    _put_behind(*orgs)
+
+    output = _run("--parallel", "2", "--backup-dir", str(tmp_path), *_org_args(orgs))
+
+    assert "All 3 schemas verified at the target." in output
+    assert migration_check(org_slugs=[org.slug for org in orgs]).ok
+
+
+def test_a_second_run_is_refused_while_one_holds_the_lock(orgs, tmp_path):
+    _put_behind(orgs[0])
+    other_session = connection.get_new_connection(connection.get_connection_params())
+    other_session.autocommit = True
+    try:
+        other_session.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        with pytest.raises(CommandError, match="Another safe_migrate is running"):
+            _run("--backup-dir", str(tmp_path / "run"), "--org", orgs[0].slug)
+    finally:
+        other_session.close()
+
+    assert not (tmp_path / "run").exists()
+    assert not migration_check(org_slugs=[orgs[0].slug]).ok  # nothing was migrated
+
+
+def test_not_enough_disk_space_is_refused(tmp_path):
+    free = shutil.disk_usage(tmp_path).free
+
+    with pytest.raises(MigrationSafetyError, match="Not enough disk space"):
+        disk_space_check(tmp_path / "backups", free + 1)
+    disk_space_check(tmp_path / "backups", 1024)  # a small dump fits
+
+
+def test_pg_dump_and_pg_restore_match_the_server_major_version():
+    server = server_major_version()
+    for tool in ("pg_dump", "pg_restore"):
+        version = subprocess.run(
+            [str(postgres_tool(tool)), "--version"], capture_output=True, text=True
+        ).stdout
+        assert f") {server}." in version, version
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--org", "no-such-org"], "No organisation with slug: no-such-org"),
+        (["--rollback", "no_such_app", "0001"], "App 'no_such_app' has no migrations."),
+        (["--rollback", "crm", "9999"], "App 'crm' has no migration '9999'."),
+        (["--parallel", "0"], "--parallel must be at least 1."),
+        (["--restore", "/nonexistent/backup.dump"], "No backup file at /nonexistent/backup.dump"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_changes_nothing(orgs, args, message, tmp_path):
+    _put_behind(orgs[0])
+    applied = _applied(orgs[0].schema_name)
+
+    with pytest.raises(CommandError, match=message.replace(".", r"\.")):
+        _run("--backup-dir", str(tmp_path / "b"), *args)
+
+    assert _applied(orgs[0].schema_name) == applied
+    assert not (tmp_path / "b").exists()
+
+
+def test_restore_refuses_a_file_that_is_not_a_schema_backup(tmp_path):
+    junk = Path(tmp_path / "junk.dump")
+    junk.write_text("not a dump")
+
+    with pytest.raises(CommandError, match="pg_restore failed"):
+        _run("--restore", str(junk))
