@@ -49,7 +49,7 @@ class DetailedFeedbackForm(forms.Form):
     quality = _optional_scale("Quality", FIVE)
     clarity = _optional_scale("Clarity", FIVE)
     likelihood_to_reuse = _optional_scale(
-        "Likelihood to reuse", TEN, "1 = never, 10 = would use as is"
+        "Reuse (1–10)", TEN, "Likelihood to reuse: 1 = never, 10 = as is"
     )
     would_recommend = forms.NullBooleanField(
         label="Would recommend this output to a colleague",

@@ -212,7 +212,8 @@ TRAITS: dict[tuple[str, str], tuple[str, str]] = {
 # Words too common to make a phrase worth learning.
 STOPWORDS = (
     "the and for you your with that this are was have our not but from will can all "
-    "its has had were been they them their there what when which who how about into"
+    "its has had were been they them their there what when which who how about into "
+    "dear best regards thanks thank hello kind"
 ).split()
 
 # Labels an output good (mean normalised rating ≥ 0.6) or poor (≤ 0.4) from all its

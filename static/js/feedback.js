@@ -1,5 +1,7 @@
-// Review feed keyboard: j/k move between outputs, - 0 + rate the current one, d opens
-// the detailed form. Keeps focus on the chosen rating after HTMX swaps the partial.
+// Feedback pages. Review feed keyboard: j/k move between outputs, - 0 + rate the current
+// one, d opens the detailed form. Keeps focus on the chosen rating after HTMX swaps the
+// partial, and lets a 400 (a form with its errors) be swapped in. Pages that include
+// templates/feedback/_rating.html load this file too.
 (function () {
   "use strict";
   const KEYS = { "-": "-1", "0": "0", "+": "1", "=": "1" };
@@ -30,6 +32,16 @@
     } else if (event.key === "d") {
       const link = item.querySelector("a[href*='/feedback/outcomes/']");
       if (link) { link.click(); event.preventDefault(); }
+    }
+  });
+
+  // A 400 from a feedback form carries the form with its errors: show it, don't just toast.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const elt = event.detail.elt;
+    if (event.detail.xhr.status !== 400 || !elt || !elt.closest) return;
+    if (elt.closest(".rating-form, #detailed-form")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
     }
   });
 
