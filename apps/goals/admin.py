@@ -17,18 +17,25 @@ _STATUS_COLOURS = {
 
 
 def _amount(goal: Goal, value) -> str:
-    return f"{value:.0f}%" if goal.is_percentage else f"{value:,.0f}"
+    """Short figures for the list: 64%, 23, 9,500, 172.5k, 1.25M."""
+    if goal.is_percentage:
+        return f"{value:.0f}%"
+    if value >= 1_000_000:
+        return f"{float(value) / 1_000_000:.3g}M"
+    if value >= 10_000:
+        return f"{float(value) / 1_000:.4g}k"
+    return f"{value:,.0f}"
 
 
 @admin.register(Goal)
 class GoalAdmin(admin.ModelAdmin):
     list_display = [
         "name",
-        "goal_type",
+        "type_label",
         "scope",
         "progress_bar",
-        "period",
         "status_badge",
+        "period",
     ]
     list_filter = ["goal_type", "status", "clone", "owner"]
     search_fields = ["name", "clone__name", "clone__external_id", "owner__username"]
@@ -47,7 +54,16 @@ class GoalAdmin(admin.ModelAdmin):
         ),
         ("Progress (computed)", {"fields": readonly_fields}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        # A new goal has no progress yet; it is computed when the goal is saved.
+        return self.fieldsets if obj is not None else self.fieldsets[:2]
+
     actions = ["refresh_progress", "close_goals", "extend_7_days", "extend_30_days"]
+
+    @admin.display(description="Type", ordering="goal_type")
+    def type_label(self, goal: Goal) -> str:
+        return goal.goal_type.capitalize()
 
     @admin.display(description="For")
     def scope(self, goal: Goal) -> str:
@@ -61,8 +77,8 @@ class GoalAdmin(admin.ModelAdmin):
     def progress_bar(self, goal: Goal) -> str:
         colour = "#1a7f4b" if goal.progress_pct >= 100 else "#2f5bea"
         return format_html(
-            '<div style="display:flex;align-items:center;gap:.5rem;min-width:220px">'
-            '<div style="flex:1;height:8px;background:#f0f3f7;border-radius:999px;overflow:hidden"'
+            '<div style="display:flex;align-items:center;gap:.5rem">'
+            '<div style="flex:none;width:90px;height:8px;background:#f0f3f7;border-radius:999px;overflow:hidden"'
             ' role="progressbar" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
             '<span style="display:block;height:100%;width:{}%;background:{}"></span></div>'
             '<span style="white-space:nowrap">{} / {} ({}%)</span></div>',
@@ -76,13 +92,13 @@ class GoalAdmin(admin.ModelAdmin):
 
     @admin.display(description="Period", ordering="period_end")
     def period(self, goal: Goal) -> str:
-        return f"{goal.period_start:%d %b} – {goal.period_end:%d %b %Y}"
+        return f"{goal.period_start:%-d %b} – {goal.period_end:%-d %b %Y}"
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, goal: Goal) -> str:
         ink, background = _STATUS_COLOURS[goal.status]
         return format_html(
-            '<span style="padding:.1rem .5rem;border-radius:999px;font-weight:600;'
+            '<span style="white-space:nowrap;padding:.1rem .5rem;border-radius:999px;font-weight:600;'
             'color:{};background:{}">{}</span>',
             ink,
             background,

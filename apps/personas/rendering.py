@@ -75,7 +75,7 @@ CHAT_OPENINGS = (
     "Hello {first_name}, thank you for your message.",
     "Hi {first_name}, thanks for reaching out.",
     "Hey {first_name}, thanks for the ping!",
-    "Hey {first_name}! 👋 Thanks for the ping!",
+    "Hey {first_name}! Thanks a ton for the ping!",
 )
 CASUAL_GREETING = "Hey {first_name},"
 CASUAL_SIGN_OFF = "Cheers,"
@@ -216,7 +216,7 @@ def sample_email(settings: PersonaSettings, sender: str = "Alex") -> dict[str, s
             f"Following up on {SAMPLE_COMPANY}",
             f"Next steps for {SAMPLE_COMPANY}",
             "Quick follow-up",
-            "Quick follow-up 🙂",
+            "Quick follow-up!",
         ),
         settings.formal_casual,
     )
@@ -228,7 +228,7 @@ def sample_chat(settings: PersonaSettings) -> str:
     parts = [_pick(CHAT_OPENINGS, settings.formal_casual).format_map(SAMPLE_CONTACT)]
     parts.append(_pick(CHAT_VALUE, settings.technical_business))
     if band(settings.concise_detailed) >= 3:
-        parts.append(_sentence(VALUE_POINTS[band(settings.technical_business)][1]))
+        parts.append(_sentence(VALUE_POINTS[band(settings.technical_business)][2]))
     parts.append(
         _pick(CHAT_CALLS_TO_ACTION, settings.proactive_reactive).format(
             date=_meeting_date(settings)
