@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-services lint install clean-data help
+.PHONY: run test test-services lint install clean-data help serve fuzz bench check-deploy
 
 help:
 	@echo "make run    install, start PostgreSQL (embedded unless DATABASE_URL), web, worker, beat"
 	@echo "make test   install and run the whole test suite"
 	@echo "make lint   ruff"
+	@echo "make serve  production serving: gunicorn + uvicorn workers, whitenoise, worker, beat"
+	@echo "make fuzz   schemathesis against the live OpenAPI schema (machine's PostgreSQL)"
+	@echo "make bench  latency table on the machine's PostgreSQL, with the Label Studio comparison"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -35,6 +38,28 @@ test-services: $(STAMP)
 	TEST_DATABASE_NAME=$${TEST_DATABASE_NAME:-test_learning_loop_services} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/python -m pytest -m services -q $(PYTEST_ARGS)
+
+# Production serving on one host (see learning_site/serve.py for the defaults it fills in).
+serve: $(STAMP)
+	$(BIN)/python -m learning_site.serve $(SERVE_ARGS)
+
+# API fuzzing (also part of test-services): a live `make serve` server on the machine's
+# PostgreSQL, schemathesis over every operation. FUZZ_MAX_EXAMPLES=50 for a longer run.
+fuzz: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	TEST_DATABASE_NAME=$${TEST_DATABASE_NAME:-test_learning_loop_fuzz} \
+	$(BIN)/python -m pytest tests/fuzz -m services -q -p no:logging --create-db $(PYTEST_ARGS)
+
+# Django's deployment checks under production settings (throwaway key and hosts).
+check-deploy: $(STAMP)
+	DJANGO_ENV=production SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-.localhost} \
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
+	$(BIN)/python manage.py check --deploy
+
+# Latency table against the machine's PostgreSQL, with the Label Studio comparison.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
