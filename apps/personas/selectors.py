@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
-    Count,
     DateTimeField,
+    F,
+    FloatField,
+    Func,
     OuterRef,
     QuerySet,
     Subquery,
@@ -16,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import OutcomeRecord
 from apps.personas.models import SLIDERS, Clone, PersonaVersion
 from apps.personas.rendering import SLIDER_LABELS
@@ -63,7 +66,8 @@ def persona_versions_with_outcomes(clone: Clone) -> list[PersonaVersion]:
 
     A version is live from its ``created_at`` until the next version's. Each version gets
     ``outcome_count``, ``decided_count`` (resolved or expired), ``positive_count`` (score
-    ≥ 0.5) and ``success_rate`` (positive / decided, or None). One query.
+    ≥ 0.5), ``success_rate`` (positive / decided, or None), and from detailed feedback
+    ``rating_count`` and ``mean_rating`` (1-5, or None). One query.
     """
     next_started = (
         PersonaVersion.objects.filter(clone=OuterRef("clone"), number__gt=OuterRef("number"))
@@ -77,10 +81,17 @@ def persona_versions_with_outcomes(clone: Clone) -> list[PersonaVersion]:
     )
 
     def count_of(queryset) -> Subquery:
-        counted = queryset.order_by().values("clone").annotate(n=Count("pk")).values("n")
+        counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
         return Coalesce(Subquery(counted), Value(0))
 
     decided = outcomes.filter(status__in=["resolved", "expired"])
+    ratings = FeedbackEntry.objects.filter(
+        kind=FeedbackKind.DASHBOARD,
+        outcome__clone=OuterRef("clone"),
+        outcome__occurred_at__gte=OuterRef("created_at"),
+        outcome__occurred_at__lt=OuterRef("live_until"),
+    ).order_by()
+    mean_rating = ratings.annotate(mean=Func(F("rating"), function="AVG")).values("mean")
     versions = list(
         clone.versions.select_related("created_by", "region")
         .annotate(
@@ -92,6 +103,8 @@ def persona_versions_with_outcomes(clone: Clone) -> list[PersonaVersion]:
             outcome_count=count_of(outcomes),
             decided_count=count_of(decided),
             positive_count=count_of(decided.filter(score__gte=POSITIVE_SCORE)),
+            rating_count=count_of(ratings),
+            mean_rating=Subquery(mean_rating, output_field=FloatField()),
         )
         .order_by("-number")
     )

@@ -228,3 +228,12 @@ def test_goals_of_another_organisation_are_untouched(org, other_org, in_org, goa
     with in_org(other_org):
         theirs.refresh_from_db()
         assert theirs.current_value == 0 and theirs.status == "active"
+
+
+def test_goal_job_is_registered_hourly_and_runs_in_the_org(org):
+    from apps.tenancy.periodic import get_job
+
+    job = get_job("update_goal_progress")
+    assert job.every == timedelta(hours=1)
+    GoalFactory(goal_type="activity", target=Decimal("5"))
+    assert job.func().startswith("1 goals updated")

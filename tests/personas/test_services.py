@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.personas.models import PersonaVersion, RegionProfile
 from apps.personas.selectors import clone_current_version, persona_history
 from apps.personas.services import persona_revert, persona_update
+from tests.factories.feedback import FeedbackEntryFactory
 from tests.factories.outcomes import OutcomeFactory
 from tests.factories.personas import CloneFactory
 
@@ -111,6 +112,24 @@ def test_each_version_counts_the_outcomes_of_the_time_it_was_live(clone, manager
     assert v1.success_rate == 0.5
     assert (v2.outcome_count, v2.decided_count, v2.positive_count) == (4, 3, 2)
     assert v2.success_rate == pytest.approx(2 / 3)
+
+
+def test_each_version_shows_the_mean_detailed_rating_of_its_outputs(clone, manager, rep):
+    now = timezone.now()
+    persona_update(clone=clone, user=manager, sliders={"formal_casual": 80})
+    clone.versions.filter(number=1).update(created_at=now - timedelta(days=10))
+    clone.versions.filter(number=2).update(created_at=now - timedelta(days=5))
+    early = OutcomeFactory(clone=clone, occurred_at=now - timedelta(days=8))
+    late = OutcomeFactory(clone=clone, occurred_at=now - timedelta(days=1))
+    FeedbackEntryFactory(outcome=early, user=manager, kind="dashboard", rating=2)
+    FeedbackEntryFactory(outcome=late, user=manager, kind="dashboard", rating=5)
+    FeedbackEntryFactory(outcome=late, user=rep, kind="dashboard", rating=4)
+    FeedbackEntryFactory(outcome=late, user=rep, kind="inline", rating=-1)  # not a 1-5 rating
+
+    v2, v1 = persona_history(clone)
+
+    assert (v1.mean_rating, v1.rating_count) == (2.0, 1)
+    assert (v2.mean_rating, v2.rating_count) == (4.5, 2)
 
 
 def test_history_is_one_query_however_many_versions(clone, manager, django_assert_num_queries):
