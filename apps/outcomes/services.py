@@ -38,6 +38,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # Stages advanced that give a full deal_progression score (0.2 per stage).
 DEAL_STAGE_SCORE = 0.2
 RESOLVE_BATCH = 5000
+NUL_MESSAGE = "Null characters are not allowed."  # PostgreSQL cannot store them
 
 
 # --- recording ---------------------------------------------------------------------------
@@ -58,6 +59,8 @@ def _check_values(
         errors["external_id"] = "This field is required."
     elif len(external_id) > 200:
         errors["external_id"] = "Ensure this field has no more than 200 characters."
+    elif "\x00" in external_id:
+        errors["external_id"] = NUL_MESSAGE
     if (
         isinstance(predicted_confidence, bool)
         or not isinstance(predicted_confidence, int | float)
@@ -76,8 +79,12 @@ def _check_values(
         errors["output_text"] = "Must be text."
     elif len(output_text) > MAX_OUTPUT_TEXT:
         errors["output_text"] = f"Ensure this field has no more than {MAX_OUTPUT_TEXT} characters."
+    elif "\x00" in output_text:
+        errors["output_text"] = NUL_MESSAGE
     if not isinstance(metadata, dict):
         errors["metadata"] = "Must be a JSON object."
+    elif "\\u0000" in json.dumps(metadata, default=str):
+        errors["metadata"] = NUL_MESSAGE
     return errors
 
 
@@ -195,6 +202,8 @@ def _ref(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# One JSON parameter rather than ten arrays: psycopg quotes a single string far faster
+# than it escapes thousands of array elements (measured in bench/outcomes_bench.py).
 _INSERT_SQL = """
 INSERT INTO outcomes_outcomerecord (
     external_id, action_type_id, account_id, deal_id, clone_id, predicted_confidence,
@@ -202,12 +211,11 @@ INSERT INTO outcomes_outcomerecord (
 )
 SELECT item.external_id, item.action_type_id, item.account_id, item.deal_id, item.clone_id,
        item.predicted_confidence, item.occurred_at, item.window_ends_at, item.output_text,
-       item.metadata::jsonb, 'pending', '', %s
-FROM unnest(
-    %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
-    %s::float8[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[]
-) AS item(external_id, action_type_id, account_id, deal_id, clone_id, predicted_confidence,
-          occurred_at, window_ends_at, output_text, metadata)
+       COALESCE(item.metadata, '{}'::jsonb), 'pending', '', %s
+FROM jsonb_to_recordset(%s::jsonb) AS item(
+    external_id varchar, action_type_id bigint, account_id bigint, deal_id bigint,
+    clone_id bigint, predicted_confidence float8, occurred_at timestamptz,
+    window_ends_at timestamptz, output_text text, metadata jsonb)
 ON CONFLICT (external_id) DO NOTHING
 RETURNING id, external_id
 """
@@ -301,42 +309,39 @@ def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
             result.errors = errors
             continue
         rows.append(
-            (
-                external_id,
-                action_type.pk,
-                account_id,
-                deal_id,
-                clone_id,
-                float(item["predicted_confidence"]),
-                occurred_at,
-                occurred_at + timedelta(hours=action_type.window_hours),
-                output_text,
-                _json(metadata),
-            )
+            {
+                "external_id": external_id,
+                "action_type_id": action_type.pk,
+                "account_id": account_id,
+                "deal_id": deal_id,
+                "clone_id": clone_id,
+                "predicted_confidence": float(item["predicted_confidence"]),
+                "occurred_at": occurred_at.isoformat(),
+                "window_ends_at": (
+                    occurred_at + timedelta(hours=action_type.window_hours)
+                ).isoformat(),
+                "output_text": output_text,
+                "metadata": metadata,
+            }
         )
         row_index.append(index)
 
     if rows:
-        columns = [list(column) for column in zip(*rows, strict=True)]
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, [now, *columns])
-            inserted = dict((external_id, pk) for pk, external_id in cursor.fetchall())
-        missing = {rows[i][0] for i in range(len(rows))} - inserted.keys()
+            cursor.execute(_INSERT_SQL, [now, json.dumps(rows, default=str)])
+            inserted = {external_id: pk for pk, external_id in cursor.fetchall()}
+        missing = {row["external_id"] for row in rows} - inserted.keys()
         existing = dict(
             OutcomeRecord.objects.filter(external_id__in=missing).values_list("external_id", "pk")
         )
         for position, index in enumerate(row_index):
-            result, external_id = results[index], rows[position][0]
+            result, external_id = results[index], rows[position]["external_id"]
             if external_id in inserted:
                 result.status, result.id = "created", inserted.pop(external_id)
                 existing[external_id] = result.id  # a repeat later in this call is "existing"
             else:
                 result.status, result.id = "existing", existing.get(external_id)
     return results
-
-
-def _json(value: dict) -> str:
-    return json.dumps(value, default=str)
 
 
 # --- resolution and expiry ----------------------------------------------------------------
@@ -359,7 +364,7 @@ _FIRST_INTERACTION = """
     SELECT i.id, i.occurred_at FROM crm_interaction i
     WHERE i.account_id = o.account_id AND {condition}
       AND i.occurred_at > o.occurred_at AND i.occurred_at <= o.window_ends_at
-    ORDER BY i.occurred_at, i.id LIMIT 1
+    ORDER BY i.account_id, i.occurred_at, i.id LIMIT 1
 """
 # Where the deal stood when the action happened: the last stage reached at or before it,
 # else (the action predates the recorded history) the stage the first later move left.
@@ -399,7 +404,7 @@ WITH claimed AS (
 UPDATE outcomes_outcomerecord o
 SET status = 'resolved', score = 1.0, resolved_at = c.signal_at,
     resolving_interaction_id = c.interaction_id, resolution_note = %(note)s
-FROM claimed c WHERE o.id = c.id
+FROM claimed c WHERE o.id = c.id AND o.id >= %(low)s AND o.id < %(high)s
 RETURNING o.id
 """
 
@@ -422,7 +427,7 @@ SET status = 'resolved',
     score = LEAST(1.0, {DEAL_STAGE_SCORE}::numeric * c.advanced)::float8,
     resolved_at = c.signal_at,
     resolution_note = 'Deal advanced ' || c.advanced || ' stage(s) after the action'
-FROM claimed c WHERE o.id = c.id
+FROM claimed c WHERE o.id = c.id AND o.id >= %(low)s AND o.id < %(high)s
 RETURNING o.id
 """
 
@@ -441,6 +446,12 @@ WHERE o.status = 'pending' AND o.window_ends_at <= %(now)s
                   WHERE best.reached > base.stage))
   )
 """
+
+
+def _no_jit(cursor) -> None:
+    """These statements are many cheap index probes; PostgreSQL's JIT, triggered by their
+    large estimated cost, spends seconds compiling them for nothing (seen in the bench)."""
+    cursor.execute("SET LOCAL jit = off")
 
 
 def _action_type_ids(signal: str) -> list[int]:
@@ -471,6 +482,7 @@ def _resolve_in_chunks(
     resolved = 0
     for low in range(id_range[0], id_range[1] + 1, batch):
         with transaction.atomic(), connection.cursor() as cursor:
+            _no_jit(cursor)
             cursor.execute(sql, {**params, "types": types, "low": low, "high": low + batch})
             ids = [row[0] for row in cursor.fetchall()]
         resolved += len(ids)
@@ -544,6 +556,7 @@ def outcomes_expire(*, now: datetime | None = None) -> int:
         "deal_types": _action_type_ids(Signal.DEAL_PROGRESSION),
     }
     with connection.cursor() as cursor:
+        _no_jit(cursor)
         cursor.execute(_EXPIRE, params)
         return cursor.rowcount
 
@@ -599,5 +612,6 @@ def calibration_recompute(*, action_type: ActionType | None = None) -> int:
     """
     params = {"type": action_type.pk if action_type else None, "now": timezone.now()}
     with connection.cursor() as cursor:
+        _no_jit(cursor)
         cursor.execute(_RECALIBRATE, params)
         return cursor.rowcount

@@ -164,3 +164,16 @@ def test_bulk_runs_a_fixed_number_of_queries(account, django_assert_max_num_quer
     with django_assert_max_num_queries(7):
         outcomes_record_bulk(items=[_item(n) for n in range(3, 900)])
     assert OutcomeRecord.objects.count() == 900
+
+
+def test_a_null_character_fails_only_its_own_item(account):
+    results = outcomes_record_bulk(
+        items=[
+            _item(1, output_text="bad\x00text"),
+            _item(2, metadata={"note": "bad\x00"}),
+            _item(3),
+        ]
+    )
+    assert [r.status for r in results] == ["error", "error", "created"]
+    assert set(results[0].errors) == {"output_text"}
+    assert set(results[1].errors) == {"metadata"}
