@@ -24,6 +24,7 @@ def rep_live_sections(request: HttpRequest, scope_user, period: Period) -> dict:
         "awaiting_rating": awaiting_my_rating(request.user) if own else [],
         "show_insights": True,
         "insights_url": reverse("insights:inbox"),
+        "show_goals": True,
     }
 
 
@@ -59,5 +60,6 @@ def executive_extra(data: dict) -> dict:
         ),
         "autonomy": data["autonomy"],
         "show_autonomy": True,
+        "show_goals": True,
         "has_revenue": any(point["revenue_won"] for point in data["revenue_trend"]),
     }

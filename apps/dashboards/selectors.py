@@ -47,6 +47,7 @@ from apps.dashboards.models import PatternRollup
 from apps.dashboards.periods import Period
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.feedback.selectors import learnings_ranked, with_my_ratings
+from apps.goals.models import Goal, GoalStatus, GoalType
 from apps.insights.models import SEVERITY_RANK, Insight, InsightStatus, Severity
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.outcomes.selectors import calibration_reports
@@ -212,9 +213,8 @@ def outcomes_by_rep(period: Period) -> list[dict]:
     )
     result = []
     for row in rows:
-        full_name = (
-            f"{row['account__owner__first_name']} {row['account__owner__last_name']}".strip()
-        )
+        first, last = row["account__owner__first_name"], row["account__owner__last_name"]
+        full_name = f"{first or ''} {last or ''}".strip()
         name = full_name or row["account__owner__username"] or "Unassigned accounts"
         result.append(
             {
@@ -386,6 +386,7 @@ def rep_dashboard_data(rep: User | None, period: Period) -> dict:
         "trend": outcome_trend(outcomes, period),
         "by_action_type": outcomes_by_action_type(outcomes, period),
         "insights": open_insights_for(rep),
+        "goals": goals_for(rep),
     }
 
 
@@ -419,6 +420,7 @@ def executive_dashboard_data(period: Period) -> dict:
         "pipeline": pipeline_summary(period),
         "revenue_trend": revenue_trend(period),
         "autonomy": autonomy_breakdown(period),
+        "goals": goal_attainment(period),
     }
 
 
@@ -688,4 +690,50 @@ def autonomy_breakdown(period: Period) -> dict:
             }
             for kind, label, tone in AUTONOMY_KINDS
         ],
+    }
+
+
+# --- goals ---------------------------------------------------------------------------
+
+
+def _goal_row(goal: Goal) -> dict:
+    target, current = float(goal.target), float(goal.current_value)
+    return {
+        "id": goal.pk,
+        "name": goal.name,
+        "type": goal.goal_type,
+        "type_label": goal.get_goal_type_display().split(" (")[0],
+        "target": target,
+        "current": current,
+        "progress": round(min(1.0, current / target), 4) if target else None,
+        "status": goal.status,
+        "period_end": goal.period_end.isoformat(),
+        "is_percentage": goal.is_percentage,
+        "is_money": goal.goal_type in (GoalType.PIPELINE, GoalType.REVENUE),
+    }
+
+
+def goals_for(rep: User | None, *, limit: int = 6) -> list[dict]:
+    """Active goals of ``rep`` (their own or their clones'), or every active goal."""
+    goals = Goal.objects.filter(status=GoalStatus.ACTIVE)
+    if rep is not None:
+        goals = goals.filter(Q(owner=rep) | Q(clone__owner=rep))
+    return [_goal_row(goal) for goal in goals.order_by("period_end", "name")[:limit]]
+
+
+def goal_attainment(period: Period, *, limit: int = 8) -> dict:
+    """Goals whose period ended in the range: how many were met; and the active ones now."""
+    ended = Q(period_end__gte=period.start.date(), period_end__lte=period.now.date())
+    row = Goal.objects.order_by().aggregate(
+        completed=Count("pk", filter=ended & Q(status=GoalStatus.COMPLETED)),
+        missed=Count("pk", filter=ended & Q(status=GoalStatus.MISSED)),
+        active=Count("pk", filter=Q(status=GoalStatus.ACTIVE)),
+    )
+    active = Goal.objects.filter(status=GoalStatus.ACTIVE).order_by("period_end", "name")[:limit]
+    return {
+        "completed": row["completed"],
+        "missed": row["missed"],
+        "active_count": row["active"],
+        "attainment_rate": _rate(row["completed"], row["completed"] + row["missed"]),
+        "active": [_goal_row(goal) for goal in active],
     }
