@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,6 +40,9 @@ SUGGEST_MIN_DECISIONS = 50
 GOOD_OUTCOME_SCORE = 0.5
 POOR_OUTCOME_SCORE = 0.25
 MIN_OUTCOMES_TO_FLAG = 10
+# The suggestions aggregate all past decisions; they move slowly, so pages reuse them a while.
+SUGGESTIONS_CACHE_SECONDS = 600
+SUGGESTIONS_CACHE_KEY = "approvals:autonomy-suggestions"
 
 
 def approval_settings_get() -> ApprovalSettings:
@@ -214,6 +218,11 @@ def autonomy_suggestions() -> list[AutonomySuggestion]:
             continue
         suggestions.append(AutonomySuggestion(verdict=verdict, **row))
     return suggestions
+
+
+def autonomy_suggestions_cached() -> list[AutonomySuggestion]:
+    """``autonomy_suggestions()`` for pages: computed at most every 10 minutes per org."""
+    return cache.get_or_set(SUGGESTIONS_CACHE_KEY, autonomy_suggestions, SUGGESTIONS_CACHE_SECONDS)
 
 
 @dataclass(frozen=True)

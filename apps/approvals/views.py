@@ -26,7 +26,7 @@ from apps.approvals.selectors import (
     HistoryFilters,
     action_events,
     action_get,
-    autonomy_suggestions,
+    autonomy_suggestions_cached,
     history_actions,
     history_choices,
     pending_count,
@@ -87,7 +87,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "sorts": [("risk", "Risk"), ("value", "Value"), ("age", "Oldest")],
         "summary": queue_summary(),
-        "suggestions": autonomy_suggestions(),
+        "suggestions": autonomy_suggestions_cached(),
         "next": request.get_full_path(),
     }
     return render(request, "approvals/queue.html", context)

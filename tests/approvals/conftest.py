@@ -3,9 +3,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from apps.approvals.services import action_propose
 from tests.factories.crm import AccountFactory, DealFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Pages cache autonomy suggestions per organisation; each test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

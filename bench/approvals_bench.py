@@ -1,0 +1,188 @@
+"""Approvals benchmark: concurrent approvers and the queue page under load.
+
+1. 20 approver threads (each with its own PostgreSQL connection) race over the same
+   1,000 pending actions, in different random orders, so most attempts collide.
+   Reports decisions/s, conflicts (409s) and double decisions (must be 0).
+2. The queue page with 500 pending actions: server time (median, p95) and query count.
+
+Run against a real PostgreSQL (a throw-away test database is created and dropped):
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/ll_bench_approvals \
+        .venv/bin/python bench/approvals_bench.py [--approvers 20] [--actions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learning_site.settings")
+os.environ.setdefault("DJANGO_DEBUG", "0")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from apps.approvals.models import ActionEvent, ActionStatus, ProposedAction  # noqa: E402
+from apps.approvals.services import DecisionConflict, action_decide  # noqa: E402
+from apps.crm.models import Account, Deal  # noqa: E402
+from apps.tenancy.services import organization_create, public_tenant_ensure  # noqa: E402
+from apps.users.models import User  # noqa: E402
+
+
+def pending_actions(count: int, accounts: list[Account], prefix: str) -> list[int]:
+    now = timezone.now()
+    rng = random.Random(count)
+    rows = ProposedAction.objects.bulk_create(
+        [
+            ProposedAction(
+                external_id=f"{prefix}-{index}",
+                action_type=rng.choice(["email_sent", "meeting_request", "discount_offer"]),
+                account=accounts[index % len(accounts)],
+                deal=accounts[index % len(accounts)].bench_deal,
+                payload={"subject": f"Proposal {index}", "to": "buyer@example.com"},
+                rationale="The buyer asked for pricing twice this week.",
+                amount=Decimal(rng.randint(50, 400) * 1000),
+                confidence=round(rng.uniform(0.3, 0.95), 2),
+                category="approval_required",
+                status=ActionStatus.PENDING,
+                reasons=["Amounts from 50,000: amount is at least 50,000."],
+                risk=rng.randint(10, 95),
+                proposed_by="agent:bench",
+                proposed_at=now - timedelta(hours=rng.uniform(0, 40)),
+                expires_at=now + timedelta(hours=rng.uniform(2, 48)),
+            )
+            for index in range(count)
+        ],
+        batch_size=1000,
+    )
+    return [row.pk for row in rows]
+
+
+def race(schema: str, approvers: list[User], ids: list[int]) -> dict:
+    barrier = threading.Barrier(len(approvers))
+    wins = [0] * len(approvers)
+    conflicts = [0] * len(approvers)
+
+    def work(index: int, user: User) -> None:
+        order = ids[:]
+        random.Random(index).shuffle(order)
+        try:
+            with schema_context(schema):
+                barrier.wait()
+                for action_id in order:
+                    try:
+                        action_decide(
+                            action_id=action_id,
+                            user=user,
+                            decision="approve" if action_id % 5 else "reject",
+                            reason="" if action_id % 5 else "Not now",
+                            via="bench",
+                        )
+                        wins[index] += 1
+                    except DecisionConflict:
+                        conflicts[index] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i, u)) for i, u in enumerate(approvers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"elapsed": elapsed, "wins": sum(wins), "conflicts": sum(conflicts)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--approvers", type=int, default=20)
+    parser.add_argument("--actions", type=int, default=1000)
+    parser.add_argument("--queue", type=int, default=500)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    try:
+        public_tenant_ensure()
+        org = organization_create(slug="benchapprovals", name="Bench Approvals")
+        with schema_context(org.schema_name):
+            approvers = [
+                User.objects.create_user(username=f"approver{i}", password="x", role="manager")
+                for i in range(args.approvers)
+            ]
+            accounts = []
+            for index in range(50):
+                account = Account.objects.create(
+                    external_id=f"b-acc-{index}", name=f"Account {index}"
+                )
+                account.bench_deal = Deal.objects.create(
+                    external_id=f"b-deal-{index}",
+                    account=account,
+                    name=f"Deal {index}",
+                    amount=Decimal("90000"),
+                    stage_changed_at=timezone.now(),
+                )
+                accounts.append(account)
+
+            ids = pending_actions(args.actions, accounts, "race")
+            result = race(org.schema_name, approvers, ids)
+            per_action = (
+                ActionEvent.objects.filter(kind__in=["approved", "rejected"])
+                .values("action_id")
+                .annotate(n=Count("pk"))
+            )
+            doubles = sum(1 for row in per_action if row["n"] > 1)
+            undecided = ProposedAction.objects.filter(status=ActionStatus.PENDING).count()
+            print(f"approvers: {args.approvers}, pending actions: {args.actions}")
+            print(f"  decisions made:          {result['wins']}")
+            print(f"  conflicts (409):         {result['conflicts']}")
+            print(f"  double decisions:        {doubles}")
+            print(f"  left undecided:          {undecided}")
+            print(f"  wall time:               {result['elapsed']:.2f} s")
+            print(f"  decisions/s:             {result['wins'] / result['elapsed']:.0f}")
+            attempts = result["wins"] + result["conflicts"]
+            print(f"  decision attempts/s:     {attempts / result['elapsed']:.0f}")
+
+            ProposedAction.objects.all().delete()
+            pending_actions(args.queue, accounts, "queue")
+            client = Client(HTTP_HOST=f"{org.slug}.localhost")
+            client.force_login(approvers[0])
+            client.get("/approvals/")  # warm up templates and connections
+            timings = []
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                response = client.get("/approvals/")
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+            with CaptureQueriesContext(connection) as queries:
+                client.get("/approvals/")
+            timings.sort()
+            print(f"queue page with {args.queue} pending ({args.requests} requests)")
+            print(f"  median: {statistics.median(timings):.1f} ms")
+            print(f"  p95:    {timings[int(len(timings) * 0.95) - 1]:.1f} ms")
+            print(f"  queries per request: {len(queries.captured_queries)}")
+    finally:
+        connection.set_schema_to_public()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
