@@ -83,8 +83,6 @@ def _check_values(
         errors["output_text"] = NUL_MESSAGE
     if not isinstance(metadata, dict):
         errors["metadata"] = "Must be a JSON object."
-    elif "\\u0000" in json.dumps(metadata, default=str):
-        errors["metadata"] = NUL_MESSAGE
     return errors
 
 
@@ -187,6 +185,16 @@ class BulkItemResult:
         return data
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _parse_time(value: object) -> object:
     if value is None or isinstance(value, datetime):
         return value
@@ -258,7 +266,8 @@ def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
 
     now = timezone.now()
     results: list[BulkItemResult] = []
-    rows: list[tuple] = []
+    rows: list[dict] = []
+    encoded_rows: list[str] = []
     row_index: list[int] = []
     for index, (raw, item) in enumerate(zip(items, dicts, strict=True)):
         external_id = item.get("external_id")
@@ -308,27 +317,29 @@ def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
         if errors:
             result.errors = errors
             continue
-        rows.append(
-            {
-                "external_id": external_id,
-                "action_type_id": action_type.pk,
-                "account_id": account_id,
-                "deal_id": deal_id,
-                "clone_id": clone_id,
-                "predicted_confidence": float(item["predicted_confidence"]),
-                "occurred_at": occurred_at.isoformat(),
-                "window_ends_at": (
-                    occurred_at + timedelta(hours=action_type.window_hours)
-                ).isoformat(),
-                "output_text": output_text,
-                "metadata": metadata,
-            }
-        )
+        row = {
+            "external_id": external_id,
+            "action_type_id": action_type.pk,
+            "account_id": account_id,
+            "deal_id": deal_id,
+            "clone_id": clone_id,
+            "predicted_confidence": float(item["predicted_confidence"]),
+            "occurred_at": occurred_at.isoformat(),
+            "window_ends_at": (occurred_at + timedelta(hours=action_type.window_hours)).isoformat(),
+            "output_text": output_text,
+            "metadata": metadata,
+        }
+        encoded = json.dumps(row, default=str)
+        if "\\u0000" in encoded and _has_nul(metadata):  # the cheap test first
+            result.errors = {"metadata": NUL_MESSAGE}
+            continue
+        rows.append(row)
+        encoded_rows.append(encoded)
         row_index.append(index)
 
     if rows:
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, [now, json.dumps(rows, default=str)])
+            cursor.execute(_INSERT_SQL, [now, "[" + ",".join(encoded_rows) + "]"])
             inserted = {external_id: pk for pk, external_id in cursor.fetchall()}
         missing = {row["external_id"] for row in rows} - inserted.keys()
         existing = dict(

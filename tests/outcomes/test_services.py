@@ -177,3 +177,8 @@ def test_a_null_character_fails_only_its_own_item(account):
     assert [r.status for r in results] == ["error", "error", "created"]
     assert set(results[0].errors) == {"output_text"}
     assert set(results[1].errors) == {"metadata"}
+
+
+def test_a_backslash_u0000_written_out_is_ordinary_text(account):
+    (result,) = outcomes_record_bulk(items=[_item(1, metadata={"note": "\\u0000"})])
+    assert result.status == "created"
