@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningCategory
+from apps.feedback.models import (
+    FeedbackEntry,
+    FeedbackKind,
+    Learning,
+    LearningApplication,
+    LearningCategory,
+)
 from apps.feedback.services import learning_application_record, learnings_extract
 from apps.outcomes.models import OutcomeRecord
 
@@ -81,6 +87,40 @@ def seed(ctx) -> None:
     if not outcomes:
         ctx.step(3)
         return
+    if not FeedbackEntry.objects.exists():
+        _rate(ctx, outcomes)
+    ctx.step()
+
+    for signature, title, category, guidance, relevance in MANUAL_LEARNINGS:
+        Learning.objects.get_or_create(
+            signature=signature,
+            defaults={
+                "title": title,
+                "category": category,
+                "guidance": guidance,
+                "relevance_score": relevance,
+                "evidence_positive": 8,
+                "evidence_total": 10,
+                "extracted_at": now - timedelta(days=rng.randint(5, 50)),
+            },
+        )
+    learnings_extract(now=now, min_support=2, min_lift=0.2)
+    ctx.step()
+
+    if not LearningApplication.objects.exists():
+        for learning in Learning.objects.order_by("pk")[:6]:
+            for _ in range(rng.randint(2, 8)):
+                learning_application_record(
+                    learning=learning,
+                    outcome=rng.choice(["success", "success", "partial", "failure"]),
+                    context="Applied by the demo agent",
+                    applied_at=now - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23)),
+                )
+    ctx.step()
+
+
+def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
+    rng = ctx.rng
     manager = next((user for user in ctx.users.values() if user.role == "manager"), None)
     entries: list[FeedbackEntry] = []
     for outcome in outcomes:
@@ -121,30 +161,3 @@ def seed(ctx) -> None:
                 )
             )
     FeedbackEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)
-    ctx.step()
-
-    for signature, title, category, guidance, relevance in MANUAL_LEARNINGS:
-        Learning.objects.get_or_create(
-            signature=signature,
-            defaults={
-                "title": title,
-                "category": category,
-                "guidance": guidance,
-                "relevance_score": relevance,
-                "evidence_positive": 8,
-                "evidence_total": 10,
-                "extracted_at": now - timedelta(days=rng.randint(5, 50)),
-            },
-        )
-    learnings_extract(now=now, min_support=2, min_lift=0.2)
-    ctx.step()
-
-    for learning in Learning.objects.filter(application_count=0).order_by("pk")[:6]:
-        for _ in range(rng.randint(2, 8)):
-            learning_application_record(
-                learning=learning,
-                outcome=rng.choice(["success", "success", "partial", "failure"]),
-                context="Applied by the demo agent",
-                applied_at=now - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23)),
-            )
-    ctx.step()
