@@ -38,9 +38,10 @@ def _org_args(orgs) -> list[str]:
     return [arg for org in orgs for arg in ("--org", org.slug)]
 
 
-def _run(*args) -> str:
+def _run(*args, progress: StringIO | None = None) -> str:
     out = StringIO()
-    call_command("safe_migrate", *args, "--no-progress", stdout=out, stderr=StringIO())
+    flags = [] if progress else ["--no-progress"]
+    call_command("safe_migrate", *args, *flags, stdout=out, stderr=progress or StringIO())
     return out.getvalue()
 
 
@@ -92,17 +93,20 @@ def test_plan_of_a_rollback_lists_what_would_be_unapplied(orgs):
 
 
 def test_migrate_backs_up_changed_schemas_runs_and_verifies_every_organisation(orgs, tmp_path):
-    first, second, empty = orgs
+    first, second, untouched = orgs
     _put_behind(first, second)
+    progress = StringIO()
 
-    output = _run("--backup-dir", str(tmp_path), *_org_args(orgs))
+    output = _run("--backup-dir", str(tmp_path), *_org_args(orgs), progress=progress)
 
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         [f"{first.schema_name}.dump", f"{second.schema_name}.dump"]
     )
+    summary = {line.split()[0]: line.split() for line in output.splitlines() if line}
+    assert summary[first.schema_name][-1] == "ok" and summary[first.schema_name][1] != "0"
+    assert summary[untouched.schema_name][1:] == ["0", "0.0s", "ok"]
     assert "All 3 schemas verified at the target." in output
-    for org in orgs:
-        assert f"{org.schema_name}" in output
+    assert "migrate: 100%" in progress.getvalue() and "2/2" in progress.getvalue()
     assert migration_check(org_slugs=[org.slug for org in orgs]).ok
 
 
@@ -129,14 +133,24 @@ def test_backup_file_restores_the_schema_exactly(orgs, tmp_path):
 def test_restore_of_a_whole_backup_directory_restores_every_schema(orgs, tmp_path):
     first, second, _ = orgs
     _put_behind(first, second)
-    _run("--backup-dir", str(tmp_path), *_org_args([first, second]))
+    _run("--parallel", "2", "--backup-dir", str(tmp_path), *_org_args([first, second]))
+    assert migration_check(org_slugs=[first.slug, second.slug]).ok
 
     output = _run("--restore", str(tmp_path))
 
     assert f"Restored {first.schema_name}" in output
     assert f"Restored {second.schema_name}" in output
     run = migration_check(org_slugs=[first.slug, second.slug])
-    assert [result.ok for result in run.results] == [False, False]
+    assert [result.ok for result in run.results] == [False, False]  # as they were backed up
+
+
+def test_plan_without_orgs_covers_public_and_every_organisation(orgs):
+    output = _run("--plan")
+
+    assert output.startswith("public (public): ")
+    for org in orgs:
+        assert f"{org.schema_name} ({org.name}): up to date" in output
+    assert "Nothing was changed." in output
 
 
 def test_check_catches_a_schema_left_behind(orgs):
@@ -208,15 +222,6 @@ def test_rollback_and_roll_forward_keep_every_pre_existing_row(orgs, tmp_path):
         assert without_bookkeeping(table_columns(org.schema_name)) == columns[org.slug]
     assert sum(map(len, before[seeded[0].slug].values())) > 100  # there was data to keep
     assert migration_check(org_slugs=[org.slug for org in seeded]).ok
-
-
-def test_parallel_run_migrates_every_organisation(orgs, tmp_path):
-    _put_behind(*orgs)
-
-    output = _run("--parallel", "2", "--backup-dir", str(tmp_path), *_org_args(orgs))
-
-    assert "All 3 schemas verified at the target." in output
-    assert migration_check(org_slugs=[org.slug for org in orgs]).ok
 
 
 def test_a_second_run_is_refused_while_one_holds_the_lock(orgs, tmp_path):

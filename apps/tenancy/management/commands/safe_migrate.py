@@ -130,20 +130,23 @@ class Command(BaseCommand):
     def _failure_message(self, run: MigrationRun) -> str:
         failed = run.failed
         lines = [f"{len(failed)} of {len(run.results)} schemas failed verification."]
+        if run.backup_dir is None:
+            lines.append(
+                "Nothing was changed by this command; run safe_migrate to bring them up to date."
+            )
+            return "\n".join(lines)
         backups = [result for result in failed if result.backup]
         if backups:
             lines.append("To put a failed schema back as it was before this run:")
             lines += [
                 f"  python manage.py safe_migrate --restore {result.backup}" for result in backups
             ]
-            lines.append(
-                f"or every backed-up schema: python manage.py safe_migrate --restore "
-                f"{run.backup_dir}"
-            )
-        elif run.backup_dir is None:
-            lines.append(
-                "Nothing was changed by this command; run safe_migrate to bring them up to date."
-            )
+        lines += [
+            "Every schema this run changed was backed up first; to restore them all:",
+            f"  python manage.py safe_migrate --restore {run.backup_dir}",
+            "Then fix the failing migration (or deploy the previous release) before running "
+            "safe_migrate again.",
+        ]
         return "\n".join(lines)
 
     def _restore(self, path: Path) -> None:
