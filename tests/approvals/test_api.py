@@ -400,3 +400,15 @@ def test_proposing_is_idempotent_in_the_service_too(account):
 
     assert (created, created_again) == (True, False)
     assert first.pk == again.pk
+
+
+def test_a_proposal_can_name_the_persona_it_acts_for(agent_api, account, rep):
+    from apps.personas.models import Clone
+
+    Clone.objects.create(external_id="clone-1", name="Rory's clone", owner=rep)
+
+    ok = agent_api.post(URL, _body(clone="clone-1"), format="json")
+    unknown = agent_api.post(URL, _body(external_id="act-2", clone="clone-404"), format="json")
+
+    assert ok.status_code == 201 and ok.json()["clone"] == "clone-1"
+    assert unknown.status_code == 400 and "clone" in unknown.json()

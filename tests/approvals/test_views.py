@@ -432,3 +432,17 @@ def test_executives_cannot_open_the_history(page_client, executive):
 
 def test_posting_to_the_history_is_405(page_client, manager):
     assert page_client(manager).post("/approvals/history/").status_code == 405
+
+
+def test_the_counters_refresh_as_a_partial_with_htmx_and_as_the_page_without(
+    page_client, manager, pending
+):
+    client = page_client(manager)
+
+    partial = client.get(QUEUE, {"summary": "1"}, **HTMX)
+    full = client.get(QUEUE, {"summary": "1"})
+
+    assert partial.status_code == 200
+    assert partial.content.decode().lstrip().startswith('<div class="q-stats"')
+    assert "<html" not in partial.content.decode()
+    assert "<html" in full.content.decode() and "Approval queue" in full.content.decode()
