@@ -13,9 +13,8 @@ from collections.abc import Callable
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 760, 250
-LEFT, RIGHT, TOP, BOTTOM = 52, 52, 14, 34
-MAX_X_LABELS = 10
+WIDTH, HEIGHT = 1180, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 52, 14, 34
 
 
 def percent(value: float | None) -> str:
@@ -36,18 +35,21 @@ def money(value: float | None) -> str:
     return f"${value:,.0f}"
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1 / 2 / 2.5 / 5 × 10^n at or above ``value`` (4 gridlines look even)."""
+def _nice_scale(value: float) -> tuple[float, int]:
+    """An axis top and tick count for ``value``: the smallest step of 1, 2 or 5 × 10^n
+    (at least 1) that needs at most five ticks."""
     if value <= 0:
-        return 4
-    exponent = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * exponent >= value:
-            return step * exponent
-    return 10 * exponent
+        return 4, 4
+    magnitude = 10 ** max(0, math.floor(math.log10(value / 5)))
+    for multiple in (1, 2, 5, 10, 20):
+        step = multiple * magnitude
+        ticks = math.ceil(value / step)
+        if ticks <= 5:
+            return step * max(ticks, 2), max(ticks, 2)
+    return value, 1  # unreachable: 20 × magnitude always fits
 
 
-def _svg(body: list[str], label: str, width: int = WIDTH, height: int = HEIGHT) -> SafeString:
+def _svg(body: list[str], label: str, width: int, height: int) -> SafeString:
     return mark_safe(  # noqa: S308 - every text below went through escape()
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">'
@@ -56,10 +58,12 @@ def _svg(body: list[str], label: str, width: int = WIDTH, height: int = HEIGHT) 
     )
 
 
-def _x_labels(points: list[dict], x_of: Callable[[int], float]) -> list[str]:
-    every = max(1, math.ceil(len(points) / MAX_X_LABELS))
+def _x_labels(
+    points: list[dict], x_of: Callable[[int], float], height: int, most: int
+) -> list[str]:
+    every = max(1, math.ceil(len(points) / most))
     return [
-        f'<text class="x-label" x="{x_of(index):.1f}" y="{HEIGHT - 12}" '
+        f'<text class="x-label" x="{x_of(index):.1f}" y="{height - 10}" '
         f'text-anchor="middle">{escape(point["label"])}</text>'
         for index, point in enumerate(points)
         if index % every == 0
@@ -76,15 +80,18 @@ def trend_chart(
     bar_format: Callable[[float | None], str] = count,
     overlay_key: str | None = None,
     overlay_label: str = "",
+    width: int = WIDTH,
+    height: int = HEIGHT,
 ) -> SafeString:
     """Columns for a volume (left axis) and optionally a rate line from 0 to 100 % (right axis).
 
     ``overlay_key`` draws a darker column inside each column (a part of the whole, e.g.
     revenue influenced by the agent inside revenue won).
     """
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    right = RIGHT if line_key else 16
+    plot_width, plot_height = width - LEFT - right, height - TOP - BOTTOM
     slot = plot_width / max(1, len(points))
-    top_value = _nice_max(max((p[bar_key] or 0 for p in points), default=0))
+    top_value, ticks = _nice_scale(max((p[bar_key] or 0 for p in points), default=0))
 
     def x_of(index: int) -> float:
         return LEFT + slot * (index + 0.5)
@@ -96,20 +103,21 @@ def trend_chart(
         return TOP + plot_height * (1 - value)
 
     body = []
-    for step in range(5):
-        fraction = step / 4
+    for step in range(ticks + 1):
+        fraction = step / ticks
         y = TOP + plot_height * (1 - fraction)
         body.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<line class="grid" x1="{LEFT}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
         )
         body.append(
             f'<text class="y-label" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(bar_format(top_value * fraction))}</text>"
         )
-        if line_key:
+    if line_key:  # the rate axis has its own ticks, without gridlines
+        for fraction in (0, 0.5, 1):
             body.append(
-                f'<text class="y-label rate" x="{WIDTH - RIGHT + 8}" y="{y + 4:.1f}">'
-                f"{fraction * 100:.0f}%</text>"
+                f'<text class="y-label rate" x="{width - right + 8}" '
+                f'y="{y_rate(fraction) + 4:.1f}">{fraction * 100:.0f}%</text>'
             )
     bar_width = max(2.0, min(34.0, slot * 0.62))
     for index, point in enumerate(points):
@@ -150,13 +158,14 @@ def trend_chart(
                     f"{escape(line_label.lower())}</title></circle>"
                 )
     body.append(
-        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_height}" y2="{TOP + plot_height}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{width - right}" '
+        f'y1="{TOP + plot_height}" y2="{TOP + plot_height}"/>'
     )
-    body.extend(_x_labels(points, x_of))
-    summary = f"{bar_label} per {'period'} over {len(points)} points"
+    body.extend(_x_labels(points, x_of, height, max(4, width // 90)))
+    summary = f"{bar_label} over {len(points)} periods"
     if line_key:
         summary += f", with {line_label.lower()}"
-    return _svg(body, summary)
+    return _svg(body, summary, width, height)
 
 
 def reliability_plot(bins: list[dict], size: int = 150) -> SafeString:

@@ -15,6 +15,8 @@ from apps.dashboards import charts
 from apps.dashboards.periods import Period
 from apps.dashboards.selectors import awaiting_my_rating
 
+HALF_WIDTH, HALF_HEIGHT = 600, 300  # charts in a half-width card keep a readable font
+
 
 def rep_live_sections(request: HttpRequest, scope_user, period: Period) -> dict:
     """Outputs awaiting my rating: only on my own dashboard, and never from the cache."""
@@ -57,6 +59,17 @@ def executive_extra(data: dict) -> dict:
             overlay_key="revenue_influenced",
             overlay_label="Influenced by the agent",
             bar_format=charts.money,
+            width=HALF_WIDTH,
+            height=HALF_HEIGHT,
+        ),
+        "activity_chart": charts.trend_chart(
+            data["trend"],
+            bar_key="outcomes",
+            bar_label="Agent actions",
+            line_key="success_rate",
+            line_label="Success rate",
+            width=HALF_WIDTH,
+            height=HALF_HEIGHT,
         ),
         "autonomy": data["autonomy"],
         "show_autonomy": True,

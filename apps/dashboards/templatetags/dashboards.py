@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from apps.dashboards import charts
 
@@ -57,3 +59,13 @@ def duration_short(seconds: float | None) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "just now" under a minute, else Django's timesince ("3 minutes ago")."""
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"
