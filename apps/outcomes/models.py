@@ -54,14 +54,26 @@ class OutcomeRecord(models.Model):
     its window (score in [0, 1]) or the window ends (expired, score 0).
     """
 
-    external_id = models.CharField(max_length=200, unique=True)
-    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="outcomes")
-    account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, related_name="outcomes")
+    # Unique through a constraint (Meta), not unique=True, which would add a second
+    # pattern-ops index nobody uses; FK columns whose lookups a composite index below
+    # already serves have no index of their own. Fewer indexes, faster bulk ingestion.
+    external_id = models.CharField(max_length=200)
+    action_type = models.ForeignKey(
+        ActionType, on_delete=models.PROTECT, related_name="outcomes", db_index=False
+    )
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.CASCADE, related_name="outcomes", db_index=False
+    )
     deal = models.ForeignKey(
         "crm.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes"
     )
     clone = models.ForeignKey(
-        "personas.Clone", null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes"
+        "personas.Clone",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outcomes",
+        db_index=False,
     )
     predicted_confidence = models.FloatField()
     occurred_at = models.DateTimeField()
@@ -86,6 +98,7 @@ class OutcomeRecord(models.Model):
     class Meta:
         ordering = ["-occurred_at"]
         constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="outcome_external_id_unique"),
             models.CheckConstraint(
                 condition=Q(predicted_confidence__gte=0, predicted_confidence__lte=1),
                 name="outcome_confidence_range",

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.outcomes.models import OutcomeRecord
-from apps.outcomes.services import outcomes_resolve_immediate_signals
+from apps.outcomes.services import outcome_record, outcomes_resolve_immediate_signals
 from tests.factories.crm import AccountFactory, InteractionFactory
 from tests.factories.outcomes import action_type
 
@@ -91,3 +91,28 @@ def test_a_resolver_skips_a_record_another_worker_holds_and_gets_it_next_run(fre
         holder.join()
     assert outcomes_resolve_immediate_signals() == 1
     assert OutcomeRecord.objects.get(pk=held_id).status == "resolved"
+
+
+def test_a_retry_storm_of_the_same_action_stores_it_once(fresh_org):
+    account = AccountFactory()
+    email = action_type("email_sent")
+    start = threading.Barrier(6)
+    outcomes: list[tuple[int, bool]] = []
+
+    def retry():
+        start.wait()
+        record, created = outcome_record(
+            external_id="storm-1", action_type=email, account=account, predicted_confidence=0.6
+        )
+        outcomes.append((record.pk, created))
+
+    threads = [_in_thread(fresh_org, retry) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == 6
+    assert len({pk for pk, _ in outcomes}) == 1
+    assert [created for _, created in outcomes].count(True) == 1
+    assert OutcomeRecord.objects.filter(external_id="storm-1").count() == 1
