@@ -92,6 +92,16 @@ PROPOSALS = [
         "to proposal matches what the buyer told us.",
     ),
 ]
+# Appended to a rationale so that neighbouring proposals read differently.
+EXTRA_CONTEXT = [
+    "The buyer replied within an hour to the last two emails.",
+    "Their fiscal year ends next month, so budget decisions are happening now.",
+    "Two stakeholders viewed the pricing page yesterday.",
+    "The rep is on leave this week; the agent is covering the account.",
+    "A competitor's sales team was seen on site last Thursday.",
+    "Usage of the trial workspace doubled in the last 14 days.",
+    "Procurement confirmed the deal is on their shortlist of three.",
+]
 EXECUTIVES = [
     ("Sofia Brandt", "Chief Revenue Officer"),
     ("Marcus Reed", "CFO"),
@@ -136,6 +146,7 @@ def _fill(value, facts: dict):
 def _propose(ctx, index: int, accounts: list[Account], clones: list[Clone], *, kind: int):
     rng = ctx.rng
     action_type, amount_range, discount_range, payload, rationale = PROPOSALS[kind]
+    rationale = " ".join([rationale, EXTRA_CONTEXT[index % len(EXTRA_CONTEXT)]])
     account = accounts[index % len(accounts)]
     deal = account.deals.first()
     executive = EXECUTIVES[index % len(EXECUTIVES)]
