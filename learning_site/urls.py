@@ -34,6 +34,7 @@ admin.site.site_title = "Learning Loop admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path(
         "login/",
         auth_views.LoginView.as_view(

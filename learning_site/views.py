@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -18,6 +18,13 @@ def healthz(request):
         return JsonResponse({"status": "ok", "database": "ok"})
     except Exception:  # noqa: BLE001 - any failure means not ready
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+
+
+@require_GET
+@never_cache
+def ping(request):
+    """Liveness without the database: also the floor of the benchmarks (bench/run.py)."""
+    return HttpResponse("pong", content_type="text/plain")
 
 
 @login_required
