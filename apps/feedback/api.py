@@ -31,7 +31,7 @@ class VisibleOutcomeField(serializers.PrimaryKeyRelatedField):
         return outcomes_visible_to(self.context["request"].user)
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
+class FeedbackEntrySerializer(serializers.ModelSerializer):
     outcome = VisibleOutcomeField()
     kind = serializers.ChoiceField(choices=FeedbackKind.choices)
     rating = serializers.IntegerField()
@@ -67,11 +67,13 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """POST rates an output (201 new entry, 200 when it updates yours). GET lists yours."""
 
-    serializer_class = FeedbackSerializer
+    serializer_class = FeedbackEntrySerializer
     permission_classes = [HasCapability("feedback.rate")]
     filterset_fields = ["kind", "outcome"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False) or not isinstance(self.request.user, User):
+            return FeedbackEntry.objects.none()
         return FeedbackEntry.objects.filter(user=self.request.user).select_related("user")
 
     def create(self, request, *args, **kwargs):
@@ -122,7 +124,7 @@ class LearningQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class LearningApplicationSerializer(serializers.ModelSerializer):
     outcome = serializers.ChoiceField(choices=ApplicationOutcome.choices)
     outcome_record = serializers.SlugRelatedField(
         slug_field="external_id",
@@ -176,11 +178,11 @@ class LearningViewSet(viewsets.GenericViewSet):
         )[: params["limit"]]
         return Response(LearningSerializer(learnings, many=True).data)
 
-    @extend_schema(request=ApplicationSerializer, responses={201: LearningSerializer})
+    @extend_schema(request=LearningApplicationSerializer, responses={201: LearningSerializer})
     @action(detail=True, methods=["post"])
     def applications(self, request, pk=None):
         learning = self.get_object()
-        serializer = ApplicationSerializer(data=request.data)
+        serializer = LearningApplicationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = request.user if isinstance(request.user, User) else None
         application, learning = learning_application_record(
@@ -188,7 +190,7 @@ class LearningViewSet(viewsets.GenericViewSet):
         )
         ranked = learnings_ranked(active=None).get(pk=learning.pk)
         body = LearningSerializer(ranked).data | {
-            "application": ApplicationSerializer(application).data
+            "application": LearningApplicationSerializer(application).data
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
