@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.crm.models import Account, Channel, Interaction
 from apps.insights.models import (
+    SEVERITY_RANK,
     AlertFeedback,
     Insight,
     InsightSettings,
@@ -40,6 +41,15 @@ def insights_visible_to(user) -> QuerySet[Insight]:
     if sees_all_insights(user):
         return insights
     return insights.filter(account__owner=user)
+
+
+def most_urgent_first(insights: QuerySet[Insight]) -> QuerySet[Insight]:
+    """Critical before high before medium before low, newest first within a severity."""
+    rank = Case(
+        *[When(severity=level, then=Value(SEVERITY_RANK[level])) for level in Severity.values],
+        default=Value(0),
+    )
+    return insights.annotate(severity_rank=rank).order_by("-severity_rank", "-detected_at", "-id")
 
 
 def pending_count_for(user) -> int:

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import close_old_connections
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,6 +40,7 @@ from apps.insights.selectors import (
     accounts_with_insights,
     insight_settings,
     insights_visible_to,
+    most_urgent_first,
     pending_count_for,
     recent_comments,
     sees_all_insights,
@@ -94,7 +96,7 @@ def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) ->
     accounts = list(accounts_with_insights(visible))
     filters = InboxFilterForm(request.GET, accounts=accounts)
     if filters.is_valid():
-        insights = filters.apply(visible)
+        insights = most_urgent_first(filters.apply(visible))
     else:
         insights, status = visible.none(), 400
     insights = insights.prefetch_related(
@@ -160,12 +162,27 @@ def _detail_context(request: HttpRequest, insight: Insight, **extra) -> dict:
     }
 
 
+EVIDENCE_LABELS = {
+    "change_pct": "Change (%)",
+    "recent_14_days": "Interactions, last 14 days",
+    "previous_30_days": "Interactions, 30 days before",
+    "recent_per_day": "Per day, last 14 days",
+    "previous_per_day": "Per day, 30 days before",
+    "interaction_ids": "Interactions (ids)",
+    "insight_ids": "Insights (ids)",
+    "account_ids": "Accounts (ids)",
+    "other_signals": "Also seen",
+    "demo": "Demo key",
+}
+
+
 def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
     rows = []
     for key, value in evidence.items():
         if isinstance(value, list):
             value = ", ".join(str(item) for item in value) or "—"
-        rows.append((key.replace("_", " ").capitalize(), "—" if value is None else str(value)))
+        label = EVIDENCE_LABELS.get(key) or key.replace("_", " ").capitalize()
+        rows.append((label, "—" if value is None else str(value)))
     return rows
 
 
@@ -356,11 +373,15 @@ def account(request: HttpRequest, account_id: int) -> HttpResponse:
 
 def _stream_viewer(request: HttpRequest, tenant) -> tuple[object | None, bool, bool]:
     """(user, may read, sees all) — run in a thread, inside the tenant's schema."""
-    with tenant_context(tenant):
-        user = get_user(request)
-        if not user.is_authenticated:
-            return None, False, False
-        return user, can(user, "insights.read"), sees_all_insights(user)
+    try:
+        with tenant_context(tenant):
+            user = get_user(request)
+            if not user.is_authenticated:
+                return None, False, False
+            return user, can(user, "insights.read"), sees_all_insights(user)
+    finally:
+        # A stream lasts long: its request must not pin an expired DB connection meanwhile.
+        close_old_connections()
 
 
 def _sse(event: str, data: dict) -> bytes:

@@ -37,9 +37,11 @@
     return list && list.dataset.pendingView === "true" ? list : null;
   }
 
+  // Another browser closed it. If this browser is closing it right now, leave the row to
+  // its own HTMX response (which shows the toast with Undo).
   function removeRow(id) {
     const row = document.getElementById("insight-" + id);
-    if (row && pendingList()) row.remove();
+    if (row && pendingList() && !row.querySelector(".htmx-request, .htmx-swapping")) row.remove();
   }
 
   document.body.addEventListener("htmx:afterSettle", function () {

@@ -324,7 +324,7 @@ def test_feedback_by_htmx_returns_the_pressed_buttons(page_client, rep, insight)
     )
 
     assert response.status_code == 200
-    assert b'value="no" class="neg" aria-pressed="true"' in response.content
+    assert b'class="neg" title="Not useful" aria-pressed="true"' in response.content
     feedback = AlertFeedback.objects.get()
     assert (feedback.user, feedback.useful, feedback.comment) == (rep, False, "noisy")
 
@@ -401,3 +401,14 @@ def test_report_of_another_org_counts_only_its_own_insights(other_manager_client
     response = other_manager_client.get(reverse("insights:report"))
 
     assert sum(row.total for row in response.context["rows"]) == 0
+
+
+def test_inbox_lists_the_most_severe_first(page_client, manager, org):
+    InsightFactory(title="A low one", severity="low")
+    InsightFactory(title="A critical one", severity="critical")
+    InsightFactory(title="A medium one", severity="medium")
+
+    response = page_client(manager).get(INBOX)
+
+    titles = [insight.title for insight in response.context["insights"]]
+    assert titles == ["A critical one", "A medium one", "A low one"]
