@@ -48,9 +48,7 @@ class DetailedFeedbackForm(forms.Form):
     usefulness = _optional_scale("Usefulness", FIVE)
     quality = _optional_scale("Quality", FIVE)
     clarity = _optional_scale("Clarity", FIVE)
-    likelihood_to_reuse = _optional_scale(
-        "Reuse (1–10)", TEN, "Likelihood to reuse: 1 = never, 10 = as is"
-    )
+    likelihood_to_reuse = _optional_scale("Reuse (1–10)", TEN, "likelihood: 1 never · 10 as is")
     would_recommend = forms.NullBooleanField(
         label="Would recommend this output to a colleague",
         required=False,

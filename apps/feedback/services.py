@@ -237,12 +237,18 @@ WITH scored AS (
 ), words AS (
     SELECT l.id, l.action_type_id, l.label, w.word, w.position
     FROM labelled l,
-         regexp_split_to_table(lower(l.output_text), '[^a-z'']+') WITH ORDINALITY AS w(word, position)
+         regexp_split_to_table(lower(l.output_text), '\s+') WITH ORDINALITY AS w(word, position)
     WHERE w.word <> ''
 ), bigrams AS (
+    -- A phrase does not cross punctuation: "dana, quick" and "question: could" are not one.
     SELECT id, action_type_id, label, word,
-           lead(word) OVER (PARTITION BY id ORDER BY position) AS next_word
-    FROM words
+           regexp_replace(next_word, '[[:punct:]]+$', '') AS next_word
+    FROM (
+        SELECT id, action_type_id, label, word,
+               lead(word) OVER (PARTITION BY id ORDER BY position) AS next_word
+        FROM words
+    ) pairs
+    WHERE word ~ '^[a-z'']{3,}$' AND next_word IS NOT NULL
 ), traits AS (
     SELECT id, action_type_id, label, 'length' AS dimension,
            CASE WHEN char_length(output_text) < 300 THEN 'short'
@@ -273,7 +279,7 @@ WITH scored AS (
     UNION
     SELECT id, action_type_id, label, 'phrase', word || ' ' || next_word
     FROM bigrams
-    WHERE next_word IS NOT NULL AND char_length(word) >= 3 AND char_length(next_word) >= 3
+    WHERE next_word ~ '^[a-z'']{3,}$'
       AND NOT (word = ANY(%(stopwords)s)) AND NOT (next_word = ANY(%(stopwords)s))
 ), totals AS (
     SELECT action_type_id,

@@ -92,6 +92,15 @@ def test_traits_of_the_poorly_rated_outputs_do_not_become_learnings(crafted):
     assert not any("platform capabilities" in signature for signature in signatures)
 
 
+def test_phrases_do_not_cross_punctuation(crafted):
+    learnings_extract()
+    phrases = set(
+        Learning.objects.filter(category="phrasing").values_list("evidence__value", flat=True)
+    )
+    assert "quick question" in phrases
+    assert "dana quick" not in phrases and "question could" not in phrases
+
+
 def test_too_few_rated_outputs_give_no_learning(rep):
     for _ in range(2):
         FeedbackEntryFactory(outcome=OutcomeFactory(output_text="Short."), user=rep, rating=1)
