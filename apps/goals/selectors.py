@@ -10,25 +10,21 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
-    Case,
     DecimalField,
     Expression,
     F,
     Func,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf
-from django.db.models.lookups import IsNull
+from django.db.models.functions import Coalesce
 
-from apps.crm.models import CLOSED_STAGES, Deal, DealStage
-from apps.goals.models import Goal, GoalType
-from apps.outcomes.models import OutcomeRecord
+from apps.crm.models import CLOSED_STAGES, DealStage
+from apps.goals.models import Goal
 from apps.users.models import User
 from apps.users.roles import Role, can
 
@@ -48,70 +44,109 @@ def count_of(queryset) -> Expression:
     return Coalesce(Subquery(counted), Value(0))
 
 
-def _deals_in_scope(owner_ref: str) -> QuerySet[Deal]:
-    return Deal.objects.filter(
-        IsNull(OuterRef(owner_ref), True) | Q(account__owner_id=OuterRef(owner_ref))
-    )
-
-
-def _outcomes_in_goal_scope() -> QuerySet[OutcomeRecord]:
-    in_period = Q(
-        occurred_at__date__gte=OuterRef("period_start"),
-        occurred_at__date__lte=OuterRef("period_end"),
-    )
-    of_clone = Q(clone_id=OuterRef("clone_id"))
-    of_owner = IsNull(OuterRef("clone_id"), True) & (
-        IsNull(OuterRef("owner_id"), True) | Q(clone__owner_id=OuterRef("owner_id"))
-    )
-    return OutcomeRecord.objects.filter(in_period).filter(of_clone | of_owner)
-
-
-def goal_measure_expression() -> Expression:
-    """The current value of a goal, as an expression over Goal rows (one subquery per type).
-
-    Needs the ``scope_owner`` annotation (the goal's owner, or its clone's owner).
-    """
-    open_deals = (
-        _deals_in_scope("scope_owner")
-        .filter(
-            created_at__date__gte=OuterRef("period_start"),
-            created_at__date__lte=OuterRef("period_end"),
-        )
-        .exclude(stage__in=CLOSED_STAGES)
-    )
-    won_deals = _deals_in_scope("scope_owner").filter(
-        stage=DealStage.CLOSED_WON,
-        closed_at__date__gte=OuterRef("period_start"),
-        closed_at__date__lte=OuterRef("period_end"),
-    )
-    outcomes = _outcomes_in_goal_scope()
-    decided = outcomes.filter(status__in=DECIDED)
-    decided_count = count_of(decided)
-    positive_count = count_of(decided.filter(score__gte=POSITIVE_SCORE))
-    quality_pct = Coalesce(
-        Cast(positive_count, _MONEY)
-        * Value(Decimal("100"))
-        / NullIf(Cast(decided_count, _MONEY), Value(Decimal("0"))),
-        Value(Decimal("0")),
-        output_field=_MONEY,
-    )
-    return Case(
-        When(goal_type=GoalType.PIPELINE, then=sum_of(open_deals, "amount")),
-        When(goal_type=GoalType.ACTIVITY, then=Cast(count_of(outcomes), _MONEY)),
-        When(goal_type=GoalType.QUALITY, then=quality_pct),
-        When(goal_type=GoalType.REVENUE, then=sum_of(won_deals, "amount")),
-        default=Value(Decimal("0")),
-        output_field=_MONEY,
-    )
+# Progress of many goals in one statement. Each source is first rolled up per day (and
+# clone or account owner) over the span of all the goals, in one range scan using the
+# occurred_at / created_at / closed_at indexes; each goal then sums its days of that small
+# rollup. Cost grows with rows in the span plus goals × rollup rows, not goals × rows.
+_MEASURE_SQL = """
+WITH goal AS (
+    SELECT g.id, g.goal_type, g.period_start, g.period_end, g.clone_id, g.owner_id,
+           COALESCE(g.owner_id, c.owner_id) AS deal_owner_id
+    FROM goals_goal g LEFT JOIN personas_clone c ON c.id = g.clone_id
+    WHERE g.id = ANY(%(ids)s)
+),
+span AS (
+    SELECT (MIN(period_start)::timestamp AT TIME ZONE 'UTC') AS starts,
+           ((MAX(period_end) + 1)::timestamp AT TIME ZONE 'UTC') AS ends
+    FROM goal
+),
+outcome_day AS MATERIALIZED (
+    SELECT o.clone_id, cl.owner_id AS clone_owner_id,
+           (o.occurred_at AT TIME ZONE 'UTC')::date AS day,
+           COUNT(*) AS actions,
+           COUNT(*) FILTER (WHERE o.status = ANY(%(decided)s)) AS decided,
+           COUNT(*) FILTER (WHERE o.status = ANY(%(decided)s) AND o.score >= %(positive)s)
+               AS positive
+    FROM span, outcomes_outcomerecord o LEFT JOIN personas_clone cl ON cl.id = o.clone_id
+    WHERE o.occurred_at >= span.starts AND o.occurred_at < span.ends
+    GROUP BY 1, 2, 3
+),
+open_deal_day AS MATERIALIZED (
+    SELECT a.owner_id, (d.created_at AT TIME ZONE 'UTC')::date AS day, SUM(d.amount) AS value
+    FROM span, crm_deal d JOIN crm_account a ON a.id = d.account_id
+    WHERE d.created_at >= span.starts AND d.created_at < span.ends
+      AND NOT (d.stage = ANY(%(closed)s))
+    GROUP BY 1, 2
+),
+won_deal_day AS MATERIALIZED (
+    SELECT a.owner_id, (d.closed_at AT TIME ZONE 'UTC')::date AS day, SUM(d.amount) AS value
+    FROM span, crm_deal d JOIN crm_account a ON a.id = d.account_id
+    WHERE d.closed_at >= span.starts AND d.closed_at < span.ends AND d.stage = %(won)s
+    GROUP BY 1, 2
+),
+outcome_total AS (
+    SELECT goal.id,
+           COALESCE(SUM(od.actions), 0) AS actions,
+           COALESCE(SUM(od.decided), 0) AS decided,
+           COALESCE(SUM(od.positive), 0) AS positive
+    FROM goal LEFT JOIN outcome_day od
+      ON od.day BETWEEN goal.period_start AND goal.period_end
+     AND (od.clone_id = goal.clone_id
+          OR (goal.clone_id IS NULL
+              AND (goal.owner_id IS NULL OR od.clone_owner_id = goal.owner_id)))
+    WHERE goal.goal_type IN ('activity', 'quality')
+    GROUP BY goal.id
+),
+deal_total AS (
+    SELECT goal.id,
+           COALESCE((SELECT SUM(dd.value) FROM open_deal_day dd
+                     WHERE dd.day BETWEEN goal.period_start AND goal.period_end
+                       AND (goal.deal_owner_id IS NULL OR dd.owner_id = goal.deal_owner_id)), 0)
+               AS open_value,
+           COALESCE((SELECT SUM(wd.value) FROM won_deal_day wd
+                     WHERE wd.day BETWEEN goal.period_start AND goal.period_end
+                       AND (goal.deal_owner_id IS NULL OR wd.owner_id = goal.deal_owner_id)), 0)
+               AS won_value
+    FROM goal
+    WHERE goal.goal_type IN ('pipeline', 'revenue')
+)
+SELECT goal.id,
+       ROUND(CASE goal.goal_type
+           WHEN 'pipeline' THEN deal_total.open_value
+           WHEN 'revenue' THEN deal_total.won_value
+           WHEN 'activity' THEN outcome_total.actions
+           WHEN 'quality' THEN COALESCE(
+               outcome_total.positive * 100.0 / NULLIF(outcome_total.decided, 0), 0)
+           ELSE 0
+       END, 2)::numeric(14, 2) AS measured
+FROM goal
+LEFT JOIN outcome_total ON outcome_total.id = goal.id
+LEFT JOIN deal_total ON deal_total.id = goal.id
+"""
 
 
 def goals_measured(goals: QuerySet[Goal]) -> list[tuple[int, Decimal]]:
-    """(goal id, value computed from the data now) for each goal, in one query."""
-    return list(
-        goals.annotate(scope_owner=Coalesce(F("owner_id"), F("clone__owner_id")))
-        .annotate(measured=goal_measure_expression())
-        .values_list("pk", "measured")
-    )
+    """(goal id, value computed from the data now) for each goal, in one statement.
+
+    pipeline: value of open deals created in the period; revenue: value of deals won in
+    the period; activity: agent actions in the period; quality: % of the period's decided
+    actions (resolved or expired) with score ≥ 0.5 (0 when none was decided).
+    """
+    ids = list(goals.values_list("pk", flat=True))
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MEASURE_SQL,
+            {
+                "ids": ids,
+                "decided": DECIDED,
+                "positive": POSITIVE_SCORE,
+                "closed": sorted(str(stage) for stage in CLOSED_STAGES),
+                "won": str(DealStage.CLOSED_WON),
+            },
+        )
+        return [(pk, Decimal(value)) for pk, value in cursor.fetchall()]
 
 
 def goals_visible_to(user) -> QuerySet[Goal]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -61,9 +61,10 @@ def goals_progress_refresh(
 ) -> dict[str, int]:
     """Recompute the current value of active goals from the data and move their status.
 
-    Set-based: one SELECT computes every value, one UPDATE writes them, then one UPDATE
-    completes the goals at or above target and one marks those whose period has ended
-    short as missed. Completed and missed goals keep their final value.
+    Set-based: one statement computes every value (see ``goals_measured``), one UPDATE
+    writes them, then one UPDATE completes the goals at or above target and one marks
+    those whose period has ended short as missed. Completed and missed goals keep their
+    final value.
     """
     now = timezone.now()
     today = today or now.date()
@@ -123,21 +124,23 @@ def performance_snapshots_write(*, day: date) -> int:
     One SELECT computes every clone's figures (correlated subqueries), one INSERT … ON
     CONFLICT writes them; re-running the same day overwrites with fresh figures.
     """
-    outcomes = OutcomeRecord.objects.filter(clone_id=OuterRef("pk"), occurred_at__date=day)
+    starts = datetime.combine(day, time.min, tzinfo=UTC)
+    ends = starts + timedelta(days=1)
+    outcomes = OutcomeRecord.objects.filter(
+        clone_id=OuterRef("pk"), occurred_at__gte=starts, occurred_at__lt=ends
+    )
     decided = outcomes.filter(status__in=DECIDED)
     owner_deals = Deal.objects.filter(account__owner_id=OuterRef("owner_id"))
+    opened = owner_deals.filter(created_at__gte=starts, created_at__lt=ends)
+    won = owner_deals.filter(stage=DealStage.CLOSED_WON, closed_at__gte=starts, closed_at__lt=ends)
     rows = (
         Clone.objects.filter(is_active=True)
         .annotate(
-            pipeline=sum_of(
-                owner_deals.filter(created_at__date=day).exclude(stage__in=CLOSED_STAGES), "amount"
-            ),
+            pipeline=sum_of(opened.exclude(stage__in=CLOSED_STAGES), "amount"),
             activity=count_of(outcomes),
             decided=count_of(decided),
             positive=count_of(decided.filter(score__gte=POSITIVE_SCORE)),
-            revenue=sum_of(
-                owner_deals.filter(stage=DealStage.CLOSED_WON, closed_at__date=day), "amount"
-            ),
+            revenue=sum_of(won, "amount"),
         )
         .values_list("pk", "pipeline", "activity", "decided", "positive", "revenue")
     )
