@@ -8,7 +8,10 @@ from apps.demo.context import DemoContext
 from tests.factories.crm import AccountFactory, DealFactory
 
 
-def test_the_demo_fills_the_queue_and_the_history_and_is_idempotent(org, manager, admin_user):
+def test_the_demo_fills_the_queue_and_the_history_and_is_idempotent(
+    org, manager, admin_user, monkeypatch
+):
+    monkeypatch.setattr(demo, "HISTORY_PER_SCALE", 40)
     for number in range(6):
         DealFactory(account=AccountFactory(external_id=f"demo-acc-{number}"))
     ctx = DemoContext(
