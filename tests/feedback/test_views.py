@@ -262,3 +262,21 @@ def test_the_detailed_form_refuses_other_methods_and_roles(
 ):
     assert page_client(rep).delete(outcome_url(rory_output)).status_code == 405
     assert page_client(executive).get(outcome_url(rory_output)).status_code == 403
+
+
+def test_a_rating_save_runs_a_fixed_small_number_of_queries(
+    page_client, rep, rory_output, django_assert_max_num_queries
+):
+    client = page_client(rep)
+    client.post(rate_url(rory_output), {"rating": "1"}, **HTMX)
+    with django_assert_max_num_queries(12):
+        response = client.post(rate_url(rory_output), {"rating": "0"}, **HTMX)
+    assert response.status_code == 200
+
+
+def test_the_feed_never_shows_outputs_of_another_org(
+    page_client, manager, rory_output, globex_output
+):
+    response = page_client(manager).get(REVIEW)
+    assert list(response.context["page_obj"]) == [rory_output]
+    assert globex_output.external_id not in response.content.decode()
