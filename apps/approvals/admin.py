@@ -7,6 +7,7 @@ from apps.approvals.models import (
     ProposedAction,
     WebhookDelivery,
 )
+from apps.approvals.services import webhooks_retry
 
 
 @admin.register(ApprovalSettings)
@@ -118,3 +119,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "event"]
     search_fields = ["action__external_id", "url"]
     list_select_related = ["action"]
+    readonly_fields = ["attempt_log"]
+    actions = ["retry"]
+
+    @admin.action(description="Send the selected failed deliveries again")
+    def retry(self, request, queryset):
+        count = webhooks_retry(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request, f"Queued {count} failed deliver{'y' if count == 1 else 'ies'} again."
+        )

@@ -533,6 +533,32 @@ def webhook_attempt(*, delivery_id: int) -> bool:
     return delivered
 
 
+def webhooks_retry(*, delivery_ids: list[int]) -> int:
+    """Send failed deliveries again (an admin action), to the webhook URL set now.
+
+    Back to pending and queued after commit; an admin who fixed the URL retries there.
+    """
+    url = approval_settings_get().webhook_url
+    if not url:
+        return 0
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.FAILED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, url=url)
+
+        def send() -> None:
+            from apps.approvals.tasks import deliver_webhook
+
+            for delivery_id in ids:
+                deliver_webhook.delay(delivery_id)
+
+        transaction.on_commit(send)
+    return len(ids)
+
+
 def webhook_give_up(*, delivery_id: int) -> None:
     WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.FAILED

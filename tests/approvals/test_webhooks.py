@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.approvals.models import ApprovalSettings, WebhookDelivery
-from apps.approvals.services import action_decide, webhook_signature
+from apps.approvals.services import action_decide, webhook_signature, webhooks_retry
 from apps.approvals.tasks import WEBHOOK_MAX_RETRIES, deliver_webhook, webhook_backoff
 
 SECRET = "s3cret-for-tests"
@@ -177,3 +177,21 @@ def test_the_signature_helper_matches_what_a_receiver_computes():
     assert webhook_signature("k", body) == (
         "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
     )
+
+
+def test_an_admin_can_send_a_failed_delivery_again(
+    receiver, pending, manager, django_capture_on_commit_callbacks
+):
+    with receiver([500]):
+        delivery = _decide(pending, manager, django_capture_on_commit_callbacks, decision="approve")
+        deliver_webhook.apply(args=[delivery.pk])
+    with receiver([200]) as hook:
+        ApprovalSettings.objects.update(webhook_url=hook.url)
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert webhooks_retry(delivery_ids=[delivery.pk]) == 1
+        assert len(callbacks) == 1
+        deliver_webhook.apply(args=[delivery.pk])
+
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert delivery.attempts == WEBHOOK_MAX_RETRIES + 2
