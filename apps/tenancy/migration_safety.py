@@ -196,20 +196,28 @@ def plans_for(schemas: list[tuple[str, str]], targets: list[Target]) -> list[Sch
 
 # --- table statistics --------------------------------------------------------------------
 
-_ROW_COUNTS_SQL = """
-SELECT table_name,
-       (xpath('/row/n/text()',
-              query_to_xml(format('SELECT count(*) AS n FROM %%I.%%I', table_schema, table_name),
-                           false, true, '')))[1]::text::bigint
-FROM information_schema.tables
-WHERE table_schema = %s AND table_type = 'BASE TABLE'
-"""
-
 
 def table_row_counts(schema: str) -> dict[str, int]:
-    """Exact row count of every table in ``schema``, in one round trip."""
+    """Exact row count of every table in ``schema``: one UNION ALL query over its tables.
+
+    (Not ``query_to_xml``: the embedded server is built without libxml.)
+    """
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(_ROW_COUNTS_SQL, [schema])
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+            [schema],
+        )
+        tables = [table for (table,) in cursor.fetchall()]
+        if not tables:
+            return {}
+        cursor.execute(
+            " UNION ALL ".join(
+                f"SELECT %s, count(*) FROM {quote(schema)}.{quote(table)}" for table in tables
+            ),
+            tables,
+        )
         return dict(cursor.fetchall())
 
 
@@ -630,16 +638,20 @@ def _compare_row_counts(result: SchemaResult, after: dict[str, int], *, rollback
         if table not in after:
             if before:
                 result.notes.append(
-                    f"table {table} was dropped with {before} rows (they are in the backup)"
+                    f"table {table} was dropped with {_rows(before)} (they are in the backup)"
                 )
         elif after[table] < before:
-            lost = f"{table}: {before - after[table]} of {before} rows removed"
+            lost = f"{table}: {_rows(before - after[table])} of {before} removed"
             if rollback:
                 result.notes.append(f"{lost} by the rollback (they are in the backup)")
             else:
                 result.problems.append(f"{lost} by the migration")
         elif after[table] > before:
-            result.notes.append(f"{table}: {after[table] - before} rows added by a migration")
+            result.notes.append(f"{table}: {_rows(after[table] - before)} added")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 # --- the whole run -----------------------------------------------------------------------

@@ -18,13 +18,17 @@ from django.db import connection
 from apps.tenancy.migration_safety import (
     LOCK_KEY,
     MigrationSafetyError,
+    SchemaResult,
     disk_space_check,
     migration_check,
+    migration_targets,
     postgres_tool,
     schema_migrate,
+    schemas_verify,
     server_major_version,
     table_columns,
     table_fingerprints,
+    table_row_counts,
 )
 from tests.migrations.conftest import (
     assert_rows_kept,
@@ -75,7 +79,8 @@ def test_plan_prints_per_schema_what_would_run_and_changes_nothing(orgs):
 
     output = _run("--plan", *_org_args([behind, up_to_date]))
 
-    behind_section = output.split(f"{behind.schema_name} (")[1].split(f"{up_to_date.schema_name}")[0]
+    after_behind = output.split(f"{behind.schema_name} (")[1]
+    behind_section = after_behind.split(up_to_date.schema_name)[0]
     assert "to run" in behind_section
     assert f"apply {app_label}." in behind_section
     assert f"{up_to_date.schema_name} ({up_to_date.name}): up to date" in output
@@ -190,7 +195,11 @@ def test_a_failing_schema_stops_the_run_and_prints_restore_instructions(orgs, tm
     run = migration_check(org_slugs=[org.slug for org in orgs])
     by_schema = {result.schema: result.ok for result in run.results}
     # the first one was migrated, the failing one rolled back, the third never started
-    assert by_schema == {first.schema_name: True, second.schema_name: False, third.schema_name: False}
+    assert by_schema == {
+        first.schema_name: True,
+        second.schema_name: False,
+        third.schema_name: False,
+    }
     assert (tmp_path / f"{second.schema_name}.dump").is_file()
 
 
@@ -218,7 +227,9 @@ def test_rollback_and_roll_forward_keep_every_pre_existing_row(orgs, tmp_path):
     assert "All 2 schemas verified at the target." in forward_output
     for org in seeded:
         after = row_checksums(org.schema_name, kept[org.slug])
-        assert_rows_kept(columns[org.slug], kept[org.slug], before[org.slug], during[org.slug], after)
+        assert_rows_kept(
+            columns[org.slug], kept[org.slug], before[org.slug], during[org.slug], after
+        )
         assert without_bookkeeping(table_columns(org.schema_name)) == columns[org.slug]
     assert sum(map(len, before[seeded[0].slug].values())) > 100  # there was data to keep
     assert migration_check(org_slugs=[org.slug for org in seeded]).ok
@@ -283,3 +294,25 @@ def test_restore_refuses_a_file_that_is_not_a_schema_backup(tmp_path):
 
     with pytest.raises(CommandError, match="pg_restore failed"):
         _run("--restore", str(junk))
+
+
+@pytest.mark.parametrize("rollback", [False, True])
+def test_verify_reports_a_table_that_lost_rows_during_the_run(orgs, rollback):
+    org = orgs[2]
+    sessions = f"{connection.ops.quote_name(org.schema_name)}.django_session"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {sessions} (session_key, session_data, expire_date) "
+            "VALUES ('lost-in-migration', '', now())"
+        )
+    result = SchemaResult(org.schema_name, org.name, rows_before=table_row_counts(org.schema_name))
+    with connection.cursor() as cursor:  # what a careless data migration might do
+        cursor.execute(f"DELETE FROM {sessions} WHERE session_key = 'lost-in-migration'")
+
+    schemas_verify([result], migration_targets(), rollback=rollback)
+
+    message = "django_session: 1 row of 1 removed"
+    if rollback:  # reversing a data migration may remove rows on purpose: reported only
+        assert result.ok and result.notes[0].startswith(message)
+    else:
+        assert not result.ok and result.problems == [f"{message} by the migration"]

@@ -38,9 +38,7 @@ def test_every_project_migration_unapplies_and_reapplies_on_a_schema_with_data(s
     _migrate(schema, [(app_label, None) for app_label in project_apps])
     connection.set_schema_to_public()
     remaining = schema_plan(MigrationExecutor(connection), schema, migration_targets())
-    outside = {
-        table: names for table, names in table_columns(schema).items() if table in columns
-    }
+    outside = {table: names for table, names in table_columns(schema).items() if table in columns}
     untouched = table_fingerprints(
         schema, {t: n for t, n in outside.items() if t != "django_migrations"}
     )
