@@ -31,14 +31,14 @@ def _goals(ctx) -> list[dict]:
         dict(
             name="Team pipeline this month",
             goal_type="pipeline",
-            target="400000",
+            target="2000000",
             period_start=month_start,
             period_end=month_end,
         ),
         dict(
             name="Team revenue this quarter",
             goal_type="revenue",
-            target="250000",
+            target="500000",
             period_start=quarter_start,
             period_end=quarter_end,
         ),
@@ -98,7 +98,7 @@ def _goals(ctx) -> list[dict]:
             dict(
                 name=f"{rep.first_name or rep.username}: pipeline this quarter",
                 goal_type="pipeline",
-                target="150000",
+                target="1000000",
                 period_start=quarter_start,
                 period_end=quarter_end,
                 owner=rep,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Max, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,7 +26,10 @@ from apps.users.permissions import capability_required
 @require_GET
 @capability_required("personas.read")
 def clone_list(request):
-    clones = clones_visible_to(request.user)
+    clones = clones_visible_to(request.user).annotate(
+        version=Coalesce(Max("versions__number"), Value(1)),
+        version_saved_at=Max("versions__created_at"),
+    )
     return render(request, "personas/list.html", {"clones": clones})
 
 

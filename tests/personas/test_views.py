@@ -52,6 +52,13 @@ def test_list_shows_no_clone_of_another_organisation(page_client, manager, other
     assert "Globex clone" not in response.text and "No agent clones yet" in response.text
 
 
+def test_list_shows_each_clones_current_version(page_client, manager, clone):
+    CloneFactory(name="Untouched")
+    persona_update(clone=clone, user=manager, sliders={"formal_casual": 70})
+    text = page_client(manager).get("/personas/").text
+    assert "v2" in text and "never edited" in text
+
+
 def test_list_needs_a_login(page_client):
     response = page_client().get("/personas/")
     assert response.status_code == 302 and "/login/" in response["Location"]
