@@ -120,12 +120,15 @@
     if (event.target.matches("input[name=ids], [data-select-all]")) refreshBulk();
   });
 
-  // After a decision the item is gone: keep the selection at the same place in the list.
-  document.body.addEventListener("htmx:afterSettle", function () {
-    refreshBulk();
-    showEmptyStateIfDone();
-    if (current >= 0) select(current);
-  });
+  // After a decision the item is gone (or replaced): keep the selection at the same place.
+  // A removed element's events never reach the body, so watch the list itself.
+  if (list) {
+    new MutationObserver(function () {
+      refreshBulk();
+      showEmptyStateIfDone();
+      if (current >= 0 && !list.querySelector(".q-item.selected")) select(current);
+    }).observe(list, { childList: true });
+  }
 
   refreshBulk();
   if (items().length) select(0);

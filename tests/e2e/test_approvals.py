@@ -121,6 +121,7 @@ def test_a_manager_approves_and_rejects_with_the_keyboard_and_items_leave_the_qu
         "Wait for the security review",
     )
     assert page.locator(".q-item").count() == 2
+    expect(page.locator(".q-item.selected")).to_have_count(1)  # ready for the next one
 
     page.keyboard.press("?")
     assert page.locator("#kbd-help").is_visible()
