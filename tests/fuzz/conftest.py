@@ -105,14 +105,13 @@ def live_api(django_db_setup, django_db_blocker):
     }
     for inherited in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE", "TEST_DATABASE_NAME"):
         env.pop(inherited, None)
-    log = (
-        open(ROOT / "artifacts" / "fuzz-server.log", "w") if (ROOT / "artifacts").is_dir() else None
-    )
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "artifacts" / "fuzz-server.log", "w")  # closed in the finally below
     server = subprocess.Popen(
         [sys.executable, "-m", "learning_site.serve", "--web-only", "--no-migrate", "--no-demo"],
         cwd=ROOT,
         env=env,
-        stdout=log or subprocess.DEVNULL,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -133,8 +132,7 @@ def live_api(django_db_setup, django_db_blocker):
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
-        if log:
-            log.close()
+        log.close()
         with django_db_blocker.unblock():
             connection.set_schema_to_public()
             tenant.delete(force_drop=True)
