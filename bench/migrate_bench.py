@@ -134,6 +134,7 @@ def main() -> None:
                 progress=False,
             )
             assert run.ok, [result.problems or result.error for result in run.failed]
+            print("  " + ", ".join(f"{k} {v:.2f} s" for k, v in run.seconds.items()))
             size = sum(f.stat().st_size for f in (Path(backups) / "sequential").glob("*.dump"))
             print(f"  backups: {size / 1024 / 1024:.1f} MB in {len(run.results)} files")
 
@@ -147,6 +148,7 @@ def main() -> None:
                 progress=False,
             )
             assert run.ok, [result.problems or result.error for result in run.failed]
+            print("  " + ", ".join(f"{k} {v:.2f} s" for k, v in run.seconds.items()))
             check = timed("check (every schema at the latest)", migration_check, org_slugs=slugs)
             assert check.ok
             first = Path(backups) / "parallel" / f"{orgs[0].schema_name}.dump"

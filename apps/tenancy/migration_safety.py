@@ -105,6 +105,7 @@ class MigrationRun:
     targets: list[Target]
     results: list[SchemaResult]
     backup_dir: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall time
 
     @property
     def ok(self) -> bool:
@@ -697,6 +698,7 @@ def migrations_run(
         targets = migration_targets(rollback)
         run = MigrationRun(targets, plans_for(schemas_in_scope(org_slugs), targets))
         affected = [result for result in run.results if result.changes]
+        started = time.monotonic()
         if affected:
             run.backup_dir = backup_dir or default_backup_dir()
             disk_space_check(run.backup_dir, schemas_size_bytes([r.schema for r in affected]))
@@ -706,6 +708,7 @@ def migrations_run(
                     result.backup = schema_backup(result.schema, run.backup_dir)
                     result.rows_before = table_row_counts(result.schema)
                     bar.update(1)
+        run.seconds["backup"] = time.monotonic() - started
         steps = sum(1 for result in run.results if result.steps)
         with _bar(steps, "rollback" if rollback else "migrate", progress_file, progress) as bar:
             _migrate_all(
@@ -715,8 +718,10 @@ def migrations_run(
                 verbosity=verbosity,
                 progress=bar,
             )
+        run.seconds["migrate"] = time.monotonic() - started - run.seconds["backup"]
         connection.set_schema_to_public()
         schemas_verify(run.results, targets, rollback=rollback is not None)
+        run.seconds["verify"] = time.monotonic() - started - sum(run.seconds.values())
         return run
 
 

@@ -122,6 +122,10 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.ERROR(f"{'':<{width}}    {detail}"))
             for note in result.notes:
                 self.stdout.write(f"{'':<{width}}    {note}")
+        if run.seconds:
+            self.stdout.write(
+                " · ".join(f"{phase} {seconds:.1f}s" for phase, seconds in run.seconds.items())
+            )
         if run.ok:
             self.stdout.write(
                 self.style.SUCCESS(f"All {len(run.results)} schemas verified at the target.")
