@@ -34,6 +34,7 @@ from apps.dashboards.selectors import (
     rep_scope_for,
     trend_data,
 )
+from apps.dashboards.services import outcome_daily_refresh_today
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
@@ -79,6 +80,8 @@ class RepAnalytics(_AnalyticsView):
         cleaned = _valid(DashboardForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
+        if cleaned["refresh"]:
+            outcome_daily_refresh_today()
         scope = f"user-{rep.pk}" if rep is not None else "all"
         data = cached(
             cache_key("rep", period, scope),
@@ -100,6 +103,8 @@ class _OrgAnalytics(_AnalyticsView):
             raise ApiPermissionDenied("Reps see their own numbers at /api/v1/analytics/rep/.")
         cleaned = _valid(DashboardForm(request.query_params))
         period = Period(cleaned["period"], timezone.now())
+        if cleaned["refresh"]:
+            outcome_daily_refresh_today()
         data = cached(
             cache_key(self.kind, period), lambda: self.build(period), refresh=cleaned["refresh"]
         )
@@ -139,6 +144,8 @@ class TrendAnalytics(_AnalyticsView):
         cleaned = _valid(TrendForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
+        if cleaned["refresh"]:
+            outcome_daily_refresh_today()
         scope = f"user-{rep.pk}" if rep is not None else "all"
         data = cached(
             cache_key(f"trend-{cleaned['metric']}", period, scope),

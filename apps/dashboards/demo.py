@@ -1,4 +1,4 @@
-"""Demo data for the dashboards: nothing of their own but the pattern-analytics rollup.
+"""Demo data for the dashboards: nothing of their own but the two summary tables.
 
 Runs last (after every domain app has seeded), so the rollup covers the demo outcomes and
 ratings; refreshing is idempotent.
@@ -6,7 +6,7 @@ ratings; refreshing is idempotent.
 
 from __future__ import annotations
 
-from apps.dashboards.services import pattern_rollup_refresh
+from apps.dashboards.services import outcome_daily_refresh, pattern_rollup_refresh
 
 
 def planned_steps(ctx) -> int:
@@ -14,5 +14,6 @@ def planned_steps(ctx) -> int:
 
 
 def seed(ctx) -> None:
+    outcome_daily_refresh()
     pattern_rollup_refresh()
     ctx.step()

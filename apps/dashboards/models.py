@@ -49,3 +49,46 @@ class PatternRollup(models.Model):
 
     def __str__(self) -> str:
         return f"Patterns of {self.action_type_id}"
+
+
+class OutcomeDaily(models.Model):
+    """Outcome counts per day, action type, clone and account owner: what the charts read.
+
+    Aggregating a million outcome rows on every uncached page view costs seconds; these
+    rows (a few thousand a month) answer the same questions in milliseconds. Kept by the
+    ``refresh_analytics`` job (every 5 minutes: the last 35 days, which covers every
+    action window, plus any day that received back-filled records) and recomputed for
+    today when someone asks a dashboard for fresh numbers. A summary table, not a
+    materialized view, for the reasons given on PatternRollup and because a materialized
+    view can only be refreshed whole.
+    """
+
+    day = models.DateField()
+    action_type = models.ForeignKey(
+        "outcomes.ActionType", on_delete=models.CASCADE, related_name="+"
+    )
+    clone = models.ForeignKey(
+        "personas.Clone", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(
+        "users.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    outcomes = models.PositiveIntegerField(default=0)
+    decided = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    score_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"]),
+            models.Index(fields=["owner", "day"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided__lte=models.F("outcomes"), succeeded__lte=models.F("decided")),
+                name="outcome_daily_counts_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.action_type_id}"

@@ -38,6 +38,14 @@ class Period:
         return self.now - timedelta(days=self.days)
 
     @property
+    def start_day(self) -> date:
+        return self.start.astimezone(UTC).date()
+
+    @property
+    def previous_start_day(self) -> date:
+        return self.previous_start.astimezone(UTC).date()
+
+    @property
     def previous_start(self) -> datetime:
         return self.start - (self.now - self.start)
 

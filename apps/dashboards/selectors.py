@@ -3,6 +3,9 @@
 Every function answers with plain data (dicts, lists, numbers, ISO strings) so that the same
 result feeds the page, the API and the cache. Each runs a fixed number of set-based
 queries whatever the data size: aggregates with FILTER clauses, GROUP BY and date buckets.
+Outcome numbers are read from the daily summary (``OutcomeDaily``, kept by the
+``refresh_analytics`` job every 5 minutes and recounted for today on "refresh"), so a page
+sums a few thousand rows rather than a million outcomes.
 
 Definitions shared by every dashboard:
 - an outcome is *decided* once it is resolved or expired; *success rate* is resolved /
@@ -27,10 +30,12 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    DateField,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -43,13 +48,13 @@ from django.utils import timezone
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.crm.models import Deal, DealStage
-from apps.dashboards.models import PatternRollup
+from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.dashboards.periods import Period
 from apps.feedback.models import FeedbackEntry, FeedbackKind
-from apps.feedback.selectors import learnings_ranked, with_my_ratings
+from apps.feedback.selectors import learnings_ranked
 from apps.goals.models import Goal, GoalStatus, GoalType
 from apps.insights.models import SEVERITY_RANK, Insight, InsightStatus, Severity
-from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
+from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.selectors import calibration_reports
 from apps.users.models import User
 from apps.users.roles import Role
@@ -68,8 +73,6 @@ TREND_METRICS: dict[str, str] = {
     "revenue_influenced": "Revenue won, influenced by the agent",
 }
 
-_DECIDED = ~Q(status=OutcomeStatus.PENDING)
-_SUCCEEDED = Q(status=OutcomeStatus.RESOLVED)
 _EMAIL = Q(action_type__code=EMAIL_ACTION)
 
 
@@ -116,31 +119,37 @@ def _day(value: datetime | date) -> date:
 
 
 def _outcome_counts(prefix: str = "", condition: Q | None = None) -> dict:
-    """Aggregates of one outcome slice, to be combined in a single ``aggregate()``."""
+    """Sums over daily rows of one slice, to be combined in a single ``aggregate()``."""
     base = condition if condition is not None else Q()
     return {
-        f"{prefix}outcomes": Count("pk", filter=base),
-        f"{prefix}decided": Count("pk", filter=base & _DECIDED),
-        f"{prefix}succeeded": Count("pk", filter=base & _SUCCEEDED),
-        f"{prefix}score_sum": Sum("score", filter=base & _DECIDED),
-        f"{prefix}emails": Count("pk", filter=base & _DECIDED & _EMAIL),
-        f"{prefix}replied": Count("pk", filter=base & _SUCCEEDED & _EMAIL),
+        f"agg_{prefix}outcomes": Sum("outcomes", filter=base),
+        f"agg_{prefix}decided": Sum("decided", filter=base),
+        f"agg_{prefix}succeeded": Sum("succeeded", filter=base),
+        f"agg_{prefix}score_sum": Sum("score_sum", filter=base),
+        f"agg_{prefix}emails": Sum("decided", filter=base & _EMAIL),
+        f"agg_{prefix}replied": Sum("succeeded", filter=base & _EMAIL),
     }
 
 
 def _outcome_rates(row: dict, prefix: str = "") -> dict:
-    outcomes, decided = row[f"{prefix}outcomes"] or 0, row[f"{prefix}decided"] or 0
+    outcomes, decided = row[f"agg_{prefix}outcomes"] or 0, row[f"agg_{prefix}decided"] or 0
     return {
         "outcomes": outcomes,
         "decided": decided,
         "pending": outcomes - decided,
-        "succeeded": row[f"{prefix}succeeded"] or 0,
-        "success_rate": _rate(row[f"{prefix}succeeded"], decided),
-        "mean_score": _mean(row[f"{prefix}score_sum"], decided),
-        "emails_decided": row[f"{prefix}emails"] or 0,
-        "emails_replied": row[f"{prefix}replied"] or 0,
-        "reply_rate": _rate(row[f"{prefix}replied"], row[f"{prefix}emails"]),
+        "succeeded": row[f"agg_{prefix}succeeded"] or 0,
+        "success_rate": _rate(row[f"agg_{prefix}succeeded"], decided),
+        "mean_score": _mean(row[f"agg_{prefix}score_sum"], decided),
+        "emails_decided": row[f"agg_{prefix}emails"] or 0,
+        "emails_replied": row[f"agg_{prefix}replied"] or 0,
+        "reply_rate": _rate(row[f"agg_{prefix}replied"], row[f"agg_{prefix}emails"]),
     }
+
+
+def daily_in_scope(rep: User | None) -> QuerySet[OutcomeDaily]:
+    """Daily outcome rows of ``rep``'s accounts, or of every account when ``rep`` is ``None``."""
+    rows = OutcomeDaily.objects.order_by()
+    return rows.filter(owner=rep) if rep is not None else rows
 
 
 def outcomes_in_scope(rep: User | None) -> QuerySet[OutcomeRecord]:
@@ -152,11 +161,11 @@ def outcomes_in_scope(rep: User | None) -> QuerySet[OutcomeRecord]:
 # --- outcome sections ----------------------------------------------------------------
 
 
-def outcome_summary(outcomes: QuerySet[OutcomeRecord], period: Period) -> dict:
+def outcome_summary(daily: QuerySet[OutcomeDaily], period: Period) -> dict:
     """This period's counts and rates, with the previous period's rates for the deltas."""
-    current = Q(occurred_at__gte=period.start)
-    previous = Q(occurred_at__lt=period.start)
-    row = outcomes.filter(occurred_at__gte=period.previous_start).aggregate(
+    current = Q(day__gte=period.start_day)
+    previous = Q(day__lt=period.start_day)
+    row = daily.filter(day__gte=period.previous_start_day).aggregate(
         **_outcome_counts("", current), **_outcome_counts("prev_", previous)
     )
     summary = _outcome_rates(row)
@@ -167,11 +176,11 @@ def outcome_summary(outcomes: QuerySet[OutcomeRecord], period: Period) -> dict:
     return summary
 
 
-def outcome_trend(outcomes: QuerySet[OutcomeRecord], period: Period) -> list[dict]:
+def outcome_trend(daily: QuerySet[OutcomeDaily], period: Period) -> list[dict]:
     """One point per bucket (day, week or month) of the period, empty buckets included."""
     rows = (
-        outcomes.filter(occurred_at__gte=period.start)
-        .annotate(bucket=Trunc("occurred_at", period.bucket, tzinfo=UTC))
+        daily.filter(day__gte=period.start_day)
+        .annotate(bucket=Trunc("day", period.bucket, output_field=DateField()))
         .values("bucket")
         .annotate(**_outcome_counts())
     )
@@ -184,9 +193,9 @@ def outcome_trend(outcomes: QuerySet[OutcomeRecord], period: Period) -> list[dic
     ]
 
 
-def outcomes_by_action_type(outcomes: QuerySet[OutcomeRecord], period: Period) -> list[dict]:
+def outcomes_by_action_type(daily: QuerySet[OutcomeDaily], period: Period) -> list[dict]:
     rows = (
-        outcomes.filter(occurred_at__gte=period.start)
+        daily.filter(day__gte=period.start_day)
         .values("action_type__code", "action_type__name")
         .annotate(**_outcome_counts())
         .order_by("action_type__code")
@@ -200,26 +209,21 @@ def outcomes_by_action_type(outcomes: QuerySet[OutcomeRecord], period: Period) -
 def outcomes_by_rep(period: Period) -> list[dict]:
     """Team outcomes grouped by the account owner (the rep), most active first."""
     rows = (
-        outcomes_in_scope(None)
-        .filter(occurred_at__gte=period.start)
-        .values(
-            "account__owner_id",
-            "account__owner__username",
-            "account__owner__first_name",
-            "account__owner__last_name",
-        )
+        daily_in_scope(None)
+        .filter(day__gte=period.start_day)
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(**_outcome_counts())
-        .order_by("-outcomes", "account__owner__username")
+        .order_by("-agg_outcomes", "owner__username")
     )
     result = []
     for row in rows:
-        first, last = row["account__owner__first_name"], row["account__owner__last_name"]
+        first, last = row["owner__first_name"], row["owner__last_name"]
         full_name = f"{first or ''} {last or ''}".strip()
-        name = full_name or row["account__owner__username"] or "Unassigned accounts"
+        name = full_name or row["owner__username"] or "Unassigned accounts"
         result.append(
             {
-                "id": row["account__owner_id"],
-                "username": row["account__owner__username"],
+                "id": row["owner_id"],
+                "username": row["owner__username"],
                 "name": name,
             }
             | _outcome_rates(row)
@@ -230,11 +234,11 @@ def outcomes_by_rep(period: Period) -> list[dict]:
 def outcomes_by_clone(period: Period) -> list[dict]:
     """Team outcomes grouped by the agent clone that acted, most active first."""
     rows = (
-        outcomes_in_scope(None)
-        .filter(occurred_at__gte=period.start)
+        daily_in_scope(None)
+        .filter(day__gte=period.start_day)
         .values("clone_id", "clone__name", "clone__external_id", "clone__is_active")
         .annotate(**_outcome_counts())
-        .order_by("-outcomes", "clone__name")
+        .order_by("-agg_outcomes", "clone__name")
     )
     return [
         {
@@ -377,7 +381,7 @@ def reps_for_picker() -> list[dict]:
 
 def rep_dashboard_data(rep: User | None, period: Period) -> dict:
     """The rep dashboard's numbers for ``rep``'s accounts (``None``: every account)."""
-    outcomes = outcomes_in_scope(rep)
+    outcomes = daily_in_scope(rep)
     return {
         "period": period.code,
         "bucket": period.bucket,
@@ -392,7 +396,7 @@ def rep_dashboard_data(rep: User | None, period: Period) -> dict:
 
 def manager_dashboard_data(period: Period) -> dict:
     """The team dashboard: outcomes by rep and by clone, calibration, the team's trend."""
-    outcomes = outcomes_in_scope(None)
+    outcomes = daily_in_scope(None)
     return {
         "period": period.code,
         "bucket": period.bucket,
@@ -411,7 +415,7 @@ def manager_dashboard_data(period: Period) -> dict:
 
 def executive_dashboard_data(period: Period) -> dict:
     """Pipeline and revenue influenced by the agent and the organisation's trends."""
-    outcomes = outcomes_in_scope(None)
+    outcomes = daily_in_scope(None)
     return {
         "period": period.code,
         "bucket": period.bucket,
@@ -434,7 +438,7 @@ def trend_data(metric: str, period: Period, rep: User | None) -> dict:
     else:
         points = [
             {"start": p["start"], "label": p["label"], "value": p[metric]}
-            for p in outcome_trend(outcomes_in_scope(rep), period)
+            for p in outcome_trend(daily_in_scope(rep), period)
         ]
     return {
         "metric": metric,
@@ -471,19 +475,25 @@ def rep_scope_for(user, username: str | None) -> User | None:
 # --- feedback, learnings -------------------------------------------------------------
 
 
-def awaiting_my_rating(user: User, *, limit: int = 5) -> list[OutcomeRecord]:
+def awaiting_my_rating(user: User, *, limit: int = 5, days: int = 30) -> list[OutcomeRecord]:
     """Recent agent outputs on ``user``'s accounts that they have not rated yet (one query).
 
-    Read live, not cached: a rated output must leave the list at once.
+    Read live, not cached: a rated output must leave the list at once. NOT EXISTS walks the
+    ``occurred_at`` index backwards and stops at the fifth unrated output.
     """
-    outcomes = with_my_ratings(outcomes_in_scope(user), user).select_related(
-        "action_type", "account"
-    )
-    return list(
-        outcomes.filter(my_inline_rating__isnull=True, my_dashboard_rating__isnull=True)
+    rated = FeedbackEntry.objects.filter(outcome=OuterRef("pk"), user=user)
+    outcomes = (
+        outcomes_in_scope(user)
+        .filter(occurred_at__gte=timezone.now() - timedelta(days=days))
+        .filter(~Exists(rated))
         .exclude(output_text="")
-        .order_by("-occurred_at", "-pk")[:limit]
+        .select_related("action_type", "account")
+        .annotate(
+            my_inline_rating=Value(None, output_field=IntegerField()),
+            my_dashboard_rating=Value(None, output_field=IntegerField()),
+        )
     )
+    return list(outcomes.order_by("-occurred_at", "-pk")[:limit])
 
 
 def feedback_distribution(period: Period) -> dict:

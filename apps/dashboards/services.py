@@ -1,12 +1,16 @@
-"""The one write of the dashboards app: refreshing the pattern-analytics rollup."""
+"""The dashboards app's only writes: its two summary tables (pattern rollup, daily outcomes)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from django.apps import apps
 from django.db import connection, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.dashboards.models import PatternRollup
+from apps.crm.models import Account
+from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.outcomes.models import ActionType, OutcomeRecord
 
 _FEEDBACK_FIELDS = {"outcome", "kind", "rating", "likelihood_to_reuse", "would_recommend"}
@@ -89,3 +93,65 @@ def pattern_rollup_refresh() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, {"now": timezone.now()})
         return cursor.rowcount
+
+
+RECENT_DAYS = 35  # longer than every action window (30 days), so late resolutions land
+
+
+def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None = None) -> int:
+    """Recompute the daily outcome counts from ``since`` (all history when neither is given)
+    or for exactly ``days``; one DELETE and one INSERT … SELECT … GROUP BY, in a transaction.
+
+    Returns the number of daily rows written.
+    """
+    daily, outcomes = OutcomeDaily._meta.db_table, OutcomeRecord._meta.db_table
+    accounts = Account._meta.db_table
+    if days is not None:
+        where, params = "(o.occurred_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)", {"days": days}
+        delete = f"DELETE FROM {daily} WHERE day = ANY(%(days)s)"
+    elif since is not None:
+        moment = datetime.combine(since, time.min, tzinfo=UTC)
+        where, params = "o.occurred_at >= %(moment)s", {"moment": moment, "since": since}
+        delete = f"DELETE FROM {daily} WHERE day >= %(since)s"
+    else:
+        where, params, delete = "TRUE", {}, f"DELETE FROM {daily}"
+    insert = f"""
+        INSERT INTO {daily} (day, action_type_id, clone_id, owner_id, outcomes, decided,
+                             succeeded, score_sum)
+        SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type_id, o.clone_id,
+               a.owner_id, count(*),
+               count(*) FILTER (WHERE o.status <> 'pending'),
+               count(*) FILTER (WHERE o.status = 'resolved'),
+               coalesce(sum(o.score) FILTER (WHERE o.status <> 'pending'), 0)
+          FROM {outcomes} o JOIN {accounts} a ON a.id = o.account_id
+         WHERE {where}
+         GROUP BY 1, 2, 3, 4
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(delete, params or None)
+        cursor.execute(insert, params or None)
+        return cursor.rowcount
+
+
+def outcome_daily_refresh_recent() -> int:
+    """The job's share: the last 35 days, and older days that got back-filled records."""
+    now = timezone.now()
+    since = (now - timedelta(days=RECENT_DAYS)).astimezone(UTC).date()
+    since_moment = datetime.combine(since, time.min, tzinfo=UTC)
+    backfilled = list(
+        OutcomeRecord.objects.filter(
+            created_at__gte=now - timedelta(hours=1), occurred_at__lt=since_moment
+        )
+        .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    written = outcome_daily_refresh(since=since)
+    if backfilled:
+        written += outcome_daily_refresh(days=backfilled)
+    return written
+
+
+def outcome_daily_refresh_today() -> int:
+    """Today's rows only (a few thousand outcomes at most): the dashboards' "refresh now"."""
+    return outcome_daily_refresh(days=[timezone.now().astimezone(UTC).date()])

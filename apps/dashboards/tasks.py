@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apps.dashboards.services import pattern_rollup_refresh
+from apps.dashboards.services import outcome_daily_refresh_recent, pattern_rollup_refresh
 from apps.tenancy.periodic import periodic_job
 
 
-@periodic_job("refresh_analytics", every=timedelta(minutes=15))
+@periodic_job("refresh_analytics", every=timedelta(minutes=5))
 def refresh_analytics() -> str:
-    """Recompute the pattern-analytics rollup (one row per action type)."""
-    return f"{pattern_rollup_refresh()} action types refreshed"
+    """Recompute the daily outcome counts (last 35 days) and the pattern-analytics rollup."""
+    daily = outcome_daily_refresh_recent()
+    return f"{daily} daily rows, {pattern_rollup_refresh()} action types refreshed"

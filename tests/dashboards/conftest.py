@@ -8,6 +8,8 @@ Alpha: 4 email_sent (2 resolved, 1 expired, 1 pending), 1 meeting_request resolv
        40 days ago: 1 email_sent expired (the previous period: success 0 %, reply 0 %).
 Beta:  3 email_sent resolved → 3 actions, success 100 %.
 
+The daily outcome summary is refreshed at the end, as the job would.
+
 Deals: Alpha has an open 50,000 deal the agent acted on (an outcome names it) and a
 20,000 deal won 5 days ago (influenced: Alpha has outcomes without a deal); Beta has an open
 30,000 deal and a 10,000 deal won 10 days ago, both influenced through Beta's outcomes;
@@ -23,6 +25,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from apps.dashboards.services import outcome_daily_refresh
 from tests.factories.crm import AccountFactory, DealFactory
 from tests.factories.dashboards import decided_outcome
 from tests.factories.outcomes import CloneFactory
@@ -83,4 +86,5 @@ def crafted(org, rep, other_rep):
     decided_outcome(account=alpha, code="email_sent", status="expired", days_ago=40, clone=clone)
     for days in (1, 2, 3):
         decided_outcome(account=beta, code="email_sent", status="resolved", days_ago=days)
+    outcome_daily_refresh()  # what the refresh_analytics job does every 5 minutes
     return {"alpha": alpha, "beta": beta, "gamma": gamma, "clone": clone}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.dashboards.services import outcome_daily_refresh
 from apps.users.services import api_key_create
 from tests.conftest import OTHER_HOST
 from tests.factories.crm import AccountFactory
@@ -127,6 +128,7 @@ def test_other_organisation_sees_only_its_own_numbers(
     with in_org(other_org):
         account = AccountFactory(name="Globex account")
         decided_outcome(account=account, code="email_sent", status="expired")
+        outcome_daily_refresh()
 
     data = api_client(other_agent_key, host=OTHER_HOST).get(f"{BASE}/manager/").data
 

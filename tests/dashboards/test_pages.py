@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.dashboards.services import outcome_daily_refresh
 from tests.conftest import OTHER_HOST
 from tests.factories.crm import AccountFactory
 from tests.factories.dashboards import decided_outcome
@@ -140,6 +141,7 @@ def test_other_organisations_data_never_shows(
     with in_org(other_org):
         account = AccountFactory(name="Globex Secret Account")
         decided_outcome(account=account, code="email_sent", status="resolved")
+        outcome_daily_refresh()
 
         client = page_client(other_org_manager, host=OTHER_HOST)
         body = _text(client.get(TEAM_URL))

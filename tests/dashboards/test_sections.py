@@ -19,11 +19,17 @@ from apps.dashboards.selectors import (
     insights_by_severity,
     open_insights_for,
     pattern_analytics,
+    rep_dashboard_data,
     top_learnings,
 )
-from apps.dashboards.services import pattern_rollup_refresh
+from apps.dashboards.services import (
+    outcome_daily_refresh_recent,
+    outcome_daily_refresh_today,
+    pattern_rollup_refresh,
+)
 from apps.outcomes.models import OutcomeRecord
 from tests.factories.approvals import PendingActionFactory
+from tests.factories.dashboards import decided_outcome
 from tests.factories.feedback import FeedbackEntryFactory, LearningFactory
 from tests.factories.goals import GoalFactory
 from tests.factories.insights import InsightFactory
@@ -230,4 +236,27 @@ def test_refresh_analytics_job_is_registered(crafted):
     job = get_job("refresh_analytics")
 
     assert "refreshed" in job.func()
-    assert job.every == timedelta(minutes=15)
+    assert job.every == timedelta(minutes=5)
+
+
+def test_daily_job_follows_late_resolutions_and_backfilled_days(crafted, rep, month):
+    pending = OutcomeRecord.objects.get(account=crafted["alpha"], status="pending")
+    OutcomeRecord.objects.filter(pk=pending.pk).update(
+        status="resolved", score=1.0, resolved_at=timezone.now()
+    )
+    decided_outcome(account=crafted["alpha"], code="email_sent", status="resolved", days_ago=200)
+    before = rep_dashboard_data(rep, Period("365d", timezone.now()))["summary"]
+
+    outcome_daily_refresh_recent()
+    after = rep_dashboard_data(rep, Period("365d", timezone.now()))["summary"]
+
+    assert (before["outcomes"], before["succeeded"]) == (7, 3)
+    assert (after["outcomes"], after["succeeded"]) == (8, 5)
+
+
+def test_refresh_now_recounts_todays_outcomes(crafted, rep, month):
+    decided_outcome(account=crafted["alpha"], code="email_sent", status="resolved", days_ago=0.001)
+
+    outcome_daily_refresh_today()
+
+    assert rep_dashboard_data(rep, month)["summary"]["outcomes"] == 7
