@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError
 
 from apps.crm.models import DealStageChange
@@ -335,3 +337,13 @@ def test_the_job_summary_says_what_was_found(account, signal, now):
     summary = insights_detect(now=now)
 
     assert str(summary).startswith("1 candidates, 1 new insights (1 risk_indicator)")
+
+
+def test_the_operator_runs_detection_for_one_org_by_hand(account, signal):
+    _negative_streak(account, signal)
+    out = StringIO()
+
+    call_command("run_periodic", "detect_patterns", "--org", "acme", stdout=out)
+
+    assert "acme: detect_patterns: 1 candidates, 1 new insights" in out.getvalue()
+    assert Insight.objects.filter(account=account, pattern_type="risk_indicator").exists()
