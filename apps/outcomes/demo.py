@@ -189,6 +189,8 @@ def seed(ctx) -> None:
                 contact_name=contact,
             )
         ctx.step()
+    if not any(result.status == "created" for result in results):
+        return  # a re-run: leave what the first run (and the apps after it) built untouched
     outcomes_resolve_immediate_signals()
     outcomes_resolve_engagement()
     outcomes_resolve_deal_progression(now=now)
