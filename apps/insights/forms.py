@@ -17,13 +17,9 @@ class InboxFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[*InsightStatus.choices, ("all", "All")], required=False, initial="pending"
     )
-    account = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-
-    def __init__(self, *args, accounts=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["account"].choices = _with_any(
-            [(account.pk, account.name) for account in accounts], "All accounts"
-        )
+    # An id, not a choice list: the page offers the accounts with open insights, and the
+    # insights queryset is already limited to what the user may see.
+    account = forms.IntegerField(required=False, min_value=1)
 
     def apply(self, insights):
         data = self.cleaned_data

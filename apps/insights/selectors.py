@@ -65,8 +65,12 @@ def severity_counts(insights: QuerySet[Insight]) -> dict[str, int]:
     return counts
 
 
-def accounts_with_insights(insights: QuerySet[Insight]) -> QuerySet[Account]:
-    return Account.objects.filter(pk__in=insights.values("account_id")).only("id", "name")
+def account_choices(insights: QuerySet[Insight], *, limit: int = 300) -> list[tuple[int, str]]:
+    """(id, name) of the accounts with pending insights, for the inbox filter."""
+    pending = insights.filter(status=InsightStatus.PENDING).values("account_id")
+    return list(
+        Account.objects.filter(pk__in=pending).order_by("name").values_list("id", "name")[:limit]
+    )
 
 
 @dataclass

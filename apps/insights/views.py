@@ -33,11 +33,11 @@ from apps.insights.forms import (
 )
 from apps.insights.models import AlertFeedback, DismissReason, Insight, InsightStatus
 from apps.insights.selectors import (
+    account_choices,
     account_open_insights,
     account_recent_outcomes,
     account_summaries,
     account_timeline,
-    accounts_with_insights,
     insight_settings,
     insights_visible_to,
     most_urgent_first,
@@ -93,8 +93,7 @@ def _changed(response: HttpResponse, *, refresh_list: bool = False) -> HttpRespo
 
 def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) -> HttpResponse:
     visible = insights_visible_to(request.user)
-    accounts = list(accounts_with_insights(visible))
-    filters = InboxFilterForm(request.GET, accounts=accounts)
+    filters = InboxFilterForm(request.GET)
     if filters.is_valid():
         insights = most_urgent_first(filters.apply(visible))
     else:
@@ -114,6 +113,7 @@ def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) ->
         "insights": page.object_list,
         "query": urlencode(query),
         "counts": severity_counts(visible),
+        "account_choices": account_choices(visible),
         "can_act": can(request.user, "insights.act"),
         "can_feedback": can(request.user, "insights.feedback"),
         "can_report": can(request.user, "insights.report"),
