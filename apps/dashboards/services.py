@@ -112,7 +112,7 @@ def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None 
         source = f"""unnest(%(days)s::date[]) d(day)
             JOIN {outcomes} o ON o.occurred_at >= (d.day::timestamp AT TIME ZONE 'UTC')
                              AND o.occurred_at < ((d.day + 1)::timestamp AT TIME ZONE 'UTC')"""
-        params = {"days": days}
+        params = {"days": sorted(set(days))}  # a day twice would count its outcomes twice
         delete = f"DELETE FROM {daily} WHERE day = ANY(%(days)s)"
     elif since is not None:
         moment = datetime.combine(since, time.min, tzinfo=UTC)
@@ -149,6 +149,7 @@ def outcome_daily_refresh_recent() -> int:
             created_at__gte=now - timedelta(hours=1), occurred_at__lt=since_moment
         )
         .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .order_by("day")
         .values_list("day", flat=True)
         .distinct()
     )
