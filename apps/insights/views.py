@@ -125,8 +125,8 @@ def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) ->
         else True,
     }
     template = "insights/inbox.html"
-    if request.htmx and request.htmx.target == "insight-list":
-        template += "#list"
+    if request.htmx and request.htmx.target in ("insight-list", "severity-stats"):
+        template += "#list" if request.htmx.target == "insight-list" else "#stats"
     return render(request, template, context, status=status)
 
 

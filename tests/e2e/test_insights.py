@@ -81,6 +81,7 @@ def test_manager_dismisses_an_insight_and_it_disappears(fresh_org, page, sign_in
 
     expect(page.locator("tr", has_text="Cedar is unhappy")).to_have_count(0)
     expect(page.locator("#badge-insights")).to_have_text("1")
+    expect(page.locator(".stat-critical .value")).to_have_text("0")
     expect(page.locator("#toast")).to_contain_text("Dismissed")
     screenshot(page, "insights-after-dismiss")
     assert Insight.objects.get(title="Cedar is unhappy").dismiss_reason == "already_handled"
@@ -118,6 +119,7 @@ def test_a_second_browser_receives_a_new_critical_insight_without_reloading(
             expect(each.locator("tr", has_text="mean sentiment -0.71")).to_be_visible(timeout=2000)
             expect(each.locator("#toast")).to_contain_text("New critical insight", timeout=2000)
         expect(second.locator("#badge-insights")).to_have_text("1")
+        expect(second.locator(".stat-critical .value")).to_have_text("1")
         screenshot(second, "insights-live-critical")
     finally:
         other_context.close()

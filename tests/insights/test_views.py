@@ -412,3 +412,11 @@ def test_inbox_lists_the_most_severe_first(page_client, manager, org):
 
     titles = [insight.title for insight in response.context["insights"]]
     assert titles == ["A critical one", "A medium one", "A low one"]
+
+
+def test_severity_counts_refresh_by_htmx(page_client, manager, insight):
+    response = page_client(manager).get(INBOX, HTTP_HX_TARGET="severity-stats", **HTMX)
+
+    assert response.status_code == 200
+    assert response.content.lstrip().startswith(b'<div class="grid grid-4 severity-stats"')
+    assert b'Critical</span><span class="value">1</span>' in response.content
