@@ -133,7 +133,7 @@ def test_acting_on_an_insight_tells_other_browsers_to_remove_it(fresh_org, open_
     assert (event["kind"], event["id"], event["status"]) == ("resolved", insight.pk, "acted")
 
 
-def test_the_stream_carries_only_its_own_organisations_events(fresh_org, open_stream):
+def test_the_stream_carries_only_its_own_organisations_critical_events(fresh_org, open_stream):
     manager = UserFactory(username="maria", role="manager")
     stream = open_stream(fresh_org, manager)
     stream.wait_until_live()
@@ -142,6 +142,14 @@ def test_the_stream_carries_only_its_own_organisations_events(fresh_org, open_st
         events.publish(
             {"kind": "created", "id": 999999, "title": "Globex secret", "owner_id": None}
         )
+    insight_create(  # not critical: nothing is pushed
+        account=AccountFactory(),
+        pattern_type="engagement_change",
+        signal="engagement_up",
+        title="Engagement up 60%",
+        confidence=0.6,
+        severity="low",
+    )
     ours = _critical(AccountFactory())
 
     assert stream.next_event(seconds=2)["id"] == ours.pk
