@@ -318,16 +318,16 @@ def detect_engagement_changes(settings: InsightSettings, now: datetime) -> list[
         up = change is None or change > 0
         if up:
             severity = Severity.MEDIUM if change is None or change >= 1 else Severity.LOW
-            label = "new engagement" if change is None else f"up {change * 100:.0f}%"
+            label = "New engagement" if change is None else f"Engagement up {change * 100:.0f}%"
         else:
             severity = Severity.HIGH if change <= -0.75 else Severity.MEDIUM
-            label = f"down {-change * 100:.0f}%"
+            label = f"Engagement down {-change * 100:.0f}%"
         candidates.append(
             Candidate(
                 pattern_type=PatternType.ENGAGEMENT_CHANGE,
                 signal="engagement_up" if up else "engagement_down",
                 account_id=row["account_id"],
-                title=f"Engagement {label}: {row['recent']} interactions in the last 14 days, "
+                title=f"{label}: {row['recent']} interactions in the last 14 days, "
                 f"{row['baseline']} in the 30 before",
                 confidence=_clamp(0.45 + 0.05 * min(row["recent"] + row["baseline"], 9)),
                 severity=severity,
