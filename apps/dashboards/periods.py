@@ -69,11 +69,9 @@ class Period:
         return starts
 
     def bucket_label(self, start: date) -> str:
-        if self.bucket == "day":
+        if self.bucket in ("day", "week"):
             return f"{start.day} {start:%b}"
-        if self.bucket == "week":
-            return f"{start.day} {start:%b}"
-        return f"{start:%b %Y}" if start.month == 1 else f"{start:%b}"
+        return f"{start:%b} ’{start:%y}"  # a year spans two Novembers: say which
 
 
 def parse_period(value: str | None) -> str | None:
