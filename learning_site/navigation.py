@@ -15,26 +15,28 @@ class NavEntry:
     url_name: str
     capability: str
     badge: str = ""  # id of a counter that HTMX refreshes (hx-trigger on a client event)
+    unless: str = ""  # hidden from roles with this capability (they have a better page)
 
 
+# The first entry a role may use is its landing page (see learning_site.views.home).
 NAV: list[NavEntry] = [
-    NavEntry("My dashboard", "dashboards:rep", "dashboards.rep"),
-    NavEntry("To review", "feedback:review", "feedback.rate"),
+    NavEntry("Executive", "dashboards:executive", "dashboards.executive"),
+    NavEntry("Team", "dashboards:manager", "dashboards.manager"),
+    NavEntry("My dashboard", "dashboards:rep", "dashboards.rep", unless="dashboards.manager"),
+    NavEntry("To review", "feedback:review", "feedback.rate", unless="dashboards.manager"),
     NavEntry("Approvals", "approvals:queue", "actions.decide", badge="approvals"),
     NavEntry("Insights", "insights:inbox", "insights.read", badge="insights"),
     NavEntry("Personas", "personas:list", "personas.read"),
-    NavEntry("Team", "dashboards:manager", "dashboards.manager"),
     NavEntry("Feedback", "feedback:summary", "feedback.view_team"),
     NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
     NavEntry("Calibration", "outcomes:calibration", "calibration.view"),
-    NavEntry("Executive", "dashboards:executive", "dashboards.executive"),
 ]
 
 
 def nav_for(user) -> list[dict[str, str]]:
     entries = []
     for entry in NAV:
-        if not can(user, entry.capability):
+        if not can(user, entry.capability) or (entry.unless and can(user, entry.unless)):
             continue
         try:
             url = reverse(entry.url_name)

@@ -56,3 +56,20 @@ def test_rep_navigation_never_offers_the_approval_queue_or_executive_view(rep):
 def test_rep_cannot_open_the_django_admin(page_client, rep, admin_user):
     assert page_client(rep).get("/admin/").status_code == 302
     assert page_client(admin_user).get("/admin/").status_code == 200
+
+
+def test_each_role_lands_on_its_own_dashboard(page_client, rep, manager, executive, admin_user):
+    landing = {
+        user.role: page_client(user).get("/").url for user in (rep, manager, executive, admin_user)
+    }
+    assert landing == {
+        "rep": "/dashboards/me/",
+        "manager": "/dashboards/team/",
+        "executive": "/dashboards/executive/",
+        "admin": "/dashboards/executive/",
+    }
+
+
+def test_managers_do_not_get_the_reps_personal_pages_in_their_navigation(manager, rep):
+    assert {"My dashboard", "To review"} <= {e["label"] for e in nav_for(rep)}
+    assert not {"My dashboard", "To review"} & {e["label"] for e in nav_for(manager)}
