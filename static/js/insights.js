@@ -1,6 +1,8 @@
 // Insights: live critical alerts over Server-Sent Events, and inbox selection helpers.
 (function () {
   "use strict";
+  if (window.llInsights) return; // included by a page and by the layout: start once
+  window.llInsights = true;
 
   function selectedCount() {
     const counter = document.getElementById("selected-count");
