@@ -29,7 +29,6 @@ NAV: list[NavEntry] = [
     NavEntry("Personas", "personas:list", "personas.read"),
     NavEntry("Feedback", "feedback:summary", "feedback.view_team"),
     NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
-    NavEntry("Outcomes", "outcomes:list", "calibration.view"),
     NavEntry("Calibration", "outcomes:calibration", "calibration.view"),
 ]
 
