@@ -30,6 +30,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not services" -q $(PYTEST_ARGS)
 
 # Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); run by .ci/run.

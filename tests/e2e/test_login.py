@@ -5,7 +5,9 @@ from tests.factories.users import UserFactory
 pytestmark = pytest.mark.e2e
 
 
-def test_manager_signs_in_sees_their_navigation_and_signs_out(fresh_org, page, login, org_url, screenshot):
+def test_manager_signs_in_sees_their_navigation_and_signs_out(
+    fresh_org, page, login, org_url, screenshot
+):
     UserFactory(username="maria", role="manager", first_name="Maria", last_name="Lind")
 
     login(page, fresh_org, "maria")
@@ -19,7 +21,9 @@ def test_manager_signs_in_sees_their_navigation_and_signs_out(fresh_org, page, l
     assert "/login/" in page.url
 
 
-def test_wrong_password_shows_an_error_without_saying_which_part_was_wrong(fresh_org, page, login, screenshot):
+def test_wrong_password_shows_an_error_without_saying_which_part_was_wrong(
+    fresh_org, page, login, screenshot
+):
     UserFactory(username="maria", role="manager")
 
     login(page, fresh_org, "maria", password="not-the-password")

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.services
 @periodic_job("test_celery_probe", every=timedelta(minutes=5))
 def _probe() -> str:
     """Test job: leaves an account named after the schema it ran in."""
-    Account.objects.get_or_create(external_id="celery-probe", defaults={"name": connection.schema_name})
+    Account.objects.get_or_create(
+        external_id="celery-probe", defaults={"name": connection.schema_name}
+    )
     return "ok"
 
 
@@ -62,8 +64,12 @@ def test_beat_sends_a_periodic_job_to_every_organisation(fresh_org, worker, tmp_
     from learning_site.beat import TenantBeatScheduler
 
     scheduler = TenantBeatScheduler(app=app, schedule_filename=str(tmp_path / "beat-schedule"))
-    entry = next(e for name, e in scheduler.schedule.items() if name.startswith("test_celery_probe"))
-    schemas = list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+    entry = next(
+        e for name, e in scheduler.schedule.items() if name.startswith("test_celery_probe")
+    )
+    schemas = list(
+        Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True)
+    )
     try:
         with schema_context("public"):
             scheduler.apply_entry(entry)

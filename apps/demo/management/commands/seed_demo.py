@@ -19,7 +19,16 @@ from apps.users.models import User
 from apps.users.services import user_create
 
 # Order matters: each app's data may build on the ones before it.
-SEED_APPS = ["crm", "personas", "outcomes", "feedback", "insights", "approvals", "goals", "dashboards"]
+SEED_APPS = [
+    "crm",
+    "personas",
+    "outcomes",
+    "feedback",
+    "insights",
+    "approvals",
+    "goals",
+    "dashboards",
+]
 
 
 class Command(BaseCommand):
