@@ -20,14 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
-from learning_site.devserver import _port_free, _pump
+from learning_site.processes import celery_commands, port_free, supervise
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = os.environ.get("HOST", "127.0.0.1")
@@ -108,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo", action="store_true")
     args = parser.parse_args(argv)
 
-    if not _port_free(PORT):
+    if not port_free(HOST, PORT):
         print(f"Port {PORT} is in use. Stop the other server or run `PORT=8001 make serve`.")
         return 1
     production_environment(Path(os.environ.get("LL_DATA_DIR", ROOT / ".data")))
@@ -118,85 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     worker_class = os.environ.get("SERVE_WORKER_CLASS", "uvicorn")
     commands = {"web": gunicorn_command(worker_class)}
     if not args.web_only:
-        commands["worker"] = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "learning_site",
-            "worker",
-            "-l",
-            "warning",
-            "--concurrency",
-            "2",
-            "-n",
-            f"worker-{os.getpid()}@%h",
-        ]
-        commands["beat"] = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "learning_site",
-            "beat",
-            "-l",
-            "warning",
-            "-s",
-            settings.CELERY_BEAT_SCHEDULE_FILENAME,
-        ]
-        for folder in ("queue", "control"):
-            (settings.CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+        commands.update(celery_commands(settings))
 
-    processes: dict[str, subprocess.Popen] = {}
-    for name, command in commands.items():
-        processes[name] = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+    def announce() -> None:
+        print(
+            f"\nLearning Loop is serving on http://{HOST}:{PORT}/ "
+            f"(gunicorn, {WORKERS} {worker_class} workers; organisations at "
+            f"http://<slug>.{settings.BASE_DOMAIN}:{PORT}/). Press Ctrl-C to stop.\n",
+            flush=True,
         )
-        threading.Thread(target=_pump, args=(name, processes[name]), daemon=True).start()
 
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-
-    for _ in range(300):
-        if not _port_free(PORT) or any(p.poll() is not None for p in processes.values()):
-            break
-        time.sleep(0.1)
-    print(
-        f"\nLearning Loop is serving on http://{HOST}:{PORT}/ "
-        f"(gunicorn, {WORKERS} {worker_class} workers; organisations at "
-        f"http://<slug>.{settings.BASE_DOMAIN}:{PORT}/). Press Ctrl-C to stop.\n",
-        flush=True,
-    )
-
-    exit_code = 0
-    while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"{name} exited with code {process.returncode}; stopping.", flush=True)
-                stopping, exit_code = True, 1
-                break
-        time.sleep(0.3)
-
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.time() + 15
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    exit_code = supervise(commands, host=HOST, port=PORT, on_ready=announce, cwd=ROOT)
     print("Stopped.", flush=True)
     return exit_code
 
