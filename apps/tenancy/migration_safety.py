@@ -581,6 +581,23 @@ def _migrate_all(
         result.error = "not attempted: an earlier schema failed"
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker: drop the parent's connection objects without closing them.
+
+    ``close_all()`` in the parent does not close a connection inside an atomic block, and a
+    socket shared by two processes corrupts both sessions. psycopg never sends a Terminate
+    from a process other than the one that opened the connection, so dropping the objects
+    leaves the parent's sessions intact while each worker opens its own.
+    """
+    for conn in connections.all(initialized_only=True):
+        conn.connection = None
+        conn.in_atomic_block = False
+        conn.savepoint_ids = []
+        conn.atomic_blocks = []
+        conn.needs_rollback = False
+        conn.closed_in_transaction = False
+
+
 def _migrate_in_pool(waiting, rollback, parallel, verbosity, record) -> None:
     # Forked workers inherit the app registry and settings (the test database too);
     # they must not share the parent's open socket, so close it before forking.
@@ -589,7 +606,9 @@ def _migrate_in_pool(waiting, rollback, parallel, verbosity, record) -> None:
     context = multiprocessing.get_context("fork")
     in_flight = 0
     failed = False
-    with context.Pool(processes=min(parallel, len(waiting))) as pool:
+    with context.Pool(
+        processes=min(parallel, len(waiting)), initializer=_forget_inherited_connections
+    ) as pool:
         while waiting or in_flight:
             while waiting and not failed and in_flight < parallel:
                 result = waiting.pop(0)
