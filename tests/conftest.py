@@ -13,7 +13,7 @@ import os
 import pytest
 import pytest_django.fixtures as pytest_django_fixtures
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
@@ -198,7 +198,8 @@ def _tables(cursor, schema: str) -> list[str]:
 
 
 def _reset_schema(schema: str, pristine: str) -> None:
-    with connection.cursor() as cursor:
+    # One transaction: foreign keys are deferred, so the copy order of the tables is free.
+    with transaction.atomic(), connection.cursor() as cursor:
         tables = _tables(cursor, schema)
         quoted = ", ".join(f'"{schema}"."{table}"' for table in tables)
         cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
