@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
 from django.db import close_old_connections
 from django.db.models import Prefetch
@@ -398,6 +399,10 @@ async def stream(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not allowed:
         return HttpResponse("Your role is not allowed to open this page.", status=403)
+    if not isinstance(request, ASGIRequest):
+        # Under a WSGI server an endless stream would hold a worker thread per open tab
+        # for ever. 204 tells EventSource to stop reconnecting; the pages work without it.
+        return HttpResponse(status=204)
 
     async def messages_for_user():
         yield b"retry: 3000\n\n"

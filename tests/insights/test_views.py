@@ -420,3 +420,10 @@ def test_severity_counts_refresh_by_htmx(page_client, manager, insight):
     assert response.status_code == 200
     assert response.content.lstrip().startswith(b'<div class="grid grid-4 severity-stats"')
     assert b'Critical</span><span class="value">1</span>' in response.content
+
+
+def test_the_live_stream_answers_204_under_a_wsgi_server_instead_of_holding_a_thread(
+    page_client, manager
+):
+    # EventSource stops reconnecting on 204; under uvicorn the stream is live (test_stream).
+    assert page_client(manager).get("/insights/stream/").status_code == 204
