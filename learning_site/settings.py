@@ -317,6 +317,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several apps have a "status" or "category" choice set; name each one in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ActionStatusEnum": "apps.approvals.models.ActionStatus",
+        "ActionCategoryEnum": "apps.approvals.models.Category",
+        "LearningCategoryEnum": "apps.feedback.models.LearningCategory",
+        "GoalStatusEnum": "apps.goals.models.GoalStatus",
+        "InsightStatusEnum": "apps.insights.models.InsightStatus",
+        "DismissReasonEnum": "apps.insights.models.DismissReason",
+        "OutcomeStatusEnum": "apps.outcomes.models.OutcomeStatus",
+    },
     # Importing the hook module registers the bearer-key security scheme.
     "PREPROCESSING_HOOKS": ["learning_site.api_schema.preprocess_endpoints"],
 }

@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from apps.approvals.models import ActionStatus, ProposedAction
+from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.approvals.selectors import action_get, action_public_data
 from apps.approvals.services import (
     DecisionConflict,
@@ -63,8 +63,8 @@ class ActionSerializer(serializers.Serializer):
     discount_pct = serializers.CharField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     calibrated_confidence = serializers.FloatField(allow_null=True)
-    category = serializers.ChoiceField(choices=["autonomous", "approval_required", "hard_stop"])
-    status = serializers.ChoiceField(choices=ActionStatus.values)
+    category = serializers.ChoiceField(choices=Category.choices)
+    status = serializers.ChoiceField(choices=ActionStatus.choices)
     reasons = serializers.ListField(child=serializers.CharField())
     risk = serializers.IntegerField()
     proposed_at = serializers.DateTimeField()
