@@ -11,8 +11,10 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request):
         zone = getattr(getattr(request, "user", None), "time_zone", None)
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(zone)) if zone else timezone.deactivate()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            timezone.deactivate()
+        timezone.deactivate()
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass  # an unknown zone falls back to UTC
         return self.get_response(request)
