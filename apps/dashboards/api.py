@@ -25,8 +25,6 @@ from apps.dashboards.periods import Period
 from apps.dashboards.selectors import (
     TREND_METRICS,
     UnknownRep,
-    cache_key,
-    cached,
     executive_dashboard_data,
     manager_dashboard_data,
     pattern_analytics,
@@ -34,7 +32,7 @@ from apps.dashboards.selectors import (
     rep_scope_for,
     trend_data,
 )
-from apps.dashboards.services import outcome_daily_refresh_today
+from apps.dashboards.services import dashboard_numbers
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
@@ -80,12 +78,11 @@ class RepAnalytics(_AnalyticsView):
         cleaned = _valid(DashboardForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
-        if cleaned["refresh"]:
-            outcome_daily_refresh_today()
-        scope = f"user-{rep.pk}" if rep is not None else "all"
-        data = cached(
-            cache_key("rep", period, scope),
+        data = dashboard_numbers(
+            "rep",
+            period,
             lambda: rep_dashboard_data(rep, period),
+            scope=f"user-{rep.pk}" if rep is not None else "all",
             refresh=cleaned["refresh"],
         )
         return Response(data)
@@ -103,10 +100,8 @@ class _OrgAnalytics(_AnalyticsView):
             raise ApiPermissionDenied("Reps see their own numbers at /api/v1/analytics/rep/.")
         cleaned = _valid(DashboardForm(request.query_params))
         period = Period(cleaned["period"], timezone.now())
-        if cleaned["refresh"]:
-            outcome_daily_refresh_today()
-        data = cached(
-            cache_key(self.kind, period), lambda: self.build(period), refresh=cleaned["refresh"]
+        data = dashboard_numbers(
+            self.kind, period, lambda: self.build(period), refresh=cleaned["refresh"]
         )
         return Response(data)
 
@@ -144,12 +139,11 @@ class TrendAnalytics(_AnalyticsView):
         cleaned = _valid(TrendForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
-        if cleaned["refresh"]:
-            outcome_daily_refresh_today()
-        scope = f"user-{rep.pk}" if rep is not None else "all"
-        data = cached(
-            cache_key(f"trend-{cleaned['metric']}", period, scope),
+        data = dashboard_numbers(
+            f"trend-{cleaned['metric']}",
+            period,
             lambda: trend_data(cleaned["metric"], period, rep),
+            scope=f"user-{rep.pk}" if rep is not None else "all",
             refresh=cleaned["refresh"],
         )
         return Response(data)

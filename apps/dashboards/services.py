@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.apps import apps
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from apps.crm.models import Account
 from apps.dashboards.models import OutcomeDaily, PatternRollup
+from apps.dashboards.periods import Period
+from apps.dashboards.selectors import cache_key, cached
 from apps.outcomes.models import ActionType, OutcomeRecord
 
 _FEEDBACK_FIELDS = {"outcome", "kind", "rating", "likelihood_to_reuse", "would_recommend"}
@@ -162,3 +165,18 @@ def outcome_daily_refresh_recent() -> int:
 def outcome_daily_refresh_today() -> int:
     """Today's rows only (a few thousand outcomes at most): the dashboards' "refresh now"."""
     return outcome_daily_refresh(days=[timezone.now().astimezone(UTC).date()])
+
+
+def dashboard_numbers(
+    kind: str,
+    period: Period,
+    build: Callable[[], dict],
+    *,
+    scope: str = "org",
+    refresh: bool = False,
+) -> dict:
+    """A dashboard's numbers from the 5-minute cache. "Refresh now" first recounts today's
+    outcomes (earlier days follow the refresh_analytics job), then rebuilds the entry."""
+    if refresh:
+        outcome_daily_refresh_today()
+    return cached(cache_key(kind, period, scope), build, refresh=refresh)

@@ -20,15 +20,13 @@ from apps.dashboards.forms import DashboardForm
 from apps.dashboards.periods import DEFAULT_PERIOD, PERIOD_LABELS, Period
 from apps.dashboards.selectors import (
     UnknownRep,
-    cache_key,
-    cached,
     executive_dashboard_data,
     manager_dashboard_data,
     rep_dashboard_data,
     rep_scope_for,
     reps_for_picker,
 )
-from apps.dashboards.services import outcome_daily_refresh_today
+from apps.dashboards.services import dashboard_numbers
 from apps.users.permissions import capability_required
 from apps.users.roles import Role
 
@@ -40,12 +38,6 @@ def _read_form(request: HttpRequest) -> tuple[DashboardForm, dict, int]:
     cleaned = {"period": DEFAULT_PERIOD, "refresh": False, "rep": ""}
     cleaned |= {k: v for k, v in getattr(form, "cleaned_data", {}).items() if k in cleaned}
     return form, cleaned, 400
-
-
-def _recount_today_if_asked(refresh: bool) -> None:
-    """ "Refresh now" also recounts today's outcomes; earlier days follow the 5-minute job."""
-    if refresh:
-        outcome_daily_refresh_today()
 
 
 def _trend_charts(data: dict) -> dict:
@@ -100,8 +92,9 @@ def _dashboard(
 ) -> HttpResponse:
     form, cleaned, status = _read_form(request)
     period = Period(cleaned["period"], timezone.now())
-    _recount_today_if_asked(cleaned["refresh"])
-    data = cached(cache_key(kind, period, scope), lambda: build(period), refresh=cleaned["refresh"])
+    data = dashboard_numbers(
+        kind, period, lambda: build(period), scope=scope, refresh=cleaned["refresh"]
+    )
     return _render(request, template, form=form, data=data, status=status, extra=extra(data))
 
 
@@ -116,11 +109,11 @@ def rep(request: HttpRequest) -> HttpResponse:
         form.add_error("rep", str(error))
         scope_user, status = rep_scope_for(request.user, ""), 400
     period = Period(cleaned["period"], timezone.now())
-    _recount_today_if_asked(cleaned["refresh"])
-    scope = f"user-{scope_user.pk}" if scope_user is not None else "all"
-    data = cached(
-        cache_key("rep", period, scope),
+    data = dashboard_numbers(
+        "rep",
+        period,
         lambda: rep_dashboard_data(scope_user, period),
+        scope=f"user-{scope_user.pk}" if scope_user is not None else "all",
         refresh=cleaned["refresh"],
     )
     extra = {
