@@ -8,7 +8,10 @@ DATABASE_URL — use the machine's PostgreSQL, not the embedded one:
 
 Prints:
 - bulk ingestion in outcomes/s, through the service (``outcomes_record_bulk``, 1,000 per
-  call, as the bulk endpoint does) and end to end through ``POST /api/v1/outcomes/bulk/``;
+  call, as the bulk endpoint does) and end to end through ``POST /api/v1/outcomes/bulk/``
+  (the whole Django stack: middleware, key authentication, DRF parsing and rendering; no
+  socket). Each is measured with one stream, and with ``--streams`` processes posting at
+  once, as the web workers of a server do (``make serve`` runs one per core);
 - the time to resolve and to expire ``--pending`` pending records with the set-based jobs;
 - the same work done by a naive per-row ORM loop on ``--naive`` rows, scaled linearly to
   ``--pending``, and the ratio (target: set-based ≥ 50× faster).
@@ -26,6 +29,7 @@ import os
 import sys
 import time
 from datetime import timedelta
+from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,12 +95,12 @@ def make_accounts(count: int, now) -> list[Account]:
     return accounts
 
 
-def items(prefix: str, count: int, accounts: list[Account], now) -> list[dict]:
+def items(prefix: str, count: int, accounts: list[str], now) -> list[dict]:
     return [
         {
             "external_id": f"{prefix}-{n}",
             "action_type": "email_sent",
-            "account": accounts[n % len(accounts)].external_id,
+            "account": accounts[n % len(accounts)],
             "predicted_confidence": (n % 100) / 100,
             "occurred_at": now - timedelta(minutes=n % 600),
             "output_text": "Hi Dana, here is the pricing for 200 seats you asked about.",
@@ -116,6 +120,10 @@ def backend_cpu_seconds() -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def batches_of(data: list[dict]) -> list[list[dict]]:
+    return [data[i : i + 1000] for i in range(0, len(data), 1000)]
 
 
 def ingest_service(batches: list[list[dict]]) -> int:
@@ -139,6 +147,41 @@ def ingest_api(client: Client, key: str, batches: list[list[dict]]) -> int:
         assert response.status_code == 200, response.content[:300]
         created += response.json()["created"]
     return created
+
+
+def _stream(job: dict) -> tuple[int, float]:
+    """One ingesting process (forked, with its own connection): (created, seconds)."""
+    data = items(job["prefix"], job["count"], job["accounts"], timezone.now())
+    if job["api"]:
+        client = Client(HTTP_HOST=f"{job['slug']}.localhost")
+        client.get("/api/v1/outcomes/", HTTP_AUTHORIZATION=f"Bearer {job['key']}")  # warm up
+        ingest = lambda batches: ingest_api(client, job["key"], batches)  # noqa: E731
+    else:
+        connection.set_schema(job["schema"])
+        ingest = ingest_service
+    batches = batches_of(data)
+    while time.time() < job["start_at"]:  # every stream starts at the same moment
+        time.sleep(0.001)
+    start = time.perf_counter()
+    created = ingest(batches)
+    return created, time.perf_counter() - start
+
+
+def ingest_concurrently(streams: int, count: int, accounts: list[str], **job) -> float:
+    """``streams`` processes each ingesting ``count`` outcomes at once; outcomes/s overall."""
+    schema = connection.schema_name
+    connection.close()  # each forked process opens its own
+    start_at = time.time() + 2
+    jobs = [
+        dict(job, prefix=f"{job['prefix']}{n}", count=count, accounts=accounts, start_at=start_at)
+        | {"schema": schema}
+        for n in range(streams)
+    ]
+    with get_context("fork").Pool(streams) as pool:
+        finished = pool.map(_stream, jobs)
+    connection.set_schema(schema)
+    created = sum(created for created, _ in finished)
+    return created / max(seconds for _, seconds in finished)
 
 
 def load_pending(count: int, action_type: ActionType, now, prefix: str) -> None:
@@ -230,6 +273,9 @@ def main() -> None:
         "--ingest", type=int, default=100_000, help="records for the service ingest"
     )
     parser.add_argument("--api-ingest", type=int, default=20_000, help="records through the API")
+    parser.add_argument(
+        "--streams", type=int, default=os.cpu_count() or 2, help="concurrent ingesting processes"
+    )
     parser.add_argument("--pending", type=int, default=1_000_000)
     parser.add_argument("--naive", type=int, default=10_000)
     parser.add_argument("--keep", action="store_true", help="keep the scratch organisation")
@@ -256,15 +302,17 @@ def run(args, slug: str) -> None:
     )
 
     print("\nIngestion")
+    accounts = [account.external_id for account in accounts]
     data = items("ing", args.ingest, accounts, now)
-    batches = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     server_before, client_before = backend_cpu_seconds(), time.process_time()
     created, seconds = timed(
-        f"service: {args.ingest} outcomes in calls of 1,000", ingest_service, batches
+        f"service, 1 stream: {args.ingest} outcomes in calls of 1,000",
+        ingest_service,
+        batches_of(data),
     )
     client_cpu, server_after = time.process_time() - client_before, backend_cpu_seconds()
     service_rate = created / seconds
-    print(f"  {'→ service ingest':<58} {service_rate:9,.0f} outcomes/s")
+    print(f"  {'→ service ingest, 1 stream':<58} {service_rate:9,.0f} outcomes/s")
     cpu_rate = None
     if server_before is not None and server_after is not None:
         server_cpu = server_after - server_before
@@ -273,19 +321,35 @@ def run(args, slug: str) -> None:
             f"  {'  CPU: client ' + f'{client_cpu:.2f} s' + ', PostgreSQL backend ' + f'{server_cpu:.2f} s':<58}"
             f" {cpu_rate:9,.0f} outcomes/s of CPU"
         )
+    per_stream = args.ingest // args.streams
+    service_streams_rate = ingest_concurrently(
+        args.streams, per_stream, accounts, prefix="ings", api=False
+    )
+    print(
+        f"  {f'→ service ingest, {args.streams} streams × {per_stream}':<58}"
+        f" {service_streams_rate:9,.0f} outcomes/s"
+    )
+
     _, key = api_key_create(name="bench agent")
     client = Client(HTTP_HOST=f"{slug}.localhost")
     data = items("api", args.api_ingest, accounts, now)
-    batches = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     created, seconds = timed(
-        f"API: {args.api_ingest} outcomes, POST /outcomes/bulk/ × 1,000",
+        f"API, 1 stream: {args.api_ingest} outcomes, POST /outcomes/bulk/ × 1,000",
         ingest_api,
         client,
         key,
-        batches,
+        batches_of(data),
     )
     api_rate = created / seconds
-    print(f"  {'→ API ingest (end to end, JSON in and out)':<58} {api_rate:9,.0f} outcomes/s")
+    print(f"  {'→ API ingest, 1 stream (JSON in and out)':<58} {api_rate:9,.0f} outcomes/s")
+    per_stream = args.api_ingest // args.streams
+    api_streams_rate = ingest_concurrently(
+        args.streams, per_stream, accounts, prefix="apis", api=True, key=key, slug=slug
+    )
+    print(
+        f"  {f'→ API ingest, {args.streams} streams × {per_stream}':<58}"
+        f" {api_streams_rate:9,.0f} outcomes/s"
+    )
     truncate()
 
     print(f"\nNaive per-row ORM loop on {args.naive} pending records")
@@ -327,13 +391,20 @@ def run(args, slug: str) -> None:
 
     scale = args.pending / args.naive
     print("\nResults")
-    print(f"  bulk ingest, service          {service_rate:12,.0f} outcomes/s  (target ≥ 20,000)")
+    print(
+        f"  bulk ingest, service          {service_streams_rate:12,.0f} outcomes/s"
+        f"  ({args.streams} streams; target ≥ 20,000)"
+    )
+    print(f"  bulk ingest, service          {service_rate:12,.0f} outcomes/s  (1 stream)")
     if cpu_rate:
         print(
             f"  bulk ingest per CPU-second    {cpu_rate:12,.0f} outcomes/s"
             "  (client + database CPU, independent of the machine's load)"
         )
-    print(f"  bulk ingest, API              {api_rate:12,.0f} outcomes/s")
+    print(
+        f"  bulk ingest, API              {api_streams_rate:12,.0f} outcomes/s  ({args.streams} streams)"
+    )
+    print(f"  bulk ingest, API              {api_rate:12,.0f} outcomes/s  (1 stream)")
     print(f"  resolution of {args.pending:,} pending  {resolve_s:10.1f} s  ({resolved:,} resolved)")
     print(
         f"  expiry of {args.pending:,} pending      {expire_s:10.1f} s  ({expired:,} expired, the rest had a signal)"

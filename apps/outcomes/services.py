@@ -199,6 +199,10 @@ def _parse_time(value: object) -> object:
     if value is None or isinstance(value, datetime):
         return value
     if isinstance(value, str):
+        try:  # the C parser takes the common RFC 3339 forms; Django's takes the rest
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
         try:
             return parse_datetime(value) or value
         except ValueError:
@@ -210,23 +214,55 @@ def _ref(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-# One JSON parameter rather than ten arrays: psycopg quotes a single string far faster
-# than it escapes thousands of array elements (measured in bench/outcomes_bench.py).
+# Every external reference of a bulk call resolved in one round trip. Each list travels as
+# one JSON parameter: psycopg quotes a single string far faster than it binds a thousand
+# placeholders (measured in bench/outcomes_bench.py).
+_REFERENCES_SQL = """
+SELECT 'account', a.external_id, a.id, NULL::bigint FROM crm_account a
+ WHERE a.external_id IN (SELECT json_array_elements_text(%(accounts)s::json))
+UNION ALL
+SELECT 'deal', d.external_id, d.id, d.account_id FROM crm_deal d
+ WHERE d.external_id IN (SELECT json_array_elements_text(%(deals)s::json))
+UNION ALL
+SELECT 'clone', c.external_id, c.id, NULL FROM personas_clone c
+ WHERE c.external_id IN (SELECT json_array_elements_text(%(clones)s::json))
+"""
+
 _INSERT_SQL = """
 INSERT INTO outcomes_outcomerecord (
     external_id, action_type_id, account_id, deal_id, clone_id, predicted_confidence,
     occurred_at, window_ends_at, output_text, metadata, status, resolution_note, created_at
 )
 SELECT item.external_id, item.action_type_id, item.account_id, item.deal_id, item.clone_id,
-       item.predicted_confidence, item.occurred_at, item.window_ends_at, item.output_text,
-       COALESCE(item.metadata, '{}'::jsonb), 'pending', '', %s
-FROM jsonb_to_recordset(%s::jsonb) AS item(
+       item.predicted_confidence, item.occurred_at,
+       item.occurred_at + make_interval(hours => item.window_hours), item.output_text,
+       COALESCE(item.metadata::jsonb, '{}'::jsonb), 'pending', '', %s
+FROM json_to_recordset(%s::json) AS item(
     external_id varchar, action_type_id bigint, account_id bigint, deal_id bigint,
     clone_id bigint, predicted_confidence float8, occurred_at timestamptz,
-    window_ends_at timestamptz, output_text text, metadata jsonb)
+    window_hours int, output_text text, metadata json)
 ON CONFLICT (external_id) DO NOTHING
 RETURNING id, external_id
 """
+
+
+def _references(dicts: list[dict]) -> tuple[dict, dict, dict, dict]:
+    """(action types by code, account ids, (deal id, account id)s and clone ids by external id)."""
+
+    def refs(key: str) -> str:
+        return json.dumps(list({ref for item in dicts if (ref := _ref(item.get(key)))}))
+
+    codes = {ref for item in dicts if (ref := _ref(item.get("action_type")))}
+    action_types = {a.code: a for a in ActionType.objects.filter(code__in=codes)}
+    found: dict[str, dict] = {"account": {}, "deal": {}, "clone": {}}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REFERENCES_SQL,
+            {"accounts": refs("account"), "deals": refs("deal"), "clones": refs("clone")},
+        )
+        for kind, external_id, pk, account_id in cursor.fetchall():
+            found[kind][external_id] = (pk, account_id) if kind == "deal" else pk
+    return action_types, found["account"], found["deal"], found["clone"]
 
 
 def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
@@ -246,28 +282,11 @@ def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
             {"outcomes": f"At most {MAX_BULK_ITEMS} actions per call ({len(items)} given)."}
         )
     dicts = [item if isinstance(item, dict) else {} for item in items]
-
-    def refs(key: str) -> set[str]:
-        return {ref for item in dicts if (ref := _ref(item.get(key)))}
-
-    action_types = {a.code: a for a in ActionType.objects.filter(code__in=refs("action_type"))}
-    accounts = dict(
-        Account.objects.filter(external_id__in=refs("account")).values_list("external_id", "pk")
-    )
-    deals = {
-        external_id: (pk, account_id)
-        for external_id, pk, account_id in Deal.objects.filter(
-            external_id__in=refs("deal")
-        ).values_list("external_id", "pk", "account_id")
-    }
-    clones = dict(
-        Clone.objects.filter(external_id__in=refs("clone")).values_list("external_id", "pk")
-    )
+    action_types, accounts, deals, clones = _references(dicts)
 
     now = timezone.now()
     results: list[BulkItemResult] = []
     rows: list[dict] = []
-    encoded_rows: list[str] = []
     row_index: list[int] = []
     for index, (raw, item) in enumerate(zip(items, dicts, strict=True)):
         external_id = item.get("external_id")
@@ -317,33 +336,39 @@ def outcomes_record_bulk(*, items: list) -> list[BulkItemResult]:
         if errors:
             result.errors = errors
             continue
-        row = {
-            "external_id": external_id,
-            "action_type_id": action_type.pk,
-            "account_id": account_id,
-            "deal_id": deal_id,
-            "clone_id": clone_id,
-            "predicted_confidence": float(item["predicted_confidence"]),
-            "occurred_at": occurred_at.isoformat(),
-            "window_ends_at": (occurred_at + timedelta(hours=action_type.window_hours)).isoformat(),
-            "output_text": output_text,
-            "metadata": metadata,
-        }
-        encoded = json.dumps(row, default=str)
-        if "\\u0000" in encoded and _has_nul(metadata):  # the cheap test first
-            result.errors = {"metadata": NUL_MESSAGE}
-            continue
-        rows.append(row)
-        encoded_rows.append(encoded)
+        rows.append(
+            {
+                "external_id": external_id,
+                "action_type_id": action_type.pk,
+                "account_id": account_id,
+                "deal_id": deal_id,
+                "clone_id": clone_id,
+                "predicted_confidence": float(item["predicted_confidence"]),
+                "occurred_at": occurred_at.isoformat(),
+                "window_hours": action_type.window_hours,
+                "output_text": output_text,
+                "metadata": metadata,
+            }
+        )
         row_index.append(index)
+
+    encoded = json.dumps(rows, default=str)  # one encoder pass for the whole call
+    if "\\u0000" in encoded:  # PostgreSQL cannot store NUL: drop the (rare) rows that have one
+        keep = [position for position, row in enumerate(rows) if not _has_nul(row["metadata"])]
+        for position in set(range(len(rows))) - set(keep):
+            results[row_index[position]].errors = {"metadata": NUL_MESSAGE}
+        rows, row_index = [rows[p] for p in keep], [row_index[p] for p in keep]
+        encoded = json.dumps(rows, default=str)
 
     if rows:
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, [now, "[" + ",".join(encoded_rows) + "]"])
+            cursor.execute(_INSERT_SQL, [now, encoded])
             inserted = {external_id: pk for pk, external_id in cursor.fetchall()}
         missing = {row["external_id"] for row in rows} - inserted.keys()
         existing = dict(
             OutcomeRecord.objects.filter(external_id__in=missing).values_list("external_id", "pk")
+            if missing
+            else ()
         )
         for position, index in enumerate(row_index):
             result, external_id = results[index], rows[position]["external_id"]

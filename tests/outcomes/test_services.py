@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -143,6 +144,39 @@ def test_bulk_accepts_iso_times_and_computes_windows(account):
     record = OutcomeRecord.objects.get(pk=result.id)
     assert record.occurred_at == occurred
     assert record.window_ends_at == occurred + timedelta(hours=24)
+
+
+def test_bulk_windows_are_exact_hours_whatever_the_offset_given(account):
+    occurred = datetime(2026, 3, 27, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # DST starts 29th
+    (result,) = outcomes_record_bulk(
+        items=[_item(1, action_type="meeting_request", occurred_at=occurred.isoformat())]
+    )
+    record = OutcomeRecord.objects.get(pk=result.id)
+    assert record.occurred_at == occurred
+    assert record.window_ends_at - record.occurred_at == timedelta(hours=168)
+
+
+def test_bulk_reports_each_bad_reference_by_name(account):
+    DealFactory(external_id="deal-own", account=account)
+    DealFactory(external_id="deal-other")
+    CloneFactory(external_id="clone-1")
+    results = outcomes_record_bulk(
+        items=[
+            _item(1, deal="deal-missing"),
+            _item(2, action_type="deal_progression", deal="deal-other"),
+            _item(3, clone="clone-missing"),
+            _item(4, action_type="deal_progression"),
+            _item(5, action_type="deal_progression", deal="deal-own", clone="clone-1"),
+        ]
+    )
+    assert [r.errors for r in results] == [
+        {"deal": "Unknown deal."},
+        {"deal": "This deal belongs to another account."},
+        {"clone": "Unknown clone."},
+        {"deal": "A deal_progression action needs the deal it is meant to progress."},
+        {},
+    ]
+    assert list(OutcomeRecord.objects.values_list("external_id", flat=True)) == ["b-5"]
 
 
 def test_bulk_repeated_call_reports_existing_and_stores_no_duplicate(account):
