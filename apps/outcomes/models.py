@@ -125,8 +125,13 @@ class OutcomeRecord(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "window_ends_at"]),
-            models.Index(fields=["action_type", "status"]),
+            # What resolution and expiry look for: pending records by type and window end.
+            # Decided records leave it, so it stays as small as the pending backlog.
+            models.Index(
+                fields=["action_type", "window_ends_at"],
+                condition=Q(status="pending"),
+                name="outcome_pending",
+            ),
             models.Index(fields=["account", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
             models.Index(

@@ -248,17 +248,22 @@ RETURNING id, external_id
 
 def _references(dicts: list[dict]) -> tuple[dict, dict, dict, dict]:
     """(action types by code, account ids, (deal id, account id)s and clone ids by external id)."""
-
-    def refs(key: str) -> str:
-        return json.dumps(list({ref for item in dicts if (ref := _ref(item.get(key)))}))
-
-    codes = {ref for item in dicts if (ref := _ref(item.get("action_type")))}
-    action_types = {a.code: a for a in ActionType.objects.filter(code__in=codes)}
+    wanted: dict[str, set[str]] = {"action_type": set(), "account": set(), "deal": set()}
+    wanted["clone"] = set()
+    for item in dicts:
+        for key, refs in wanted.items():
+            if ref := _ref(item.get(key)):
+                refs.add(ref)
+    action_types = {a.code: a for a in ActionType.objects.filter(code__in=wanted["action_type"])}
     found: dict[str, dict] = {"account": {}, "deal": {}, "clone": {}}
     with connection.cursor() as cursor:
         cursor.execute(
             _REFERENCES_SQL,
-            {"accounts": refs("account"), "deals": refs("deal"), "clones": refs("clone")},
+            {
+                "accounts": json.dumps(list(wanted["account"])),
+                "deals": json.dumps(list(wanted["deal"])),
+                "clones": json.dumps(list(wanted["clone"])),
+            },
         )
         for kind, external_id, pk, account_id in cursor.fetchall():
             found[kind][external_id] = (pk, account_id) if kind == "deal" else pk
