@@ -248,8 +248,9 @@ RETURNING id, external_id
 
 def _references(dicts: list[dict]) -> tuple[dict, dict, dict, dict]:
     """(action types by code, account ids, (deal id, account id)s and clone ids by external id)."""
-    wanted: dict[str, set[str]] = {"action_type": set(), "account": set(), "deal": set()}
-    wanted["clone"] = set()
+    wanted: dict[str, set[str]] = {
+        key: set() for key in ("action_type", "account", "deal", "clone")
+    }
     for item in dicts:
         for key, refs in wanted.items():
             if ref := _ref(item.get(key)):
