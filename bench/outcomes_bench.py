@@ -11,7 +11,7 @@ Prints:
   call, as the bulk endpoint does) and end to end through ``POST /api/v1/outcomes/bulk/``
   (the whole Django stack: middleware, key authentication, DRF parsing and rendering; no
   socket). Each is measured with one stream, and with ``--streams`` processes posting at
-  once, as the web workers of a server do (``make serve`` runs one per core);
+  once, as the web workers of a server do (``make serve`` runs 2, WEB_CONCURRENCY);
 - the time to resolve and to expire ``--pending`` pending records with the set-based jobs;
 - the same work done by a naive per-row ORM loop on ``--naive`` rows, scaled linearly to
   ``--pending``, and the ratio (target: set-based ≥ 50× faster).
@@ -180,8 +180,8 @@ def ingest_concurrently(streams: int, count: int, accounts: list[str], **job) ->
     connection.close()  # each forked process opens its own
     start_at = time.time() + 2
     jobs = [
-        dict(job, prefix=f"{job['prefix']}{n}", count=count, accounts=accounts, start_at=start_at)
-        | {"schema": schema}
+        dict(job, prefix=f"{job['prefix']}{n}", count=count, accounts=accounts)
+        | {"start_at": start_at, "schema": schema}
         for n in range(streams)
     ]
     with get_context("fork").Pool(streams) as pool:
