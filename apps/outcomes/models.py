@@ -134,6 +134,10 @@ class OutcomeRecord(models.Model):
             ),
             models.Index(fields=["account", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
+            # The outcomes list, newest first, by status. Records are recorded pending, so
+            # ingestion never writes to these two; resolution and expiry do.
+            models.Index(fields=["-id"], condition=Q(status="resolved"), name="outcome_resolved"),
+            models.Index(fields=["-id"], condition=Q(status="expired"), name="outcome_expired"),
             models.Index(
                 fields=["clone", "occurred_at"],
                 condition=Q(clone__isnull=False),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 
 from apps.crm.selectors import accounts_visible_to
 from apps.outcomes.models import (
@@ -33,13 +34,31 @@ def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
     )
 
 
+# Tabs count up to this many records per status and show "10,000+" beyond: an exact count
+# of a million rows costs a scan on every page view and tells a manager nothing more.
+STATUS_COUNT_CAP = 10_000
+
+
 def outcome_status_counts(queryset: QuerySet[OutcomeRecord]) -> dict[str, int]:
-    """How many of ``queryset`` are in each status, plus ``all`` (one query)."""
-    counts = queryset.order_by().aggregate(
-        all=Count("pk"),
-        **{status: Count("pk", filter=Q(status=status)) for status in OutcomeStatus.values},
-    )
-    return counts
+    """How many of ``queryset`` are in each status, plus ``all`` (one query).
+
+    Each count stops at ``STATUS_COUNT_CAP + 1``: more than the cap means "over the cap".
+    Newest first, like the list, so that PostgreSQL reads the per-status partial indexes
+    rather than hoping a table scan meets enough matching rows early.
+    """
+    subsets = {"all": queryset} | {
+        status: queryset.filter(status=status) for status in OutcomeStatus.values
+    }
+    columns, params = [], []
+    for name, subset in subsets.items():
+        sql, subset_params = (
+            subset.order_by("-pk").values("pk")[: STATUS_COUNT_CAP + 1].query.sql_with_params()
+        )
+        columns.append(f'(SELECT count(*) FROM ({sql}) AS capped) AS "{name}"')
+        params.extend(subset_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns), params)
+        return dict(zip(subsets, cursor.fetchone(), strict=True))
 
 
 def _empty_bin(index: int) -> dict:

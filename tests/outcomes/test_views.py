@@ -51,6 +51,17 @@ def test_the_list_shows_outcomes_with_status_counts(page_client, manager, accoun
     }
 
 
+def test_status_counts_stop_at_the_cap_and_say_so(page_client, manager, account, monkeypatch):
+    monkeypatch.setattr("apps.outcomes.selectors.STATUS_COUNT_CAP", 2)
+    monkeypatch.setattr("apps.outcomes.views.STATUS_COUNT_CAP", 2)
+    OutcomeFactory.create_batch(4, account=account)
+    decided(account, 0.8, 0.0)
+    response = page_client(manager).get(LIST)
+    labels = {tab["value"]: tab["count_label"] for tab in response.context["tabs"]}
+    assert labels == {"": "2+", "pending": "2+", "resolved": "0", "expired": "1"}
+    assert '<span class="tab-count">2+</span>' in response.content.decode()
+
+
 def test_the_status_filter_shows_only_that_status(page_client, manager, account):
     OutcomeFactory(account=account, external_id="still-pending")
     decided(account, 0.8, 0.0, external_id="ran-out")
