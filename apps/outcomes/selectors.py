@@ -61,6 +61,11 @@ def outcome_status_counts(queryset: QuerySet[OutcomeRecord]) -> dict[str, int]:
         return dict(zip(subsets, cursor.fetchone(), strict=True))
 
 
+def status_count_label(count: int) -> str:
+    """A count from ``outcome_status_counts`` as a tab shows it: "1,234" or "10,000+"."""
+    return f"{STATUS_COUNT_CAP:,}+" if count > STATUS_COUNT_CAP else f"{count:,}"
+
+
 def _empty_bin(index: int) -> dict:
     lower, upper = bin_bounds(index)
     return {

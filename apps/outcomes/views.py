@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET
 
 from apps.outcomes.models import ActionType, OutcomeStatus
 from apps.outcomes.selectors import (
-    STATUS_COUNT_CAP,
     calibration_reports,
     outcome_status_counts,
     outcomes_visible_to,
+    status_count_label,
 )
 from apps.personas.models import Clone
 from apps.users.permissions import capability_required
@@ -43,10 +43,6 @@ def _query(data: dict, **changes) -> str:
     """A query string of the current filters with some changed (empty values dropped)."""
     merged = {key: value for key, value in {**data, **changes}.items() if value not in ("", None)}
     return "?" + "&".join(f"{key}={value}" for key, value in merged.items()) if merged else "?"
-
-
-def _count_label(count: int) -> str:
-    return f"{STATUS_COUNT_CAP:,}+" if count > STATUS_COUNT_CAP else f"{count:,}"
 
 
 @require_GET
@@ -84,7 +80,7 @@ def outcome_list(request: HttpRequest) -> HttpResponse:
             "label": label,
             "value": value,
             "count": counts.get(value or "all", 0),
-            "count_label": _count_label(counts.get(value or "all", 0)),
+            "count_label": status_count_label(counts.get(value or "all", 0)),
             "query": _query(filters, status=value),
             "active": filters.get("status", "") == value,
         }

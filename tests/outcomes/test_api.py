@@ -110,6 +110,36 @@ def test_bulk_reports_per_item_results_and_keeps_the_good_ones(agent_api, accoun
     assert OutcomeRecord.objects.count() == 2
 
 
+def test_bulk_cannot_use_or_touch_another_organisations_references(
+    agent_api, account, other_org, in_org
+):
+    with in_org(other_org):
+        AccountFactory(external_id="globex-acc")
+        DealFactory(external_id="globex-deal")
+        CloneFactory(external_id="globex-clone")
+    response = agent_api.post(
+        BULK,
+        {
+            "outcomes": [
+                payload(external_id="b-1", account="globex-acc"),
+                payload(external_id="b-2", action_type="deal_progression", deal="globex-deal"),
+                payload(external_id="b-3", clone="globex-clone"),
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    errors = [item["errors"] for item in response.json()["results"]]
+    assert errors == [
+        {"account": "Unknown account."},
+        {"deal": "Unknown deal."},
+        {"clone": "Unknown clone."},
+    ]
+    assert not OutcomeRecord.objects.exists()
+    with in_org(other_org):
+        assert not OutcomeRecord.objects.exists()
+
+
 def test_bulk_takes_a_bare_list_too(agent_api, account):
     response = agent_api.post(BULK, [payload()], format="json")
     assert response.status_code == 200

@@ -53,7 +53,6 @@ def test_the_list_shows_outcomes_with_status_counts(page_client, manager, accoun
 
 def test_status_counts_stop_at_the_cap_and_say_so(page_client, manager, account, monkeypatch):
     monkeypatch.setattr("apps.outcomes.selectors.STATUS_COUNT_CAP", 2)
-    monkeypatch.setattr("apps.outcomes.views.STATUS_COUNT_CAP", 2)
     OutcomeFactory.create_batch(4, account=account)
     decided(account, 0.8, 0.0)
     response = page_client(manager).get(LIST)
@@ -164,6 +163,22 @@ def test_the_detail_of_another_organisations_outcome_is_a_404(
     with in_org(other_org):
         foreign = OutcomeFactory()
     assert page_client(manager).get(f"/outcomes/{foreign.pk}/").status_code == 404
+
+
+def test_the_status_counts_leave_out_another_organisations_outcomes(
+    page_client, manager, account, other_org, in_org
+):
+    OutcomeFactory(account=account)
+    with in_org(other_org):
+        OutcomeFactory.create_batch(3)
+        decided(AccountFactory(), 0.8, 0.0)
+    tabs = page_client(manager).get(LIST).context["tabs"]
+    assert {tab["value"]: tab["count"] for tab in tabs} == {
+        "": 1,
+        "pending": 1,
+        "resolved": 0,
+        "expired": 0,
+    }
 
 
 def test_a_rep_cannot_open_an_outcome_on_someone_elses_account(page_client, rep, account):
