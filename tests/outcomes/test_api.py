@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -308,3 +309,61 @@ def test_calibration_of_another_organisation_is_not_visible(
         "/api/v1/calibration/email_sent/"
     )
     assert body.json()["sample_size"] == 0
+
+
+def _raw(item: dict, more: str) -> str:
+    """An item's JSON with raw JSON text added at the end (a repeated key: the last wins)."""
+    return json.dumps(item)[:-1] + ", " + more + "}"
+
+
+def test_bulk_items_postgresql_cannot_store_fail_alone(agent_api, account):
+    body = ", ".join(
+        [
+            _raw(payload(external_id="b-0"), '"output_text": "a NUL \\u0000"'),
+            json.dumps(payload(external_id="b-1")),
+            _raw(payload(external_id="b-2"), '"output_text": "half a pair \\ud800"'),
+            _raw(payload(external_id="b-3"), '"metadata": {"size": 1e1000000}'),
+            _raw(payload(external_id="b-4"), '"predicted_confidence": 1e400'),
+        ]
+    )
+    response = agent_api.post(BULK, f"[{body}]", content_type="application/json")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "created", "error", "error", "error"]
+    assert results[0]["errors"] == {"output_text": "Null characters are not allowed."}
+    assert results[2]["errors"]["non_field_errors"].startswith("This action could not be stored")
+    assert results[3]["errors"] == {"metadata": "Numbers must be finite."}
+    assert results[4]["errors"] == {"predicted_confidence": "Must be between 0 and 1."}
+    assert list(OutcomeRecord.objects.values_list("external_id", flat=True)) == ["b-1"]
+
+
+def test_a_number_postgresql_cannot_hold_fails_only_its_item(agent_api, account):
+    body = ", ".join(
+        [
+            _raw(payload(external_id="b-0"), '"metadata": {"size": 1e1000000}'),
+            json.dumps(payload(external_id="b-1")),
+        ]
+    )
+    response = agent_api.post(BULK, f"[{body}]", content_type="application/json")
+
+    assert [r["status"] for r in response.json()["results"]] == ["error", "created"]
+    assert response.json()["results"][0]["errors"] == {"metadata": "Numbers must be finite."}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        ('[{"predicted_confidence": NaN}]', "application/json", 400),
+        ('{"outcomes": [' + "[" * 5000 + "]" * 5000 + "]}", "application/json", 400),
+        ("[]", "text/plain", 415),
+    ],
+)
+def test_a_bulk_body_that_is_not_json_is_refused_whole(
+    agent_api, account, body, content_type, status
+):
+    response = agent_api.post(BULK, body, content_type=content_type)
+    assert response.status_code == status
+    assert "detail" in response.json()
+    assert not OutcomeRecord.objects.exists()

@@ -1,15 +1,20 @@
-"""Two resolvers at once on committed data: no record is resolved twice."""
+"""Concurrent workers on committed data: no record resolved twice, no action stored twice."""
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.outcomes.models import OutcomeRecord
-from apps.outcomes.services import outcome_record, outcomes_resolve_immediate_signals
+from apps.outcomes.services import (
+    outcome_record,
+    outcomes_record_bulk,
+    outcomes_resolve_immediate_signals,
+)
 from tests.factories.crm import AccountFactory, InteractionFactory
 from tests.factories.outcomes import action_type
 
@@ -116,3 +121,58 @@ def test_a_retry_storm_of_the_same_action_stores_it_once(fresh_org):
     assert len({pk for pk, _ in outcomes}) == 1
     assert [created for _, created in outcomes].count(True) == 1
     assert OutcomeRecord.objects.filter(external_id="storm-1").count() == 1
+
+
+def test_a_bulk_call_racing_another_for_the_same_action_answers_with_the_stored_record(
+    fresh_org,
+):
+    account = AccountFactory(external_id="race-acc")
+    email = action_type("email_sent")
+    held, release = threading.Event(), threading.Event()
+    stored: list[int] = []
+
+    def hold():  # another caller has stored race-1 but not yet committed
+        with transaction.atomic():
+            record, _ = outcome_record(
+                external_id="race-1", action_type=email, account=account, predicted_confidence=0.5
+            )
+            stored.append(record.pk)
+            held.set()
+            release.wait(timeout=10)
+
+    results: list = []
+
+    def bulk():
+        items = [
+            {"external_id": f"race-{n}", "action_type": "email_sent", "account": "race-acc"}
+            | {"predicted_confidence": 0.5}
+            for n in (1, 2)
+        ]
+        results.extend(outcomes_record_bulk(items=items))
+
+    holder, caller = _in_thread(fresh_org, hold), _in_thread(fresh_org, bulk)
+    holder.start()
+    assert held.wait(timeout=10)
+    caller.start()
+    try:
+        for _ in range(200):  # until the bulk insert waits on the uncommitted row
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the bulk call never waited for the other caller")
+    finally:
+        release.set()
+        holder.join()
+        caller.join()
+
+    assert [(r.status, r.id) for r in results] == [
+        ("existing", stored[0]),
+        ("created", OutcomeRecord.objects.get(external_id="race-2").pk),
+    ]
+    assert OutcomeRecord.objects.filter(external_id="race-1").count() == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -216,3 +216,74 @@ def test_a_null_character_fails_only_its_own_item(account):
 def test_a_backslash_u0000_written_out_is_ordinary_text(account):
     (result,) = outcomes_record_bulk(items=[_item(1, metadata={"note": "\\u0000"})])
     assert result.status == "created"
+
+
+def test_bulk_reads_rfc3339_times_and_refuses_impossible_ones(account):
+    results = outcomes_record_bulk(
+        items=[
+            _item(1, occurred_at="2026-03-01T10:00:00.1234567+05:30"),  # .NET writes 7 digits
+            _item(2, occurred_at="2026-03-01 10:00:00Z"),
+            _item(3, occurred_at="2026-02-30T10:00:00Z"),
+            _item(4, occurred_at="2026-03-01T10:00:00"),
+            _item(5, occurred_at="2026-03-01T10:00:00+16:00"),
+            _item(6, occurred_at="yesterday"),
+            _item(7, occurred_at=1767261600),
+        ]
+    )
+    assert [r.status for r in results] == ["created"] * 2 + ["error"] * 5
+    first = OutcomeRecord.objects.get(pk=results[0].id)
+    assert first.occurred_at == datetime(2026, 3, 1, 4, 30, 0, 123456, tzinfo=UTC)
+    assert [r.errors["occurred_at"] for r in results[2:]] == [
+        "A date and time with a time zone is required (ISO 8601).",
+        "Give a time zone (for example 2026-01-31T09:00:00Z).",
+        "The time zone is out of range.",
+        "A date and time with a time zone is required (ISO 8601).",
+        "A date and time with a time zone is required (ISO 8601).",
+    ]
+
+
+def test_bulk_names_each_field_of_the_wrong_type(account):
+    results = outcomes_record_bulk(
+        items=[
+            _item(1, external_id=17),
+            _item(2, predicted_confidence="0.5"),
+            _item(3, predicted_confidence=True),
+            _item(4, output_text=5),
+            _item(5, metadata=["a"]),
+            _item(6, account=17),
+            _item(7, deal=17),
+            _item(8, external_id="   "),
+            _item(9, external_id="x" * 201),
+            _item(10, output_text="x" * 50_001),
+        ]
+    )
+    assert [r.errors for r in results] == [
+        {"external_id": "This field is required."},
+        {"predicted_confidence": "A number between 0 and 1 is required."},
+        {"predicted_confidence": "A number between 0 and 1 is required."},
+        {"output_text": "Must be text."},
+        {"metadata": "Must be a JSON object."},
+        {"account": "Unknown account."},
+        {"deal": "Unknown deal."},
+        {"external_id": "This field is required."},
+        {"external_id": "Ensure this field has no more than 200 characters."},
+        {"output_text": "Ensure this field has no more than 50000 characters."},
+    ]
+    assert not OutcomeRecord.objects.exists()
+
+
+def test_an_item_postgresql_cannot_store_fails_alone(account):
+    results = outcomes_record_bulk(
+        items=[
+            _item(1),
+            _item(2, output_text="half a pair \ud800"),  # a lone surrogate: not valid Unicode
+            _item(3, metadata={"score": float("inf")}),
+            _item(4, predicted_confidence=float("nan")),
+            _item(5),
+        ]
+    )
+    assert [r.status for r in results] == ["created", "error", "error", "error", "created"]
+    assert results[1].errors["non_field_errors"].startswith("This action could not be stored")
+    assert results[2].errors == {"metadata": "Numbers must be finite."}
+    assert results[3].errors == {"predicted_confidence": "A number between 0 and 1 is required."}
+    assert set(OutcomeRecord.objects.values_list("external_id", flat=True)) == {"b-1", "b-5"}
