@@ -26,6 +26,10 @@ from apps.outcomes.selectors import (
 from apps.outcomes.services import MAX_OUTPUT_TEXT, outcome_record, outcomes_record_bulk_json
 from apps.personas.models import Clone
 from apps.users.permissions import HasCapability
+from learning_site.api_errors import PayloadTooLarge
+
+# 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
+MAX_BULK_BYTES = 64 * 2**20
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -143,10 +147,19 @@ class OutcomeViewSet(
         """
         if request.content_type.split(";")[0].strip() != "application/json":
             raise exceptions.UnsupportedMediaType(request.content_type)
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        if size > MAX_BULK_BYTES:
+            raise PayloadTooLarge(
+                f"At most {MAX_BULK_BYTES // 2**20} MB per call ({size:,} bytes sent);"
+                " send fewer actions per call."
+            )
         # The body goes to the service as sent: checked, stored and answered in one SQL
         # statement, without a Python object per item (see outcomes_record_bulk_json).
-        body = outcomes_record_bulk_json(document=request.body)
-        return HttpResponse(body, content_type="application/json")
+        # Read from the stream, as DRF's parsers do: Django's request.body stops at 2.5 MB.
+        document = request.stream.read() if request.stream is not None else b""
+        return HttpResponse(
+            outcomes_record_bulk_json(document=document), content_type="application/json"
+        )
 
 
 class CalibrationView(APIView):

@@ -367,3 +367,26 @@ def test_a_bulk_body_that_is_not_json_is_refused_whole(
     assert response.status_code == status
     assert "detail" in response.json()
     assert not OutcomeRecord.objects.exists()
+
+
+def test_a_bulk_call_with_long_outputs_is_taken_whole(agent_api, account):
+    long = "A long, careful answer. " * 150  # 3,600 characters
+    items = [payload(external_id=f"b-{n}", output_text=long) for n in range(1000)]
+    body = json.dumps({"outcomes": items})
+    assert len(body) > 2.5 * 2**20  # beyond Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = agent_api.post(BULK, body, content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json()["created"] == 1000
+
+
+def test_a_bulk_body_over_the_limit_is_413_and_stores_nothing(agent_api, account, monkeypatch):
+    monkeypatch.setattr("apps.outcomes.api.MAX_BULK_BYTES", 1000)
+    items = [payload(external_id=f"b-{n}") for n in range(10)]
+
+    response = agent_api.post(BULK, {"outcomes": items}, format="json")
+
+    assert response.status_code == 413
+    assert "fewer actions" in response.json()["detail"]
+    assert not OutcomeRecord.objects.exists()
