@@ -400,10 +400,10 @@ def _encode(items: list) -> tuple[str, dict[int, dict[str, str]]]:
     """
     try:
         encoded = json.dumps(items, default=_to_json, allow_nan=False)
-    except ValueError:
-        encoded = "\\u0000"  # look at each item
-    if "\\u0000" not in encoded:
-        return encoded, {}
+        if "\\u0000" not in encoded:
+            return encoded, {}
+    except ValueError:  # NaN or infinity somewhere
+        pass
     rejected = {index: errors for index, item in enumerate(items) if (errors := _unencodable(item))}
     kept = [None if index in rejected else item for index, item in enumerate(items)]
     return json.dumps(kept, default=_to_json), rejected
