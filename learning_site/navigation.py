@@ -29,7 +29,8 @@ NAV: list[NavEntry] = [
     NavEntry("Personas", "personas:list", "personas.read"),
     NavEntry("Feedback", "feedback:summary", "feedback.view_team"),
     NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
-    NavEntry("Calibration", "outcomes:calibration", "calibration.view"),
+    # Calibration is the section's second page (outcomes/_section.html), current under it.
+    NavEntry("Outcomes", "outcomes:list", "outcomes.read"),
 ]
 
 
@@ -46,8 +47,19 @@ def nav_for(user) -> list[dict[str, str]]:
     return entries
 
 
+def _mark_current(entries: list[dict], path: str) -> None:
+    """The current entry is the one whose page is, or holds, this page: the longest
+    matching prefix, so an outcome's detail page is under Outcomes, calibration its own."""
+    holding = [entry for entry in entries if path.startswith(entry["url"])]
+    current = max(holding, key=lambda entry: len(entry["url"]), default=None)
+    for entry in entries:
+        entry["current"] = entry is current
+
+
 def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
         return {"nav": []}
-    return {"nav": nav_for(user), "user_can_admin": can(user, "admin.site")}
+    entries = nav_for(user)
+    _mark_current(entries, request.path)
+    return {"nav": entries, "user_can_admin": can(user, "admin.site")}

@@ -16,6 +16,7 @@ from apps.outcomes.selectors import (
 )
 from apps.personas.models import Clone
 from apps.users.permissions import capability_required
+from apps.users.roles import can
 
 PAGE_SIZE = 50
 
@@ -94,6 +95,7 @@ def outcome_list(request: HttpRequest) -> HttpResponse:
         "older_query": _query(filters, before=rows[-1].pk) if has_more else "",
         "is_first_page": not (form.is_valid() and form.cleaned_data["before"]),
         "first_page_query": _query(filters),
+        "show_calibration": can(request.user, "calibration.view"),
     }
     template = "outcomes/list.html#results" if request.htmx else "outcomes/list.html"
     return render(request, template, context, status=status_code)

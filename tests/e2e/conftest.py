@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.test.testcases import LiveServerThread, _StaticFilesHandler
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.test.testcases import LiveServerThread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -19,7 +20,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 @pytest.fixture(scope="session")
 def live_server_port(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
+        # Static files from the source folders (finders), as `make run` serves them: never
+        # a stale copy that `make serve`'s collectstatic left in STATIC_ROOT.
+        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
         thread.daemon = True
         thread.start()
         thread.is_ready.wait()

@@ -34,8 +34,11 @@ def demo_org(fresh_org):
 
 def test_manager_reads_the_reliability_diagrams(demo_org, page, login, org_url, screenshot):
     login(page, demo_org, "maria")
-    page.click("nav.mainnav >> text=Calibration")
+    page.click("nav.mainnav >> text=Outcomes")
+    page.wait_for_url("**/outcomes/")
+    page.click('nav[aria-label="Outcomes"] >> text=Calibration')
     page.wait_for_url("**/outcomes/calibration/")
+    assert page.locator("nav.mainnav a.active").inner_text() == "Outcomes"
     assert page.locator("svg.reliability").count() == 4
     assert page.locator("svg.reliability .diagonal").count() == 4
     assert "Over-confident" in page.locator(".verdict").first.inner_text()

@@ -241,3 +241,21 @@ def test_the_calibration_page_runs_a_fixed_number_of_queries(
     calibration_recompute()
     with django_assert_max_num_queries(7):
         client.get(CALIBRATION)
+
+
+def test_outcomes_and_calibration_are_one_section_of_the_navigation(
+    page_client, manager, rep, account
+):
+    outcome = OutcomeFactory(account=account)
+
+    def current(path: str) -> list[str]:
+        response = page_client(manager).get(path)
+        assert response.status_code == 200
+        return [entry["label"] for entry in response.context["nav"] if entry["current"]]
+
+    assert current(LIST) == current(f"{LIST}{outcome.pk}/") == current(CALIBRATION) == ["Outcomes"]
+    html = page_client(manager).get(CALIBRATION).content.decode()
+    assert f'href="{CALIBRATION}" class="active" aria-current="page">Calibration' in html
+    assert f'href="{LIST}" class="" >All outcomes' in html
+    # a rep reads outcomes but not calibration: no link to a page that would refuse them
+    assert f'href="{CALIBRATION}"' not in page_client(rep).get(LIST).content.decode()
