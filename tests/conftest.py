@@ -229,4 +229,8 @@ def fresh_org(_fresh_org_schema, django_db_blocker):
             yield tenant
         connection.set_schema_to_public()
         _reset_schema(tenant.schema_name, pristine)
+        # A browser test leaves this teardown in another context (Playwright's greenlets),
+        # with a connection of its own that nothing would close before the test database is
+        # dropped.
+        connection.close()
         cache.clear()
