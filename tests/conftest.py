@@ -8,12 +8,13 @@ Tests that need committed data (concurrency, live server) use ``fresh_org``.
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
 import pytest_django.fixtures as pytest_django_fixtures
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
@@ -165,6 +166,22 @@ def manager_api(api_client, manager_key):
     return api_client(manager_key)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_every_connection(django_db_setup):
+    """At the end of the run, close the connections of every context, not only this one's.
+
+    Django keeps a connection per thread and context. Server threads of the browser and ASGI
+    tests, and fixtures that run after them, can hold connections that the teardown of the
+    test database never sees, and a single one left open makes dropping it fail ("being
+    accessed by other users").
+    """
+    yield
+    engine = type(connections[DEFAULT_DB_ALIAS])  # the backend's DatabaseWrapper
+    for wrapper in [item for item in gc.get_objects() if type(item) is engine]:
+        if wrapper.connection is not None:  # the raw one: the wrapper may be another thread's
+            wrapper.connection.close()
+
+
 @pytest.fixture(scope="session")
 def _fresh_org_schema(django_db_setup, django_db_blocker):
     """One committed organisation for the session, and a pristine copy of its tables.
@@ -229,8 +246,4 @@ def fresh_org(_fresh_org_schema, django_db_blocker):
             yield tenant
         connection.set_schema_to_public()
         _reset_schema(tenant.schema_name, pristine)
-        # A browser test leaves this teardown in another context (Playwright's greenlets),
-        # with a connection of its own that nothing would close before the test database is
-        # dropped.
-        connection.close()
         cache.clear()

@@ -147,7 +147,10 @@ class OutcomeViewSet(
         """
         if request.content_type.split(";")[0].strip() != "application/json":
             raise exceptions.UnsupportedMediaType(request.content_type)
-        size = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0  # then the stream is empty too: a JSON parse error below
         if size > MAX_BULK_BYTES:
             raise PayloadTooLarge(
                 f"At most {MAX_BULK_BYTES // 2**20} MB per call ({size:,} bytes sent);"

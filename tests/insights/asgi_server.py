@@ -56,6 +56,3 @@ def running_asgi_server() -> Iterator[int]:
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 " AND application_name = 'learning-loop-insights-stream'"
             )
-        # After a browser test this runs in another context (Playwright's greenlets), on a
-        # connection of its own: close it, or it outlives the test database.
-        connection.close()
