@@ -48,8 +48,8 @@ def nav_for(user) -> list[dict[str, str]]:
 
 
 def _mark_current(entries: list[dict], path: str) -> None:
-    """The current entry is the one whose page is, or holds, this page: the longest
-    matching prefix, so an outcome's detail page is under Outcomes, calibration its own."""
+    """The current entry is the one whose page is, or holds, this page (the longest matching
+    prefix): an outcome's detail page and calibration are under Outcomes."""
     holding = [entry for entry in entries if path.startswith(entry["url"])]
     current = max(holding, key=lambda entry: len(entry["url"]), default=None)
     for entry in entries:
