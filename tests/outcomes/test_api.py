@@ -141,6 +141,24 @@ def test_bulk_cannot_use_or_touch_another_organisations_references(
         assert not OutcomeRecord.objects.exists()
 
 
+def test_an_action_id_another_organisation_used_is_new_here_and_theirs_is_untouched(
+    agent_api, account, other_org, in_org
+):
+    with in_org(other_org):
+        theirs = OutcomeFactory(
+            account=AccountFactory(external_id="acc-17"), external_id="b-1", output_text="Theirs"
+        )
+    response = agent_api.post(BULK, {"outcomes": [payload(external_id="b-1")]}, format="json")
+
+    (result,) = response.json()["results"]
+    assert result["status"] == "created"
+    assert OutcomeRecord.objects.get(pk=result["id"]).output_text != "Theirs"
+    with in_org(other_org):
+        assert list(OutcomeRecord.objects.values_list("pk", "output_text")) == [
+            (theirs.pk, "Theirs")
+        ]
+
+
 def test_bulk_takes_a_bare_list_too(agent_api, account):
     response = agent_api.post(BULK, [payload()], format="json")
     assert response.status_code == 200
