@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.crm.times import EARLIEST, LATEST_STORABLE
+
 
 class Account(models.Model):
     """A customer company, mirrored from the CRM and referenced by its CRM ``external_id``."""
@@ -107,6 +109,12 @@ class DealStageChange(models.Model):
     class Meta:
         ordering = ["changed_at"]
         indexes = [models.Index(fields=["deal", "changed_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(changed_at__gte=EARLIEST, changed_at__lt=LATEST_STORABLE),
+                name="deal_stage_change_at_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_stage or 'new'} → {self.to_stage}"
@@ -144,6 +152,11 @@ class Interaction(models.Model):
     key_points = models.JSONField(default=list, blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_title = models.CharField(max_length=200, blank=True)
+    # Who, and in answer to what: the person (an address or CRM contact id), the
+    # external_id of the outcome an inbound message answers, and the mail thread.
+    contact = models.CharField(max_length=200, blank=True, default="")
+    in_reply_to = models.CharField(max_length=200, blank=True, default="")
+    thread_id = models.CharField(max_length=200, blank=True, default="")
     stage = models.CharField(max_length=20, choices=DealStage.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -160,11 +173,17 @@ class Interaction(models.Model):
                 condition=Q(sentiment__isnull=True) | Q(sentiment__gte=-1, sentiment__lte=1),
                 name="interaction_sentiment_range",
             ),
+            models.CheckConstraint(
+                condition=Q(occurred_at__gte=EARLIEST, occurred_at__lt=LATEST_STORABLE),
+                name="interaction_occurred_at_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "occurred_at"]),
             models.Index(fields=["channel", "direction", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
+            # Late signals: what arrived recently, whatever time it says it happened.
+            models.Index(fields=["created_at"], name="interaction_arrived"),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from apps.crm.times import EARLIEST, LATEST_STORABLE
 
 
 class Signal(models.TextChoices):
@@ -47,11 +50,22 @@ class OutcomeStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class LiveOutcomeManager(models.Manager):
+    """Outcomes that are not deleted: what lists, pages, dashboards and jobs read."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class OutcomeRecord(models.Model):
     """One agent action and what came of it.
 
     Recorded idempotently by ``external_id``. Pending until a signal resolves it within
     its window (score in [0, 1]) or the window ends (expired, score 0).
+
+    A deleted record (``deleted_at`` set) is kept: it leaves every list, dashboard and
+    calibration (``objects`` does not see it; ``all_objects`` does), its ``external_id``
+    stays taken, and an admin can restore it.
     """
 
     # Unique through a constraint (Meta), not unique=True, which would add a second
@@ -102,10 +116,28 @@ class OutcomeRecord(models.Model):
     )
     resolution_note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveOutcomeManager()
+    all_objects = models.Manager()  # noqa: DJ012 (a manager, not a field)
 
     class Meta:
         ordering = ["-occurred_at"]
+        base_manager_name = "all_objects"
         constraints = [
+            # What readers can load (see apps.crm.times); the API's range is narrower.
+            models.CheckConstraint(
+                condition=Q(
+                    occurred_at__gte=EARLIEST,
+                    occurred_at__lt=LATEST_STORABLE,
+                    window_ends_at__lt=LATEST_STORABLE,
+                )
+                & (
+                    Q(resolved_at__isnull=True)
+                    | Q(resolved_at__gte=EARLIEST, resolved_at__lt=LATEST_STORABLE)
+                ),
+                name="outcome_times_range",
+            ),
             models.UniqueConstraint(fields=["external_id"], name="outcome_external_id_unique"),
             models.CheckConstraint(
                 condition=Q(predicted_confidence__gte=0, predicted_confidence__lte=1),
@@ -153,6 +185,40 @@ class OutcomeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_type_id}:{self.external_id}"
+
+
+class OutcomeChangeKind(models.TextChoices):
+    CORRECTED = "corrected", "Corrected"
+    DELETED = "deleted", "Deleted"
+    RESTORED = "restored", "Restored"
+    LATE_SIGNAL = "late_signal", "Resolved by a late signal"
+    REPAIRED = "repaired", "Repaired (time out of range)"
+
+
+class OutcomeChange(models.Model):
+    """One change to an outcome after it was recorded: its history and audit trail.
+
+    Who (``actor``: a user, an agent key or a job), when, and what changed
+    (``changes``: ``{field: {"from": old, "to": new}}``). Append-only.
+    """
+
+    outcome = models.ForeignKey(OutcomeRecord, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=OutcomeChangeKind.choices)
+    actor = models.CharField(max_length=200)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OutcomeChangeKind.values), name="outcome_change_kind_valid"
+            )
+        ]
+        indexes = [models.Index(fields=["outcome", "created_at"], name="outcome_change_history")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor}"
 
 
 CALIBRATION_BINS = 10

@@ -9,13 +9,14 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.crm.models import Interaction
 from apps.outcomes.models import OutcomeRecord
 from apps.outcomes.services import (
     outcome_record,
     outcomes_record_bulk,
     outcomes_resolve_immediate_signals,
 )
-from tests.factories.crm import AccountFactory, InteractionFactory
+from tests.factories.crm import AccountFactory
 from tests.factories.outcomes import action_type
 
 
@@ -34,7 +35,17 @@ def _pending_emails(count: int) -> list[int]:
         )
         for n in range(count)
     )
-    InteractionFactory(account=account, channel="email", occurred_at=now - timedelta(hours=1))
+    # One reply per email (a reply answers one email: the one it names).
+    Interaction.objects.bulk_create(
+        Interaction(
+            account=account,
+            channel="email",
+            direction="inbound",
+            occurred_at=now - timedelta(hours=1),
+            in_reply_to=f"c-{n}",
+        )
+        for n in range(count)
+    )
     return list(OutcomeRecord.objects.values_list("pk", flat=True))
 
 

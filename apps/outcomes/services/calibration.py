@@ -1,11 +1,20 @@
-"""Calibration: the ten reliability bins of each action type, recomputed in one statement."""
+"""Calibration: the ten reliability bins of each action type, recomputed in one statement.
+
+Deleted outcomes do not count; a late correction counts from the next run on.
+"""
 
 from __future__ import annotations
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.outcomes.models import CALIBRATION_BINS, ActionType
+from apps.outcomes.models import (
+    CALIBRATION_BINS,
+    ActionType,
+    CalibrationBin,
+    OutcomeRecord,
+    OutcomeStatus,
+)
 from apps.outcomes.services.resolution import _no_jit
 
 _RECALIBRATE = f"""
@@ -14,8 +23,9 @@ WITH decided AS (
            LEAST(FLOOR(predicted_confidence * {CALIBRATION_BINS})::int, {CALIBRATION_BINS - 1})
                AS bin_index,
            predicted_confidence AS predicted, score AS actual
-    FROM outcomes_outcomerecord
-    WHERE status IN ('resolved', 'expired') AND (%(type)s::bigint IS NULL OR action_type_id = %(type)s)
+    FROM {OutcomeRecord._meta.db_table}
+    WHERE status IN (%(resolved)s, %(expired)s) AND deleted_at IS NULL
+      AND (%(type)s::bigint IS NULL OR action_type_id = %(type)s)
 ),
 aggregated AS (
     SELECT action_type_id, bin_index, COUNT(*) AS n,
@@ -26,10 +36,10 @@ aggregated AS (
 ),
 grid AS (
     SELECT a.id AS action_type_id, g.bin_index
-    FROM outcomes_actiontype a CROSS JOIN generate_series(0, {CALIBRATION_BINS - 1}) AS g(bin_index)
+    FROM {ActionType._meta.db_table} a CROSS JOIN generate_series(0, {CALIBRATION_BINS - 1}) AS g(bin_index)
     WHERE %(type)s::bigint IS NULL OR a.id = %(type)s
 )
-INSERT INTO outcomes_calibrationbin AS bin (
+INSERT INTO {CalibrationBin._meta.db_table} AS bin (
     action_type_id, bin_index, lower, upper, count, mean_predicted, mean_actual,
     sum_squared_error, updated_at
 )
@@ -55,7 +65,12 @@ def calibration_recompute(*, action_type: ActionType | None = None) -> int:
     One INSERT … ON CONFLICT UPDATE; a bin is rewritten (and its ``updated_at`` moved)
     only when its numbers changed. Returns how many bins changed.
     """
-    params = {"type": action_type.pk if action_type else None, "now": timezone.now()}
+    params = {
+        "type": action_type.pk if action_type else None,
+        "now": timezone.now(),
+        "resolved": OutcomeStatus.RESOLVED.value,
+        "expired": OutcomeStatus.EXPIRED.value,
+    }
     with connection.cursor() as cursor:
         _no_jit(cursor)
         cursor.execute(_RECALIBRATE, params)
