@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -11,8 +11,22 @@ from rest_framework.routers import SimpleRouter
 from apps.crm.models import Account, Channel, Deal, DealStage, Direction, Interaction
 from apps.crm.selectors import accounts_visible_to, deals_visible_to
 from apps.crm.services import account_upsert, deal_upsert, interaction_record
+from apps.crm.times import time_range_error
 from apps.users.models import User
 from apps.users.permissions import HasCapability
+
+
+class ClientTimeField(serializers.DateTimeField):
+    """A time a client sends, held to the sane range (apps.crm.times) before anything
+    converts it: a year-1 time in a zone east of UTC cannot even be converted."""
+
+    def enforce_timezone(self, value):
+        if timezone.is_aware(value) and (error := time_range_error(value)):
+            raise serializers.ValidationError(error)
+        value = super().enforce_timezone(value)
+        if error := time_range_error(value):
+            raise serializers.ValidationError(error)
+        return value
 
 
 class AccountRef(serializers.SlugRelatedField):
@@ -76,6 +90,15 @@ class InteractionSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(
         max_length=100, required=False, allow_null=True, validators=[]
     )
+    occurred_at = ClientTimeField()
+    contact = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    in_reply_to = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="external_id of the outcome this inbound message answers",
+    )
+    thread_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     class Meta:
         model = Interaction
@@ -92,6 +115,9 @@ class InteractionSerializer(serializers.ModelSerializer):
             "key_points",
             "contact_name",
             "contact_title",
+            "contact",
+            "in_reply_to",
+            "thread_id",
             "stage",
             "created_at",
         ]
@@ -176,8 +202,7 @@ class InteractionViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            interaction, created = interaction_record(**serializer.validated_data)
+        interaction, created = interaction_record(**serializer.validated_data)
         return Response(
             self.get_serializer(interaction).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

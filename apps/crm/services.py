@@ -6,11 +6,41 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from apps.crm.models import CLOSED_STAGES, Account, Channel, Deal, DealStageChange, Interaction
 from apps.users.models import User
+
+
+def _insert_unless_exists(instance: models.Model, key: str) -> tuple[models.Model, bool]:
+    """Insert ``instance`` unless a row with the same ``key`` exists: (stored row, created).
+
+    One ``INSERT … ON CONFLICT (key) DO NOTHING``: under a retry storm the unique index
+    decides, the other callers wait for the winner's commit and then read its row — never
+    an IntegrityError (a 409) for what is the same request sent twice.
+    """
+    model = type(instance)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            setattr(instance, f.attname, timezone.now())
+    key_column = model._meta.get_field(key).column
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        f" ON CONFLICT ({connection.ops.quote_name(key_column)}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return model._default_manager.get(**{key: getattr(instance, key)}), False
+    instance.pk = row[0]
+    instance._state.adding = False
+    return instance, True
 
 
 def account_upsert(
@@ -53,19 +83,20 @@ def deal_upsert(
 ) -> tuple[Deal, bool]:
     """Create or update a deal by CRM id; a new stage is recorded as a stage change."""
     now = changed_at or timezone.now()
-    deal = Deal.objects.select_for_update().filter(external_id=external_id).first()
-    if deal is None:
-        deal = Deal.objects.create(
-            external_id=external_id,
-            account=account,
-            name=name,
-            stage=stage,
-            amount=amount,
-            stage_changed_at=now,
-            closed_at=now if stage in CLOSED_STAGES else None,
-        )
+    new = Deal(
+        external_id=external_id,
+        account=account,
+        name=name,
+        stage=stage,
+        amount=amount,
+        stage_changed_at=now,
+        closed_at=now if stage in CLOSED_STAGES else None,
+    )
+    deal, created = _insert_unless_exists(new, "external_id")
+    if created:
         DealStageChange.objects.create(deal=deal, from_stage="", to_stage=stage, changed_at=now)
         return deal, True
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
     deal.account, deal.name, deal.amount = account, name, amount
     deal.save(update_fields=["account", "name", "amount", "updated_at"])
     return deal_stage_change(deal=deal, stage=stage, changed_at=now), False
@@ -84,22 +115,24 @@ def interaction_record(
     key_points: list[str] | None = None,
     contact_name: str = "",
     contact_title: str = "",
+    contact: str = "",
+    in_reply_to: str = "",
+    thread_id: str = "",
     stage: str = "",
     external_id: str | None = None,
 ) -> tuple[Interaction, bool]:
-    """Record a customer signal. Idempotent on ``external_id`` when one is given.
+    """Record a customer signal. Idempotent on ``external_id`` when one is given, also
+    under concurrent retries (one insert wins, the others return its row).
 
     A ``crm`` interaction naming a deal and a stage moves the deal to that stage.
+    ``in_reply_to`` names the outcome (its ``external_id``) an inbound message answers;
+    the resolution jobs then resolve that outcome and no other.
     """
     if deal is not None and deal.account_id != account.pk:
         raise ValidationError({"deal": "This deal belongs to another account."})
     if stage and (channel != Channel.CRM or deal is None):
         raise ValidationError({"stage": "A stage change needs channel 'crm' and a deal."})
-    if external_id:
-        existing = Interaction.objects.filter(external_id=external_id).first()
-        if existing is not None:
-            return existing, False
-    interaction = Interaction.objects.create(
+    interaction = Interaction(
         external_id=external_id or None,
         account=account,
         deal=deal,
@@ -111,8 +144,17 @@ def interaction_record(
         key_points=key_points or [],
         contact_name=contact_name,
         contact_title=contact_title,
+        contact=contact,
+        in_reply_to=in_reply_to,
+        thread_id=thread_id,
         stage=stage,
     )
+    if external_id:
+        interaction, created = _insert_unless_exists(interaction, "external_id")
+        if not created:
+            return interaction, False
+    else:
+        interaction.save()
     if stage:
         deal_stage_change(deal=deal, stage=stage, changed_at=occurred_at)
     return interaction, True

@@ -76,6 +76,7 @@ def pattern_rollup_refresh() -> int:
                    count(*) FILTER (WHERE status = 'resolved') AS succeeded,
                    sum(score) FILTER (WHERE status <> 'pending') AS score_sum
               FROM {OutcomeRecord._meta.db_table}
+             WHERE deleted_at IS NULL
              GROUP BY action_type_id
           ) oc ON oc.action_type_id = t.id
           {feedback_join}
@@ -133,7 +134,7 @@ def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None 
                coalesce(sum(o.score) FILTER (WHERE o.status <> 'pending'), 0)
           FROM {source}
           JOIN {accounts} a ON a.id = o.account_id
-         WHERE {where}
+         WHERE {where} AND o.deleted_at IS NULL
          GROUP BY 1, 2, 3, 4
     """
     with transaction.atomic(), connection.cursor() as cursor:

@@ -68,7 +68,7 @@ outcome_day AS MATERIALIZED (
            COUNT(*) FILTER (WHERE o.status = ANY(%(decided)s) AND o.score >= %(positive)s)
                AS positive
     FROM span, outcomes_outcomerecord o LEFT JOIN personas_clone cl ON cl.id = o.clone_id
-    WHERE o.occurred_at >= span.starts AND o.occurred_at < span.ends
+    WHERE o.occurred_at >= span.starts AND o.occurred_at < span.ends AND o.deleted_at IS NULL
     GROUP BY 1, 2, 3
 ),
 open_deal_day AS MATERIALIZED (

@@ -8,6 +8,7 @@ import django_filters
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -24,12 +25,24 @@ from apps.outcomes.selectors import (
     outcomes_visible_to,
 )
 from apps.outcomes.services import MAX_OUTPUT_TEXT, outcome_record, outcomes_record_bulk_json
+from apps.outcomes.services.recording import _time_error, parse_time
 from apps.personas.models import Clone
 from apps.users.permissions import HasCapability
 from learning_site.api_errors import PayloadTooLarge
 
 # 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
 MAX_BULK_BYTES = 64 * 2**20
+
+
+class ActionTimeField(serializers.DateTimeField):
+    """An action's time, parsed and checked by the rule the bulk path uses (one statement:
+    ``recording._time_error``), so both endpoints answer the same message."""
+
+    def to_internal_value(self, value):
+        parsed = parse_time(value)
+        if error := _time_error(parsed, now=timezone.now()):
+            raise serializers.ValidationError(error)
+        return parsed
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -45,7 +58,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
         slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
     )
     predicted_confidence = serializers.FloatField(min_value=0, max_value=1)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = ActionTimeField(required=False)
     output_text = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_OUTPUT_TEXT, trim_whitespace=False
     )

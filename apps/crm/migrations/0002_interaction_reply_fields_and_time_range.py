@@ -11,6 +11,8 @@ UPDATE crm_dealstagechange sc SET changed_at = d.created_at
 FROM crm_deal d
 WHERE d.id = sc.deal_id
   AND (sc.changed_at < '2000-01-01T00:00:00Z' OR sc.changed_at >= '9000-01-01T00:00:00Z');
+-- Check the rows written above now, so that the constraint can be added next.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 
 

@@ -31,6 +31,8 @@ SELECT bad.id, 'repaired', 'migration',
        jsonb_build_object('occurred_at', jsonb_build_object(
            'from', bad.old_occurred_at, 'to', bad.new_occurred_at)), now()
 FROM bad JOIN repaired USING (id);
+-- Check the rows written above now, so that the constraint can be added next.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 
 

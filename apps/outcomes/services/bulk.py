@@ -10,15 +10,14 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.outcomes.models import Signal
 from apps.outcomes.services.recording import (
-    FUTURE_TOLERANCE,
     MAX_OUTPUT_TEXT,
     NUL_MESSAGE,
     _confidence_error,
     _time_error,
+    parse_time,
 )
 
 MAX_BULK_ITEMS = 1000
@@ -173,28 +172,12 @@ WHERE external_id IN (SELECT json_array_elements_text(%s::json))
 """
 
 
-def _parse_time(value: object) -> object:
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:  # the C parser takes the common RFC 3339 forms; Django's takes the rest
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        try:
-            return parse_datetime(value) or value
-        except ValueError:
-            return value
-    return value
-
-
 def _times(items: list, now: datetime) -> tuple[list, list]:
     """Each item's time as ISO text (None: not given, recorded as now) and its error."""
-    latest = now + FUTURE_TOLERANCE
     times, errors = [], []
     for item in items:
-        value = _parse_time(item.get("occurred_at")) if isinstance(item, dict) else None
-        error = None if value is None else _time_error(value, latest=latest)
+        value = parse_time(item.get("occurred_at")) if isinstance(item, dict) else None
+        error = None if value is None else _time_error(value, now=now)
         times.append(None if value is None or error else value.isoformat())
         errors.append(error)
     return times, errors

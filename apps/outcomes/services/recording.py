@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.crm.models import Account, Deal
+from apps.crm.times import time_range_error
 from apps.outcomes.models import ActionType, OutcomeRecord, Signal
 from apps.personas.models import Clone
 
@@ -21,7 +23,26 @@ MAX_UTC_OFFSET = timedelta(hours=16)
 NUL_MESSAGE = "Null characters are not allowed."  # PostgreSQL cannot store them
 
 
-def _time_error(occurred_at: object, *, latest: datetime) -> str | None:
+def parse_time(value: object) -> object:
+    """A client's time as a datetime when it parses, else the value as given (then
+    ``_time_error`` names what is wrong with it)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:  # the C parser takes the common RFC 3339 forms; Django's takes the rest
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        try:
+            return parse_datetime(value) or value
+        except ValueError:
+            return value
+    return value
+
+
+def _time_error(occurred_at: object, *, now: datetime) -> str | None:
+    """The error of an action's time, or None: the one statement of the rule, which the
+    single-record and bulk paths both call (so both answer the same messages)."""
     if not isinstance(occurred_at, datetime):
         return "A date and time with a time zone is required (ISO 8601)."
     offset = occurred_at.utcoffset()
@@ -29,7 +50,9 @@ def _time_error(occurred_at: object, *, latest: datetime) -> str | None:
         return "Give a time zone (for example 2026-01-31T09:00:00Z)."
     if abs(offset) >= MAX_UTC_OFFSET:
         return "The time zone is out of range."
-    if occurred_at > latest:
+    if range_error := time_range_error(occurred_at, now=now):
+        return range_error
+    if occurred_at > now + FUTURE_TOLERANCE:
         return "An action cannot have happened in the future."
     return None
 
@@ -61,7 +84,7 @@ def _check_values(
         errors["external_id"] = NUL_MESSAGE
     if confidence_error := _confidence_error(predicted_confidence):
         errors["predicted_confidence"] = confidence_error
-    if time_error := _time_error(occurred_at, latest=now + FUTURE_TOLERANCE):
+    if time_error := _time_error(occurred_at, now=now):
         errors["occurred_at"] = time_error
     if not isinstance(output_text, str):
         errors["output_text"] = "Must be text."
