@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from apps.outcomes.models import ActionType, CalibrationBin, OutcomeRecord
+from apps.outcomes.models import ActionType, CalibrationBin, OutcomeChange, OutcomeRecord
+from apps.outcomes.services import outcome_restore
 
 
 @admin.register(ActionType)
@@ -13,9 +14,42 @@ class ActionTypeAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class OutcomeChangeInline(admin.TabularInline):
+    """The record's history: corrections, deletes and restores, late signals (read-only)."""
+
+    model = OutcomeChange
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["created_at", "kind", "actor", "changes"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Not deleted"), ("yes", "Deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
 @admin.register(OutcomeRecord)
 class OutcomeRecordAdmin(admin.ModelAdmin):
-    """Read-mostly: outcomes are recorded by the agent and decided by the periodic jobs."""
+    """Read-mostly: outcomes are recorded by the agent and decided by the periodic jobs.
+
+    Deleted records are listed too (filter "deleted"); "Restore" brings them back.
+    """
+
+    inlines = [OutcomeChangeInline]
+    actions = ["restore"]
 
     list_display = [
         "external_id",
@@ -27,8 +61,9 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
         "score",
         "occurred_at",
         "window_ends_at",
+        "deleted_at",
     ]
-    list_filter = ["status", "action_type", "clone"]
+    list_filter = [DeletedFilter, "status", "action_type", "clone"]
     search_fields = ["external_id", "account__name", "account__external_id"]
     list_select_related = ["action_type", "account", "clone"]
     date_hierarchy = "occurred_at"
@@ -50,11 +85,24 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
         "resolving_interaction",
         "resolution_note",
         "created_at",
+        "deleted_at",
     ]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
+    def get_queryset(self, request):
+        return OutcomeRecord.all_objects.select_related("action_type", "account", "clone")
+
     def has_add_permission(self, request) -> bool:
         return False  # the agent records actions through the API
+
+    @admin.action(description="Restore the selected deleted outcomes")
+    def restore(self, request, queryset) -> None:
+        actor = request.user.get_username()
+        restored = 0
+        for record in queryset.filter(deleted_at__isnull=False)[:1000]:
+            outcome_restore(outcome=record, actor=actor)
+            restored += 1
+        self.message_user(request, f"{restored} outcome(s) restored.", messages.SUCCESS)
 
 
 @admin.register(CalibrationBin)

@@ -24,9 +24,18 @@ from apps.outcomes.selectors import (
     calibration_report,
     outcomes_visible_to,
 )
-from apps.outcomes.services import MAX_OUTPUT_TEXT, outcome_record, outcomes_record_bulk_json
+from apps.outcomes.services import (
+    MAX_OUTPUT_TEXT,
+    OutcomeDeleted,
+    outcome_correct,
+    outcome_delete,
+    outcome_record,
+    outcomes_record_bulk_json,
+)
+from apps.outcomes.services.corrections import CORRECTABLE, NOT_CORRECTABLE_MESSAGE
 from apps.outcomes.services.recording import _time_error, parse_time
 from apps.personas.models import Clone
+from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
 from learning_site.api_errors import PayloadTooLarge
 
@@ -95,6 +104,34 @@ class OutcomeSerializer(serializers.ModelSerializer):
         ]
 
 
+class OutcomeCorrectionSerializer(serializers.Serializer):
+    """What ``PATCH /outcomes/{id}/`` may correct; identity fields are refused by name."""
+
+    metadata = serializers.DictField(required=False)
+    output_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_OUTPUT_TEXT, trim_whitespace=False
+    )
+    deal = DealRef(required=False, allow_null=True)
+    clone = serializers.SlugRelatedField(
+        slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"detail": ["A JSON object is required."]})
+        refused = {name: [NOT_CORRECTABLE_MESSAGE] for name in data if name not in CORRECTABLE}
+        if refused:
+            raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+
+def _actor(request) -> str:
+    """Who made a change, for the record's history: the user (or agent key) and the key."""
+    key = request.auth if isinstance(request.auth, ApiKey) else None
+    who = request.user.get_username()
+    return f"{who} (key {key.prefix}…)" if key is not None and key.user_id else who
+
+
 class OutcomeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=OutcomeStatus.choices)
     action_type = django_filters.CharFilter(field_name="action_type__code")
@@ -123,14 +160,20 @@ class OutcomeViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Agent actions. POST is idempotent on ``external_id``: 201 new, 200 the existing record."""
+    """Agent actions. POST is idempotent on ``external_id``: 201 new, 200 the existing record
+    (409 when that record was deleted). PATCH corrects, DELETE soft-deletes."""
 
     serializer_class = OutcomeSerializer
     filterset_class = OutcomeFilter
 
     def get_permissions(self):
-        read = self.action in ("list", "retrieve")
-        return [HasCapability("outcomes.read" if read else "outcomes.record")()]
+        capability = {
+            "list": "outcomes.read",
+            "retrieve": "outcomes.read",
+            "partial_update": "outcomes.correct",
+            "destroy": "outcomes.correct",
+        }.get(self.action, "outcomes.record")
+        return [HasCapability(capability)()]
 
     def get_queryset(self):
         return outcomes_visible_to(self.request.user)
@@ -139,11 +182,39 @@ class OutcomeViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record, created = outcome_record(**serializer.validated_data)
+        try:
+            record, created = outcome_record(**serializer.validated_data)
+        except OutcomeDeleted as deleted:
+            return Response(
+                {"detail": deleted.text, "id": deleted.record.pk},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(
             self.get_serializer(record).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(request=OutcomeCorrectionSerializer, responses={200: OutcomeSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Correct ``metadata``, ``output_text``, ``deal`` or ``clone`` (agent key or admin).
+
+        ``external_id``, ``action_type``, ``account`` and every other field answer 400.
+        The change is kept in the record's history (who, when, old and new values).
+        """
+        record = self.get_object()
+        correction = OutcomeCorrectionSerializer(data=request.data)
+        correction.is_valid(raise_exception=True)
+        record = outcome_correct(
+            outcome=record, actor=_actor(request), changes=correction.validated_data
+        )
+        return Response(self.get_serializer(record).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Soft delete (agent key or admin): the record leaves lists, dashboards and
+        calibration; re-posting its external_id then answers 409. An admin can restore it."""
+        outcome_delete(outcome=self.get_object(), actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=inline_serializer(

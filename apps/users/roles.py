@@ -24,6 +24,7 @@ _AGENT = {
     "crm.read",
     "outcomes.record",
     "outcomes.read",
+    "outcomes.correct",
     "calibration.read",
     "learnings.read",
     "learnings.apply",
@@ -82,7 +83,16 @@ _EXECUTIVE = {
     "dashboards.executive",
     "analytics.read",
 }
-_ADMIN = _MANAGER | _EXECUTIVE | {"admin.site", "users.manage", "apikeys.manage"}
+_ADMIN = (
+    _MANAGER
+    | _EXECUTIVE
+    | {
+        "admin.site",
+        "users.manage",
+        "apikeys.manage",
+        "outcomes.correct",
+    }
+)
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     AGENT: frozenset(_AGENT),

@@ -3,6 +3,7 @@
 - ``recording``: one agent action, and the field rules of every recording path;
 - ``bulk``: a whole bulk call in one SQL statement;
 - ``resolution``: pending outcomes decided by their signals, late signals, expiry;
+- ``corrections``: corrections, soft delete and restore, with their history;
 - ``calibration``: the reliability bins.
 """
 
@@ -13,7 +14,8 @@ from apps.outcomes.services.bulk import (
     outcomes_record_bulk_json,
 )
 from apps.outcomes.services.calibration import calibration_recompute
-from apps.outcomes.services.recording import MAX_OUTPUT_TEXT, outcome_record
+from apps.outcomes.services.corrections import outcome_correct, outcome_delete, outcome_restore
+from apps.outcomes.services.recording import MAX_OUTPUT_TEXT, OutcomeDeleted, outcome_record
 from apps.outcomes.services.resolution import (
     outcomes_expire,
     outcomes_resolve_by_interactions,
@@ -26,8 +28,12 @@ __all__ = [
     "MAX_BULK_ITEMS",
     "MAX_OUTPUT_TEXT",
     "BulkItemResult",
+    "OutcomeDeleted",
     "calibration_recompute",
+    "outcome_correct",
+    "outcome_delete",
     "outcome_record",
+    "outcome_restore",
     "outcomes_expire",
     "outcomes_record_bulk",
     "outcomes_record_bulk_json",

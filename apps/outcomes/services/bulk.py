@@ -11,14 +11,17 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
-from apps.outcomes.models import Signal
+from apps.crm.models import Account, Deal
+from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus, Signal
 from apps.outcomes.services.recording import (
+    DELETED_MESSAGE,
     MAX_OUTPUT_TEXT,
     NUL_MESSAGE,
     _confidence_error,
     _time_error,
     parse_time,
 )
+from apps.personas.models import Clone
 
 MAX_BULK_ITEMS = 1000
 
@@ -45,7 +48,7 @@ class BulkItemResult:
 # (``times`` and ``time_errors`` run beside the items) and takes out NUL characters, which
 # PostgreSQL cannot turn into text (``_encode``). Anything else it cannot store (a lone
 # surrogate, a number beyond numeric) fails the statement, and then ``_record_each``.
-_BULK_SQL = r"""
+_BULK_SQL = rf"""
 WITH item AS (
     SELECT e.index - 1 AS index, jsonb_typeof(e.value) = 'object' AS is_object,
            e.occurred_at::timestamptz AS occurred_at, e.time_error,
@@ -113,13 +116,13 @@ checked AS (
                    THEN E'metadata\tMust be a JSON object.' END
            ) END AS errors
     FROM item
-    LEFT JOIN outcomes_actiontype kind ON kind.code = item.action_type
-    LEFT JOIN crm_account account ON account.external_id = item.account
-    LEFT JOIN crm_deal deal ON deal.external_id = item.deal
-    LEFT JOIN personas_clone clone ON clone.external_id = item.clone
+    LEFT JOIN {ActionType._meta.db_table} kind ON kind.code = item.action_type
+    LEFT JOIN {Account._meta.db_table} account ON account.external_id = item.account
+    LEFT JOIN {Deal._meta.db_table} deal ON deal.external_id = item.deal
+    LEFT JOIN {Clone._meta.db_table} clone ON clone.external_id = item.clone
 ),
 inserted AS (
-    INSERT INTO outcomes_outcomerecord (
+    INSERT INTO {OutcomeRecord._meta.db_table} (
         external_id, action_type_id, account_id, deal_id, clone_id, predicted_confidence,
         occurred_at, window_ends_at, output_text, metadata, status, resolution_note,
         created_at)
@@ -128,26 +131,38 @@ inserted AS (
            coalesce(occurred_at, %(now)s),
            coalesce(occurred_at, %(now)s) + make_interval(hours => window_hours),
            coalesce(output_text, ''),
-           CASE WHEN metadata_type = 'object' THEN metadata ELSE '{}' END, 'pending', '', %(now)s
+           CASE WHEN metadata_type = 'object' THEN metadata ELSE '{{}}' END, %(pending)s, '', %(now)s
     FROM checked
     WHERE errors = ''
     ORDER BY index
     ON CONFLICT (external_id) DO NOTHING
     RETURNING id, external_id
 ),
-result AS (
-    SELECT checked.index, checked.external_id, checked.errors,
-           CASE WHEN checked.errors <> '' THEN 'error'
-                WHEN inserted.id IS NOT NULL AND row_number() OVER (
-                    PARTITION BY checked.external_id, checked.errors ORDER BY checked.index
-                ) = 1 THEN 'created'
-                ELSE 'existing' END AS status,
-           -- stored before this statement began; NULL if a concurrent call stored it since
-           coalesce(inserted.id, CASE WHEN checked.errors = '' THEN (
-               SELECT stored.id FROM outcomes_outcomerecord stored
-               WHERE stored.external_id = checked.external_id) END) AS id
+matched AS (
+    SELECT checked.index, checked.external_id, checked.errors, inserted.id AS inserted_id,
+           row_number() OVER (
+               PARTITION BY checked.external_id, checked.errors ORDER BY checked.index
+           ) AS nth,
+           stored.id AS stored_id, stored.deleted_at IS NOT NULL AS stored_deleted
     FROM checked
     LEFT JOIN inserted ON checked.errors = '' AND inserted.external_id = checked.external_id
+    -- stored before this statement began (NULL if a concurrent call stored it since); only
+    -- looked up for items not inserted now, so a call of new actions makes no extra probe
+    LEFT JOIN LATERAL (
+        SELECT s.id, s.deleted_at FROM {OutcomeRecord._meta.db_table} s
+        WHERE checked.errors = '' AND inserted.id IS NULL AND s.external_id = checked.external_id
+    ) stored ON true
+),
+result AS (
+    SELECT index, external_id,
+           CASE WHEN stored_deleted
+               THEN E'external_id\t' || replace(%(deleted_message)s, '{{id}}', stored_id::text)
+               ELSE errors END AS errors,
+           CASE WHEN errors <> '' OR stored_deleted THEN 'error'
+                WHEN inserted_id IS NOT NULL AND nth = 1 THEN 'created'
+                ELSE 'existing' END AS status,
+           coalesce(inserted_id, stored_id) AS id
+    FROM matched
 )
 SELECT json_build_object(
     'created', count(*) FILTER (WHERE status = 'created'),
@@ -166,8 +181,8 @@ SELECT json_build_object(
 FROM result
 """
 
-_EXISTING_SQL = """
-SELECT external_id, id FROM outcomes_outcomerecord
+_EXISTING_SQL = f"""
+SELECT external_id, id FROM {OutcomeRecord._meta.db_table}
 WHERE external_id IN (SELECT json_array_elements_text(%s::json))
 """
 
@@ -284,6 +299,8 @@ def _run(document: str, items: list, now: datetime) -> str:
                 "now": now,
                 "max_text": MAX_OUTPUT_TEXT,
                 "deal_signal": Signal.DEAL_PROGRESSION,
+                "pending": OutcomeStatus.PENDING,
+                "deleted_message": DELETED_MESSAGE,
             },
         )
         body, unresolved = cursor.fetchone()

@@ -21,6 +21,23 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # No place on Earth is further from UTC than 14 hours; PostgreSQL takes up to 15:59.
 MAX_UTC_OFFSET = timedelta(hours=16)
 NUL_MESSAGE = "Null characters are not allowed."  # PostgreSQL cannot store them
+# Re-posting a deleted record's external_id: both endpoints answer this ({id}: the record).
+DELETED_MESSAGE = (
+    "Outcome {id} with this external_id was deleted; an admin can restore it."
+    " It is not recorded again."
+)
+
+
+class OutcomeDeleted(ValidationError):
+    """The external_id belongs to a deleted (soft-deleted) outcome: not recorded again.
+
+    The outcomes API answers 409; any other caller that lets it through answers 400.
+    """
+
+    def __init__(self, record: OutcomeRecord):
+        self.record = record
+        self.text = DELETED_MESSAGE.format(id=record.pk)
+        super().__init__({"external_id": self.text})
 
 
 def parse_time(value: object) -> object:
@@ -148,11 +165,13 @@ def outcome_record(
         now=now,
     )
     existing = (
-        OutcomeRecord.objects.filter(external_id=external_id).first()
+        OutcomeRecord.all_objects.filter(external_id=external_id).first()
         if "external_id" not in errors
         else None
     )
     if existing is not None:
+        if existing.deleted_at is not None:
+            raise OutcomeDeleted(existing)
         return existing, False
     errors |= _check_references(action_type=action_type, account=account, deal=deal)
     if errors:
@@ -173,5 +192,8 @@ def outcome_record(
             )
     except IntegrityError:
         # A concurrent call with the same external_id won the race: return its record.
-        return OutcomeRecord.objects.get(external_id=external_id), False
+        existing = OutcomeRecord.all_objects.get(external_id=external_id)
+        if existing.deleted_at is not None:
+            raise OutcomeDeleted(existing) from None
+        return existing, False
     return record, True
