@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import django_filters
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
@@ -29,11 +29,11 @@ from apps.outcomes.services import (
     OutcomeDeleted,
     outcome_correct,
     outcome_delete,
-    outcome_record,
+    outcome_record_item,
     outcomes_record_bulk_json,
 )
 from apps.outcomes.services.corrections import CORRECTABLE, NOT_CORRECTABLE_MESSAGE
-from apps.outcomes.services.recording import _time_error, parse_time
+from apps.outcomes.services.rules import _time_error, parse_time
 from apps.personas.models import Clone
 from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
@@ -178,12 +178,17 @@ class OutcomeViewSet(
     def get_queryset(self):
         return outcomes_visible_to(self.request.user)
 
-    @extend_schema(responses={201: OutcomeSerializer, 200: OutcomeSerializer})
+    @extend_schema(
+        request=OutcomeSerializer,
+        responses={201: OutcomeSerializer, 200: OutcomeSerializer, 409: OpenApiTypes.OBJECT},
+    )
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        """Record one action: a one-item call of the bulk statement, so both endpoints hold
+        an action to the same rules and answer the same messages (the serializer only
+        describes the payload and renders the record)."""
+        item = request.data.dict() if isinstance(request.data, QueryDict) else request.data
         try:
-            record, created = outcome_record(**serializer.validated_data)
+            record, created = outcome_record_item(item=item)
         except OutcomeDeleted as deleted:
             return Response(
                 {"detail": deleted.text, "id": deleted.record.pk},

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.crm.models import Account, Deal
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus, Signal
-from apps.outcomes.services.recording import (
+from apps.outcomes.services.rules import (
     DELETED_MESSAGE,
     MAX_OUTPUT_TEXT,
     NUL_MESSAGE,
@@ -161,7 +161,8 @@ result AS (
            CASE WHEN errors <> '' OR stored_deleted THEN 'error'
                 WHEN inserted_id IS NOT NULL AND nth = 1 THEN 'created'
                 ELSE 'existing' END AS status,
-           coalesce(inserted_id, stored_id) AS id
+           coalesce(inserted_id, stored_id) AS id,
+           CASE WHEN stored_deleted THEN stored_id END AS deleted_id
     FROM matched
 )
 SELECT json_build_object(
@@ -169,11 +170,14 @@ SELECT json_build_object(
     'existing', count(*) FILTER (WHERE status = 'existing'),
     'failed', count(*) FILTER (WHERE status = 'error'),
     'results', json_agg(CASE status
-        WHEN 'error' THEN json_build_object(
+        WHEN 'error' THEN (json_build_object(
             'index', index, 'external_id', external_id, 'status', status,
             'errors', (SELECT json_object_agg(split_part(line, E'\t', 1),
                                               split_part(line, E'\t', 2))
-                       FROM unnest(string_to_array(errors, E'\n')) AS line))
+                       FROM unnest(string_to_array(errors, E'\n')) AS line))::jsonb
+            -- the deleted record an item's external_id belongs to
+            || CASE WHEN deleted_id IS NOT NULL THEN jsonb_build_object('id', deleted_id)
+                    ELSE '{{}}' END)::json
         ELSE json_build_object(
             'index', index, 'external_id', external_id, 'status', status, 'id', id)
         END ORDER BY index)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.crm.models import Deal
 from apps.outcomes.models import OutcomeChange, OutcomeChangeKind, OutcomeRecord, Signal
-from apps.outcomes.services.recording import MAX_OUTPUT_TEXT, NUL_MESSAGE
+from apps.outcomes.services.rules import MAX_OUTPUT_TEXT, NUL_MESSAGE
 from apps.personas.models import Clone
 
 # What a correction may change; identity (external_id, action_type, account) never.
