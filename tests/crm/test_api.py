@@ -159,3 +159,50 @@ def test_account_list_runs_a_fixed_number_of_queries(agent_api, django_assert_ma
 
 def test_wrong_method_is_405(agent_api):
     assert agent_api.delete("/api/v1/accounts/").status_code == 405
+
+
+def test_an_inbound_reply_carries_in_reply_to_thread_and_contact_to_the_timeline(
+    agent_api, page_client, manager, django_assert_max_num_queries
+):
+    account = AccountFactory(external_id="acc-r")
+    payload = {
+        "account": "acc-r",
+        "channel": "email",
+        "direction": "inbound",
+        "occurred_at": timezone.now().isoformat(),
+        "in_reply_to": "out-42",
+        "thread_id": "thr-7",
+        "contact": "dana@acme.test",
+    }
+    with django_assert_max_num_queries(10):
+        response = agent_api.post("/api/v1/interactions/", payload, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["in_reply_to"], body["thread_id"], body["contact"]) == (
+        "out-42",
+        "thr-7",
+        "dana@acme.test",
+    )
+    page = page_client(manager).get(f"/accounts/{account.pk}/").content.decode()
+    assert "in reply to <code>out-42</code>" in page
+    assert "thr-7" in page and "dana@acme.test" in page
+
+
+def test_another_organisation_cannot_reply_on_our_account(api_client, other_agent_key, org, in_org):
+    AccountFactory(external_id="acc-r")
+    other = api_client(other_agent_key, host=OTHER_HOST)
+    response = other.post(
+        "/api/v1/interactions/",
+        {
+            "account": "acc-r",
+            "channel": "email",
+            "direction": "inbound",
+            "occurred_at": timezone.now().isoformat(),
+            "in_reply_to": "out-1",
+        },
+        format="json",
+    )
+    assert response.status_code == 400 and "account" in response.json()
+    with in_org(org):
+        assert not Interaction.objects.exists()
