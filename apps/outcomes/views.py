@@ -108,7 +108,8 @@ def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
         outcomes_visible_to(request.user).select_related("resolving_interaction", "clone__owner"),
         pk=pk,
     )
-    return render(request, "outcomes/detail.html", {"record": record})
+    history = list(record.changes.order_by("created_at", "id")[:50])
+    return render(request, "outcomes/detail.html", {"record": record, "history": history})
 
 
 # --- calibration page -----------------------------------------------------------------------

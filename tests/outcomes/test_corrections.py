@@ -212,3 +212,11 @@ def test_an_admin_restores_a_deleted_outcome_in_the_admin(
     assert kinds == [("deleted", "agent:agent"), ("restored", "ada")]
     history = client.get(f"/admin/outcomes/outcomerecord/{record.pk}/change/")
     assert "restored" in history.content.decode().lower()
+
+
+def test_the_outcome_page_shows_the_history_of_corrections(agent_api, page_client, manager, record):
+    agent_api.patch(url(record), {"output_text": "Corrected text"}, format="json")
+
+    page = page_client(manager).get(f"/outcomes/{record.pk}/").content.decode()
+
+    assert "History" in page and "Corrected by agent:agent: output_text" in page
