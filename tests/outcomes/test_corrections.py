@@ -220,3 +220,25 @@ def test_the_outcome_page_shows_the_history_of_corrections(agent_api, page_clien
     page = page_client(manager).get(f"/outcomes/{record.pk}/").content.decode()
 
     assert "History" in page and "Corrected by agent:agent: output_text" in page
+
+
+def test_our_deleted_external_id_stays_free_in_another_organisation(
+    agent_api, api_client, other_agent_key, record, org, other_org, in_org
+):
+    agent_api.delete(url(record))
+    with in_org(other_org):
+        AccountFactory(external_id="acc-c")
+    item = {
+        "external_id": "out-c",
+        "action_type": "email_sent",
+        "account": "acc-c",
+        "predicted_confidence": 0.5,
+    }
+
+    response = api_client(other_agent_key, host=OTHER_HOST).post(
+        "/api/v1/outcomes/", item, format="json"
+    )
+
+    assert response.status_code == 201
+    connection.set_tenant(org)
+    assert OutcomeRecord.all_objects.get(external_id="out-c").deleted_at is not None
