@@ -8,7 +8,6 @@ import django_filters
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -33,7 +32,6 @@ from apps.outcomes.services import (
     outcomes_record_bulk_json,
 )
 from apps.outcomes.services.corrections import CORRECTABLE, NOT_CORRECTABLE_MESSAGE
-from apps.outcomes.services.rules import _time_error, parse_time
 from apps.personas.models import Clone
 from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
@@ -43,19 +41,12 @@ from learning_site.api_errors import PayloadTooLarge
 MAX_BULK_BYTES = 64 * 2**20
 
 
-class ActionTimeField(serializers.DateTimeField):
-    """An action's time, parsed and checked by the rule the bulk path uses (one statement:
-    ``recording._time_error``), so both endpoints answer the same message."""
-
-    def to_internal_value(self, value):
-        parsed = parse_time(value)
-        if error := _time_error(parsed, now=timezone.now()):
-            raise serializers.ValidationError(error)
-        return parsed
-
-
 class OutcomeSerializer(serializers.ModelSerializer):
-    """An agent action as the agent sent it, plus what came of it."""
+    """An agent action as the agent sent it, plus what came of it.
+
+    Renders records and describes the payload (OpenAPI); recording does not validate with
+    it: both POST endpoints hold an action to the bulk statement's rules (one statement).
+    """
 
     external_id = serializers.CharField(max_length=200, validators=[])
     action_type = serializers.SlugRelatedField(
@@ -67,7 +58,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
         slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
     )
     predicted_confidence = serializers.FloatField(min_value=0, max_value=1)
-    occurred_at = ActionTimeField(required=False)
+    occurred_at = serializers.DateTimeField(required=False)
     output_text = serializers.CharField(
         required=False, allow_blank=True, max_length=MAX_OUTPUT_TEXT, trim_whitespace=False
     )
@@ -107,10 +98,10 @@ class OutcomeSerializer(serializers.ModelSerializer):
 class OutcomeCorrectionSerializer(serializers.Serializer):
     """What ``PATCH /outcomes/{id}/`` may correct; identity fields are refused by name."""
 
-    metadata = serializers.DictField(required=False)
-    output_text = serializers.CharField(
-        required=False, allow_blank=True, max_length=MAX_OUTPUT_TEXT, trim_whitespace=False
-    )
+    # Types and references here; the value rules (length, NULs, the deal's account) are
+    # the correction service's, which states them with the recording paths' messages.
+    metadata = serializers.JSONField(required=False)
+    output_text = serializers.JSONField(required=False)
     deal = DealRef(required=False, allow_null=True)
     clone = serializers.SlugRelatedField(
         slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True

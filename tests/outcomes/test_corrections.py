@@ -242,3 +242,16 @@ def test_our_deleted_external_id_stays_free_in_another_organisation(
     assert response.status_code == 201
     connection.set_tenant(org)
     assert OutcomeRecord.all_objects.get(external_id="out-c").deleted_at is not None
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("x" * 50_001, "Ensure this field has no more than 50000 characters."),
+        (12, "Must be text."),
+    ],
+)
+def test_a_correction_is_held_to_the_recording_messages(agent_api, record, value, message):
+    response = agent_api.patch(url(record), {"output_text": value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"output_text": [message]}
