@@ -63,3 +63,34 @@ def test_manager_filters_outcomes_by_status_without_a_reload(
     page.wait_for_url("**/outcomes/*/")
     assert page.locator("text=What came of it").is_visible()
     screenshot(page, "outcomes-detail")
+
+
+def test_an_outcome_shows_its_history_and_a_reply_its_thread_at_both_sizes(
+    demo_org, page, login, org_url, screenshot
+):
+    from apps.crm.models import Account, Interaction
+    from apps.outcomes.models import OutcomeRecord
+    from apps.outcomes.services import outcome_correct
+
+    record = OutcomeRecord.objects.order_by("pk").first()
+    outcome_correct(outcome=record, actor="agent:prod", changes={"output_text": "Corrected."})
+    account = Account.objects.get(pk=record.account_id)
+    Interaction.objects.create(
+        account=account,
+        channel="email",
+        direction="inbound",
+        occurred_at=timezone.now(),
+        summary="Thanks, let's talk Tuesday.",
+        contact="dana@acme.test",
+        in_reply_to=record.external_id,
+        thread_id="thr-1",
+    )
+    login(page, demo_org, "maria")
+    for width, height in [(1280, 800), (390, 844)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(org_url(demo_org, f"/outcomes/{record.pk}/"))
+        assert page.locator("text=Corrected by agent:prod").is_visible()
+        screenshot(page, f"outcome-history-{width}")
+        page.goto(org_url(demo_org, f"/accounts/{account.pk}/"))
+        assert page.locator(f"text=in reply to {record.external_id}").first.is_visible()
+        screenshot(page, f"timeline-reply-{width}")
