@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.crm.models import Interaction
-from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.models import OutcomeChange, OutcomeRecord
 from apps.outcomes.services import (
     outcome_record,
     outcomes_record_bulk,
@@ -187,3 +187,53 @@ def test_a_bulk_call_racing_another_for_the_same_action_answers_with_the_stored_
         ("created", OutcomeRecord.objects.get(external_id="race-2").pk),
     ]
     assert OutcomeRecord.objects.filter(external_id="race-1").count() == 1
+
+
+def test_two_resolvers_correcting_late_signals_at_once_correct_each_record_once(fresh_org):
+    account = AccountFactory()
+    email = action_type("email_sent")
+    now = timezone.now()
+    OutcomeRecord.objects.bulk_create(
+        OutcomeRecord(
+            external_id=f"late-{n}",
+            action_type=email,
+            account=account,
+            predicted_confidence=0.5,
+            occurred_at=now - timedelta(hours=40),
+            window_ends_at=now - timedelta(hours=16),
+            status="expired",
+            score=0.0,
+            resolved_at=now - timedelta(hours=16),
+        )
+        for n in range(500)
+    )
+    Interaction.objects.bulk_create(  # replies inside the windows, arriving now
+        Interaction(
+            account=account,
+            channel="email",
+            direction="inbound",
+            occurred_at=now - timedelta(hours=30),
+            in_reply_to=f"late-{n}",
+        )
+        for n in range(500)
+    )
+    start = threading.Barrier(2)
+    claimed: list[list[int]] = [[], []]
+
+    def resolver(n: int):
+        def work():
+            start.wait()
+            outcomes_resolve_immediate_signals(claimed=claimed[n])
+
+        return work
+
+    threads = [_in_thread(fresh_org, resolver(n)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert set(claimed[0]).isdisjoint(claimed[1])
+    assert len(claimed[0]) + len(claimed[1]) == 500
+    assert OutcomeRecord.objects.filter(status="resolved").count() == 500
+    assert OutcomeChange.objects.filter(kind="late_signal").count() == 500
