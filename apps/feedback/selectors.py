@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     Avg,
     Case,
+    CharField,
     Count,
     F,
     FloatField,
@@ -23,15 +26,44 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.crm.selectors import accounts_visible_to
-from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning
+from apps.feedback.models import (
+    FeedbackAspect,
+    FeedbackEntry,
+    FeedbackKind,
+    Learning,
+    LearningApplication,
+)
 from apps.feedback.scoring import decay_sql
 from apps.outcomes.models import OutcomeRecord
+from apps.users.models import User
+from apps.users.roles import can
 
 
 def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
     """Agent outputs on the accounts ``user`` may see (a rep: the accounts they own)."""
     return OutcomeRecord.objects.filter(
         account__in=accounts_visible_to(user).order_by().values("pk")
+    )
+
+
+def feedback_visible_to(user) -> QuerySet[FeedbackEntry]:
+    """Feedback ``user`` may read: a manager or executive (``feedback.view_team``) sees the
+    feedback on every output they may see; anyone else only their own entries."""
+    if can(user, "feedback.view_team"):
+        return FeedbackEntry.objects.filter(
+            outcome__in=outcomes_visible_to(user).order_by().values("pk")
+        )
+    if isinstance(user, User):
+        return FeedbackEntry.objects.filter(user=user)
+    return FeedbackEntry.objects.none()
+
+
+def learning_applications(learning: Learning) -> QuerySet[LearningApplication]:
+    """A learning's uses, newest first, with what each row shows."""
+    return (
+        LearningApplication.objects.filter(learning=learning)
+        .select_related("outcome_record", "applied_by")
+        .order_by("-applied_at", "-id")
     )
 
 
@@ -157,14 +189,23 @@ def feedback_summary(*, days: int = 30, now: datetime | None = None) -> dict:
     }
 
 
+# A learning whose lift interval lies wholly below zero leaves the agent's list until a
+# manager keeps it (or retires it). The one statement of that rule.
+NOT_HURTING = Q(is_hurting=False) | Q(kept_at__isnull=False)
+
+
 def learnings_ranked(
     *,
     action_type: str = "",
     category: str = "",
     active: bool | None = True,
+    include_hurting: bool = False,
     now: datetime | None = None,
 ) -> QuerySet[Learning]:
-    """Learnings ranked by relevance × confidence × decay (decay computed at ``now``)."""
+    """Learnings ranked by relevance × confidence × decay (decay computed at ``now``).
+
+    Hurting learnings (``NOT_HURTING``) are left out unless ``include_hurting``.
+    """
     learnings = Learning.objects.select_related("action_type").annotate(
         current_decay=ExpressionWrapper(decay_sql(now or timezone.now()), FloatField())
     )
@@ -176,6 +217,8 @@ def learnings_ranked(
     )
     if active is not None:
         learnings = learnings.filter(is_active=active)
+    if not include_hurting:
+        learnings = learnings.filter(NOT_HURTING)
     if action_type:
         learnings = learnings.filter(Q(action_type__code=action_type) | Q(action_type__isnull=True))
     if category:
@@ -193,6 +236,14 @@ EXPORT_FIELDS = [
     "clarity",
     "likelihood_to_reuse",
     "would_recommend",
+    "positive_aspects",
+    "negative_aspects",
+    "positive_notes",
+    "negative_notes",
+    "feature_requests",
+    "error_category",
+    "error_details",
+    "feedback_source",
     "rated_by",
     "rated_at",
     "outcome_id",
@@ -216,6 +267,14 @@ _EXPORT_SOURCES = [
     "clarity",
     "likelihood_to_reuse",
     "would_recommend",
+    "positive_aspects",
+    "negative_aspects",
+    "positive_notes",
+    "negative_notes",
+    "feature_requests",
+    "error_category",
+    "error_details",
+    "feedback_source",
     "user__username",
     "updated_at",
     "outcome_id",
@@ -231,16 +290,54 @@ _EXPORT_SOURCES = [
 ]
 
 
-def feedback_export_rows(
-    *, since: datetime | None = None, action_type: str = "", kind: str = ""
-) -> Iterator[dict]:
-    """Every feedback entry with its outcome, oldest first, read in chunks from a cursor."""
-    entries = FeedbackEntry.objects.order_by("pk")
+def _aspect_codes(polarity: str) -> Subquery:
+    """The codes of an entry's aspects of one polarity, as one array (a subquery per row)."""
+    codes = (
+        FeedbackAspect.objects.filter(entries=OuterRef("pk"), polarity=polarity)
+        .order_by()
+        .values("polarity")
+        .annotate(codes=ArrayAgg("code", order_by="code"))
+        .values("codes")
+    )
+    return Subquery(codes, output_field=ArrayField(CharField()))
+
+
+EXPORT_CHUNK = 2000
+
+
+def feedback_export_page(
+    *,
+    after: int = 0,
+    limit: int = EXPORT_CHUNK,
+    since: datetime | None = None,
+    action_type: str = "",
+    kind: str = "",
+) -> list[dict]:
+    """The next ``limit`` feedback entries with their outcome after id ``after``, oldest
+    first: one keyset query per page, so an export of any size holds one page in memory."""
+    entries = FeedbackEntry.objects.filter(pk__gt=after).order_by("pk")
     if since is not None:
         entries = entries.filter(updated_at__gte=since)
     if action_type:
         entries = entries.filter(outcome__action_type__code=action_type)
     if kind:
         entries = entries.filter(kind=kind)
-    for values in entries.values_list(*_EXPORT_SOURCES).iterator(chunk_size=2000):
-        yield dict(zip(EXPORT_FIELDS, values, strict=True))
+    entries = entries.annotate(
+        positive_aspects=_aspect_codes("positive"), negative_aspects=_aspect_codes("negative")
+    )
+    return [
+        dict(zip(EXPORT_FIELDS, values, strict=True))
+        for values in entries.values_list(*_EXPORT_SOURCES)[:limit]
+    ]
+
+
+def feedback_export_rows(
+    *, since: datetime | None = None, action_type: str = "", kind: str = ""
+) -> Iterator[dict]:
+    """Every feedback entry with its outcome, oldest first, read page by page."""
+    after = 0
+    while page := feedback_export_page(
+        after=after, since=since, action_type=action_type, kind=kind
+    ):
+        yield from page
+        after = page[-1]["feedback_id"]

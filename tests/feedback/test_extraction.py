@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.feedback.models import Learning
-from apps.feedback.scoring import wilson_lower_bound
+from apps.feedback.scoring import confidence
 from apps.feedback.services import learning_application_record, learnings_extract
 from tests.factories.feedback import FeedbackEntryFactory
 from tests.factories.outcomes import CloneFactory, OutcomeFactory, action_type
@@ -78,7 +78,7 @@ def test_extraction_finds_what_the_well_rated_outputs_share(crafted):
         "lift": 1.0,
     }
     assert short.relevance_score == 1.0
-    assert short.confidence_score == pytest.approx(wilson_lower_bound(6, 6), abs=1e-9)
+    assert short.confidence_score == pytest.approx(confidence(6, 6), abs=1e-9)
     assert short.success_rate == 1.0
     assert set(short.source_outcomes.values_list("pk", flat=True)) == {o.pk for o in good}
     assert "6 of 6 well-rated" in short.guidance
@@ -121,7 +121,7 @@ def test_running_extraction_again_updates_evidence_and_keeps_the_use_counters(cr
     assert Learning.objects.count() == count
     assert second.created == 0
     assert short.application_count == 1
-    assert short.confidence_score == pytest.approx(wilson_lower_bound(7, 7), abs=1e-9)
+    assert short.confidence_score == pytest.approx(confidence(7, 7), abs=1e-9)
 
 
 def test_run_periodic_runs_the_extraction_job_in_one_org(crafted, org, capsys):
