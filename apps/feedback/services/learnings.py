@@ -172,14 +172,21 @@ WITH applied AS (
 ), stats AS (
     SELECT learning_id, n1, x1, n0, x0,
            (x1 + 1) / (n1 + 2) AS p1, (x0 + 1) / (n0 + 2) AS p0
-    FROM groups WHERE n0 > 0
+    FROM groups
 ), intervals AS (
-    SELECT learning_id, n1, n0, x1 / n1 - x0 / n0 AS lift,
-           (p1 - p0) - %(z)s * sqrt(p1 * (1 - p1) / (n1 + 2) + p0 * (1 - p0) / (n0 + 2)) AS low,
-           (p1 - p0) + %(z)s * sqrt(p1 * (1 - p1) / (n1 + 2) + p0 * (1 - p0) / (n0 + 2)) AS high
+    -- No comparable outcome, no comparison: the interval stays NULL, the sizes are kept.
+    SELECT learning_id, n1, n0,
+           CASE WHEN n0 > 0 THEN x1 / n1 - x0 / n0 END AS lift,
+           CASE WHEN n0 > 0 THEN (p1 - p0)
+                - %(z)s * sqrt(p1 * (1 - p1) / (n1 + 2) + p0 * (1 - p0) / (n0 + 2)) END AS low,
+           CASE WHEN n0 > 0 THEN (p1 - p0)
+                + %(z)s * sqrt(p1 * (1 - p1) / (n1 + 2) + p0 * (1 - p0) / (n0 + 2)) END AS high
     FROM stats
 ), rows AS (
-    SELECT l.id, i.lift, GREATEST(-1.0, i.low) AS low, LEAST(1.0, i.high) AS high,
+    -- GREATEST and LEAST skip NULLs: clip only an interval that exists.
+    SELECT l.id, i.lift,
+           CASE WHEN i.low IS NOT NULL THEN GREATEST(-1.0, i.low) END AS low,
+           CASE WHEN i.high IS NOT NULL THEN LEAST(1.0, i.high) END AS high,
            COALESCE(i.n1, 0) AS n1, COALESCE(i.n0, 0) AS n0
     FROM {_LEARNING} l LEFT JOIN intervals i ON i.learning_id = l.id
 )
