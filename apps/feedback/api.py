@@ -83,7 +83,7 @@ class FeedbackEntrySerializer(serializers.ModelSerializer):
     positive_notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     negative_notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     feature_requests = serializers.ListField(
-        child=serializers.CharField(max_length=300),
+        child=serializers.CharField(max_length=300, allow_blank=True),
         required=False,
         max_length=MAX_FEATURE_REQUESTS,
     )
