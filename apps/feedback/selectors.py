@@ -308,7 +308,7 @@ EXPORT_CHUNK = 2000
 def feedback_export_page(
     *,
     after: int = 0,
-    limit: int = EXPORT_CHUNK,
+    limit: int | None = None,
     since: datetime | None = None,
     action_type: str = "",
     kind: str = "",
@@ -327,7 +327,7 @@ def feedback_export_page(
     )
     return [
         dict(zip(EXPORT_FIELDS, values, strict=True))
-        for values in entries.values_list(*_EXPORT_SOURCES)[:limit]
+        for values in entries.values_list(*_EXPORT_SOURCES)[: limit or EXPORT_CHUNK]
     ]
 
 
