@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     Avg,
     Case,
-    CharField,
     Count,
     F,
     FloatField,
@@ -27,7 +24,6 @@ from django.utils import timezone
 
 from apps.crm.selectors import accounts_visible_to
 from apps.feedback.models import (
-    FeedbackAspect,
     FeedbackEntry,
     FeedbackKind,
     Learning,
@@ -267,8 +263,8 @@ _EXPORT_SOURCES = [
     "clarity",
     "likelihood_to_reuse",
     "would_recommend",
-    "positive_aspects",
-    "negative_aspects",
+    "positive",  # aspects, read per page (see feedback_export_page)
+    "negative",
     "positive_notes",
     "negative_notes",
     "feature_requests",
@@ -290,54 +286,56 @@ _EXPORT_SOURCES = [
 ]
 
 
-def _aspect_codes(polarity: str) -> Subquery:
-    """The codes of an entry's aspects of one polarity, as one array (a subquery per row)."""
-    codes = (
-        FeedbackAspect.objects.filter(entries=OuterRef("pk"), polarity=polarity)
-        .order_by()
-        .values("polarity")
-        .annotate(codes=ArrayAgg("code", order_by="code"))
-        .values("codes")
-    )
-    return Subquery(codes, output_field=ArrayField(CharField()))
-
-
 EXPORT_CHUNK = 2000
+_ASPECT_COLUMNS = {
+    "positive": EXPORT_FIELDS.index("positive_aspects"),
+    "negative": EXPORT_FIELDS.index("negative_aspects"),
+}
+_EXPORT_COLUMNS = [source for source in _EXPORT_SOURCES if source not in _ASPECT_COLUMNS]
 
 
-def feedback_export_page(
+def _with_aspects(rows: list[list]) -> list[list]:
+    """Fill in the aspect codes of a page of export rows (one query for the page)."""
+    aspects: dict[int, dict[str, list[str]]] = {}
+    links = FeedbackEntry.aspects.through.objects.filter(
+        feedbackentry_id__in=[row[0] for row in rows]
+    ).order_by("feedbackaspect__code")
+    for entry_id, polarity, code in links.values_list(
+        "feedbackentry_id", "feedbackaspect__polarity", "feedbackaspect__code"
+    ):
+        aspects.setdefault(entry_id, {}).setdefault(polarity, []).append(code)
+    for row in rows:
+        mine = aspects.get(row[0], {})
+        for polarity, column in sorted(_ASPECT_COLUMNS.items(), key=lambda item: item[1]):
+            row.insert(column, mine.get(polarity, []))
+    return rows
+
+
+def feedback_export_pages(
     *,
-    after: int = 0,
-    limit: int | None = None,
     since: datetime | None = None,
     action_type: str = "",
     kind: str = "",
-) -> list[dict]:
-    """The next ``limit`` feedback entries with their outcome after id ``after``, oldest
-    first: one keyset query per page, so an export of any size holds one page in memory."""
-    entries = FeedbackEntry.objects.filter(pk__gt=after).order_by("pk")
+    size: int | None = None,
+) -> Iterator[list[list]]:
+    """Every feedback entry with its outcome, oldest first, in pages of ``size`` rows, each
+    row a list of values in ``EXPORT_FIELDS`` order.
+
+    Each page is one keyset query (``id > last id``, by the primary key) plus one for its
+    aspects, so an export of any size holds one page in memory and the first page is out
+    at once. (A server-side cursor outside a transaction is materialised whole by
+    PostgreSQL before its first row: 4.4 s to the first byte of 214 MB, against 0.5 s.)
+    """
+    size = size or EXPORT_CHUNK
+    entries = FeedbackEntry.objects.order_by("pk")
     if since is not None:
         entries = entries.filter(updated_at__gte=since)
     if action_type:
         entries = entries.filter(outcome__action_type__code=action_type)
     if kind:
         entries = entries.filter(kind=kind)
-    entries = entries.annotate(
-        positive_aspects=_aspect_codes("positive"), negative_aspects=_aspect_codes("negative")
-    )
-    return [
-        dict(zip(EXPORT_FIELDS, values, strict=True))
-        for values in entries.values_list(*_EXPORT_SOURCES)[: limit or EXPORT_CHUNK]
-    ]
-
-
-def feedback_export_rows(
-    *, since: datetime | None = None, action_type: str = "", kind: str = ""
-) -> Iterator[dict]:
-    """Every feedback entry with its outcome, oldest first, read page by page."""
+    entries = entries.values_list(*_EXPORT_COLUMNS)
     after = 0
-    while page := feedback_export_page(
-        after=after, since=since, action_type=action_type, kind=kind
-    ):
-        yield from page
-        after = page[-1]["feedback_id"]
+    while rows := [list(row) for row in entries.filter(pk__gt=after)[:size]]:
+        yield _with_aspects(rows)
+        after = rows[-1][0]

@@ -96,3 +96,15 @@ def test_the_new_operations_are_in_the_openapi_schema_with_examples(agent_api):
     assert "/api/v1/learnings/{id}/keep/" in paths and "/api/v1/learnings/{id}/retire/" in paths
     learning = schema["components"]["schemas"]["Learning"]["properties"]
     assert {"confidence_score", "lift", "lift_low", "lift_high", "lift_sample"} <= set(learning)
+
+
+def test_the_export_carries_the_detail(page_client, rep, manager, rory_output):
+    import json
+
+    page_client(rep).post(url(rory_output), FORM)
+    response = page_client(manager).get("/feedback/export/", {"format": "jsonl"})
+    record = json.loads(b"".join(response.streaming_content).decode().splitlines()[0])
+    assert record["positive_aspects"] == ["clear", "personal"]
+    assert record["negative_aspects"] == ["too-long"]
+    assert record["feature_requests"] == ["Offer two slots", "Attach the case study"]
+    assert (record["error_category"], record["feedback_source"]) == ("formatting", "dashboard")

@@ -45,13 +45,19 @@ def asgi_get(manager, monkeypatch):
     client.force_login(manager)
     cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
     events: list[str] = []
-    read = views.feedback_export_page
+    pages = views.feedback_export_pages
 
     def recorded(**kwargs):
-        events.append("read")
-        return read(**kwargs)
+        read = pages(**kwargs)
+        while True:
+            events.append("read")
+            try:
+                page = next(read)
+            except StopIteration:
+                return
+            yield page
 
-    monkeypatch.setattr(views, "feedback_export_page", recorded)
+    monkeypatch.setattr(views, "feedback_export_pages", recorded)
     monkeypatch.setattr(selectors, "EXPORT_CHUNK", PAGE)
     # The test's connection holds its transaction; the handler must not close it.
     request_started.disconnect(close_old_connections)
