@@ -175,3 +175,31 @@ def test_an_unknown_application_outcome_is_refused_and_counts_nothing(org):
 def test_decay_outside_half_to_one_is_refused_by_the_database(org):
     with pytest.raises(IntegrityError), transaction.atomic():
         Learning.objects.create(signature="x", title="x", guidance="x", decay_factor=0.4)
+
+
+def test_the_data_migration_recomputes_every_learnings_confidence(org):
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import connection
+
+    migration = importlib.import_module(
+        "apps.feedback.migrations.0003_recompute_confidence_and_seed_aspects"
+    )
+    none = LearningFactory(evidence_positive=0, evidence_total=0)
+    strong = LearningFactory(evidence_positive=40, evidence_total=50)
+    failing = LearningFactory(evidence_positive=0, evidence_total=10)
+    Learning.objects.update(confidence_score=0.0)  # as the Wilson bound left them
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.forwards(django_apps, editor)
+    scores = dict(Learning.objects.values_list("pk", "confidence_score"))
+    assert scores[none.pk] == 0.5
+    assert scores[strong.pk] == pytest.approx(43 / 56)
+    assert scores[failing.pk] == pytest.approx(3 / 16)
+    # the Python formula agrees with the frozen SQL of the migration
+    assert scores[strong.pk] == pytest.approx(confidence(40, 50))
