@@ -43,19 +43,10 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    # The Wilson lower bound the learnings had before (z = 1.96).
-    Learning = apps.get_model("feedback", "Learning")
-    table = Learning._meta.db_table
-    positive = "(evidence_positive + success_points)"
-    total = "(evidence_total + application_count)"
-    share = f"({positive} / {total})"
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET confidence_score = CASE WHEN {total} > 0 THEN "
-            f"LEAST(1.0, GREATEST(0.0, ({share} + 3.8416 / (2 * {total}) - 1.96 * "
-            f"sqrt(({share} * (1 - {share}) + 3.8416 / (4 * {total})) / {total})) "
-            f"/ (1 + 3.8416 / {total}))) ELSE 0.0 END"
-        )
+    # Leave the values: a rollback changes no row, and the previous code's next refresh
+    # (the extraction job, every 6 hours) recomputes its own formula. The aspects go with
+    # their table when 0002 is reversed.
+    pass
 
 
 class Migration(migrations.Migration):
