@@ -9,6 +9,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import mixins, pagination, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -281,7 +282,7 @@ class FeedbackViewSet(
 
 
 class LearningSerializer(serializers.ModelSerializer):
-    action_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    action_type = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     rank = serializers.FloatField(read_only=True)
     current_decay = serializers.FloatField(read_only=True)
     kept = serializers.SerializerMethodField()
@@ -452,7 +453,18 @@ class LearningViewSet(viewsets.GenericViewSet):
         methods=["GET"],
         summary="A learning's uses",
         description="Newest first, cursor-paginated.",
-        responses=LearningApplicationSerializer(many=True),
+        parameters=[
+            OpenApiParameter("cursor", str, description="from ``next`` or ``previous``"),
+            OpenApiParameter("page_size", int, description="1-500, default 50"),
+        ],
+        responses=inline_serializer(
+            "PaginatedLearningApplicationList",
+            fields={
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": LearningApplicationSerializer(many=True),
+            },
+        ),
     )
     @extend_schema(
         methods=["POST"],
