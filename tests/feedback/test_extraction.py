@@ -127,3 +127,23 @@ def test_running_extraction_again_updates_evidence_and_keeps_the_use_counters(cr
 def test_run_periodic_runs_the_extraction_job_in_one_org(crafted, org, capsys):
     call_command("run_periodic", "extract_learnings", "--org", org.slug)
     assert Learning.objects.filter(signature="email_sent:length:short").exists()
+
+
+def test_each_trait_is_stated_once_for_the_sql_and_the_words():
+    from apps.feedback.services import extraction
+
+    dimensions = {trait.dimension for trait in extraction.TRAITS}
+    assert dimensions == set(extraction._DIMENSION_GUARDS)
+    for dimension in dimensions:
+        traits = [trait for trait in extraction.TRAITS if trait.dimension == dimension]
+        assert traits[-1].condition == "TRUE"  # every output gets a value on it
+        for trait in traits:
+            assert f"WHEN {trait.condition} THEN '{trait.value}'" in extraction.EXTRACTION_SQL
+    # the thresholds in the words are the thresholds in the SQL
+    short = extraction.TRAITS_BY_KEY[("length", "short")]
+    assert str(extraction.SHORT_BELOW) in short.description
+    assert short.condition == f"char_length(output_text) < {extraction.SHORT_BELOW}"
+    # tables come from the models
+    for model_table in ("outcomes_outcomerecord", "feedback_feedbackentry", "personas_clone"):
+        assert model_table in extraction.EXTRACTION_SQL
+    assert "'inline'" not in extraction.EXTRACTION_SQL  # the kind is a parameter
