@@ -8,7 +8,8 @@ each), downloads ``/feedback/export/?format=csv`` as a manager and prints the fi
         .venv/bin/python bench/feedback_export_bench.py [--rows 180000]
 
 Memory is the server process's resident set (VmRSS before, VmHWM peak after) from /proc.
-The organisation is dropped at the end unless --keep.
+The organisation is dropped at the end unless --keep. The database must exist and be
+migrated (``manage.py migrate_schemas --shared`` with the same DATABASE_URL).
 """
 
 from __future__ import annotations
