@@ -12,6 +12,7 @@ from datetime import timedelta
 from apps.feedback.models import (
     FeedbackEntry,
     FeedbackKind,
+    FeedbackSource,
     Learning,
     LearningApplication,
     LearningCategory,
@@ -141,6 +142,7 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
                     outcome=outcome,
                     user_id=owner_id,
                     kind=FeedbackKind.DASHBOARD,
+                    feedback_source=FeedbackSource.DASHBOARD,
                     rating=detailed,
                     comment=rng.choice(COMMENTS[mood]) if rng.random() < 0.7 else "",
                     usefulness=max(1, min(5, detailed + rng.choice([-1, 0, 0, 1]))),
@@ -156,6 +158,7 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
                     outcome=outcome,
                     user=manager,
                     kind=FeedbackKind.DASHBOARD,
+                    feedback_source=FeedbackSource.DASHBOARD,
                     rating=rng.randint(2, 5),
                     comment=rng.choice(COMMENTS["middle"] + COMMENTS["good"]),
                 )

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.feedback.models import LearningCategory
+from apps.feedback.models import (
+    AspectPolarity,
+    ErrorCategory,
+    FeedbackAspect,
+    LearningCategory,
+)
 from apps.outcomes.models import OutcomeStatus
 
 INLINE_CHOICES = [(-1, "−1"), (0, "0"), (1, "+1")]
@@ -55,13 +60,66 @@ class DetailedFeedbackForm(forms.Form):
         widget=forms.NullBooleanSelect,
     )
 
-    def __init__(self, *args, **kwargs):
+    positive_aspects = forms.MultipleChoiceField(
+        label="What was good", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    positive_notes = forms.CharField(
+        label="Good, in your words",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    negative_aspects = forms.MultipleChoiceField(
+        label="What was poor", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    negative_notes = forms.CharField(
+        label="Poor, in your words",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    feature_requests = forms.CharField(
+        label="Feature requests",
+        required=False,
+        max_length=3000,
+        help_text="One per line, at most 10.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    error_category = forms.ChoiceField(
+        label="Did something go wrong?",
+        required=False,
+        choices=[("", "No"), *ErrorCategory.choices],
+    )
+    error_details = forms.CharField(
+        label="What went wrong",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, aspects: list[FeedbackAspect] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["would_recommend"].widget.choices = [
             ("unknown", "—"),
             ("true", "Yes"),
             ("false", "No"),
         ]
+        for polarity, field in (
+            (AspectPolarity.POSITIVE, "positive_aspects"),
+            (AspectPolarity.NEGATIVE, "negative_aspects"),
+        ):
+            self.fields[field].choices = [
+                (a.code, a.label) for a in aspects if a.polarity == polarity
+            ]
+
+    def clean_feature_requests(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["feature_requests"].splitlines()]
+        requests = [line for line in lines if line]
+        if len(requests) > 10:
+            raise forms.ValidationError("At most 10 feature requests, one per line.")
+        if any(len(line) > 300 for line in requests):
+            raise forms.ValidationError("Keep each feature request under 300 characters.")
+        return requests
 
 
 class ReviewFilterForm(forms.Form):
@@ -103,6 +161,27 @@ class LearningFilterForm(forms.Form):
         required=False, choices=[("", "Any category"), *LearningCategory.choices]
     )
     action_type = forms.ChoiceField(required=False, choices=[("", "Any action")])
+
+    def __init__(self, *args, action_types: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action_type"].choices = [("", "Any action"), *action_types]
+
+
+class LearningCreateForm(forms.Form):
+    """A manager's own learning: what the agent should do, and when it applies."""
+
+    title = forms.CharField(max_length=200, error_messages={"required": "Give it a title."})
+    guidance = forms.CharField(
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the agent should do, in a sentence or two.",
+        error_messages={"required": "Say what the agent should do."},
+    )
+    category = forms.ChoiceField(choices=LearningCategory.choices, initial="general")
+    action_type = forms.ChoiceField(required=False, choices=[("", "Any action")])
+    relevance_score = forms.FloatField(
+        label="Relevance (0–1)", min_value=0, max_value=1, initial=0.5
+    )
 
     def __init__(self, *args, action_types: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,11 +1,18 @@
 """The arithmetic of learnings, once in Python (for single rows and tests) and once in SQL
 (for set-based refreshes). Tests check that both give the same numbers.
 
-- confidence_score: the lower bound of the 95 % Wilson score interval of the success share,
-  so that it grows with evidence: 3 successes out of 3 give 0.44, 30 out of 30 give 0.89.
+- confidence_score: the posterior mean of the success share under a neutral Beta(3, 3)
+  prior, (successes + 3) / (trials + 6). With no evidence it is 0.5; evidence moves it, and
+  a few trials move it little (the prior weighs as six trials): 1 success of 1 gives 0.57,
+  40 of 50 gives 0.77, 0 of 10 gives 0.19. The same share is trusted more the more
+  evidence backs it (8 of 10: 0.69; 80 of 100: 0.78).
 - decay_factor: 0.5 + 0.5 · 2^(−age / 30 days), age = time since the last success
   (or since extraction when it never succeeded in use): 1.0 fresh, 0.75 after 30 days,
   0.625 after 60, never below 0.5.
+- lift: success rate of the outcomes a learning was applied to minus that of comparable
+  outcomes it was not applied to, with the 95 % Agresti–Caffo interval (each group's
+  share estimated with one success and one failure added, which keeps the interval honest
+  on small groups). The SQL is in ``services.LIFT_SQL``; ``lift_interval`` is its twin.
 - rank for the agent: relevance × confidence × decay.
 """
 
@@ -16,20 +23,32 @@ from datetime import datetime
 
 from django.db.models.expressions import RawSQL
 
-WILSON_Z = 1.96
+from apps.feedback.models import Learning
+
+PRIOR_SUCCESSES = 3.0  # Beta(3, 3): a neutral prior worth six trials
+PRIOR_FAILURES = 3.0
+LIFT_Z = 1.96  # 95 %
 DECAY_HALF_LIFE_DAYS = 30.0
 DECAY_FLOOR = 0.5
 
 
-def wilson_lower_bound(positive: float, total: float, z: float = WILSON_Z) -> float:
-    """Lower bound of the Wilson score interval for ``positive`` successes in ``total`` trials."""
-    if total <= 0:
-        return 0.0
-    share = positive / total
-    z2 = z * z
-    centre = share + z2 / (2 * total)
-    margin = z * math.sqrt((share * (1 - share) + z2 / (4 * total)) / total)
-    return max(0.0, min(1.0, (centre - margin) / (1 + z2 / total)))
+def confidence(positive: float, total: float) -> float:
+    """Posterior mean of the success share after ``positive`` successes in ``total`` trials."""
+    return (positive + PRIOR_SUCCESSES) / (total + PRIOR_SUCCESSES + PRIOR_FAILURES)
+
+
+def lift_interval(
+    applied_successes: float, applied: int, control_successes: float, control: int
+) -> tuple[float, float, float] | None:
+    """(lift, low, high) of the applied group against the control, None when one is empty."""
+    if applied <= 0 or control <= 0:
+        return None
+    lift = applied_successes / applied - control_successes / control
+    p1 = (applied_successes + 1) / (applied + 2)
+    p0 = (control_successes + 1) / (control + 2)
+    margin = LIFT_Z * math.sqrt(p1 * (1 - p1) / (applied + 2) + p0 * (1 - p0) / (control + 2))
+    centre = p1 - p0
+    return lift, max(-1.0, centre - margin), min(1.0, centre + margin)
 
 
 def decay_factor(last_success_at: datetime, now: datetime) -> float:
@@ -38,7 +57,7 @@ def decay_factor(last_success_at: datetime, now: datetime) -> float:
     return DECAY_FLOOR + (1 - DECAY_FLOOR) * 2 ** (-age_days / DECAY_HALF_LIFE_DAYS)
 
 
-_TABLE = '"feedback_learning"'
+_TABLE = f'"{Learning._meta.db_table}"'
 _REFERENCE = f"COALESCE({_TABLE}.last_success_at, {_TABLE}.extracted_at, {_TABLE}.created_at)"
 
 
@@ -51,21 +70,14 @@ def decay_sql(now: datetime) -> RawSQL:
     )
 
 
-def _wilson_sql(positive: str, total: str) -> str:
-    z2 = WILSON_Z * WILSON_Z
-    p = f"(({positive}) / ({total}))"
-    return (
-        f"CASE WHEN ({total}) > 0 THEN LEAST(1.0, GREATEST(0.0, "
-        f"({p} + {z2} / (2 * ({total})) - {WILSON_Z} * sqrt(({p} * (1 - {p}) + {z2} / (4 * ({total}))) / ({total}))) "
-        f"/ (1 + {z2} / ({total})))) ELSE 0.0 END"
-    )
-
-
 def confidence_sql() -> RawSQL:
     """confidence_score over extraction evidence plus applications, as SQL."""
-    positive = f"{_TABLE}.evidence_positive + {_TABLE}.success_points"
-    total = f"{_TABLE}.evidence_total + {_TABLE}.application_count"
-    return RawSQL(_wilson_sql(positive, total), ())
+    positive = f"({_TABLE}.evidence_positive + {_TABLE}.success_points)"
+    total = f"({_TABLE}.evidence_total + {_TABLE}.application_count)"
+    return RawSQL(
+        f"(({positive} + %s) / ({total} + %s + %s))",
+        (PRIOR_SUCCESSES, PRIOR_SUCCESSES, PRIOR_FAILURES),
+    )
 
 
 def success_rate_sql() -> RawSQL:

@@ -11,5 +11,8 @@ urlpatterns = [
     path("feedback/summary/", views.summary, name="summary"),
     path("feedback/export/", views.export, name="export"),
     path("feedback/learnings/", views.learnings, name="learnings"),
+    path("feedback/learnings/new/", views.learning_new, name="learning-new"),
+    path("feedback/learnings/<int:pk>/", views.learning_detail, name="learning"),
     path("feedback/learnings/<int:pk>/active/", views.learning_active, name="learning-active"),
+    path("feedback/learnings/<int:pk>/keep/", views.learning_keep_view, name="learning-keep"),
 ]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,26 +26,39 @@ from apps.feedback.forms import (
     ExportForm,
     InlineRatingForm,
     LearningActiveForm,
+    LearningCreateForm,
     LearningFilterForm,
     ReviewFilterForm,
     SummaryFilterForm,
 )
-from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning
+from apps.feedback.models import FeedbackAspect, FeedbackEntry, FeedbackKind, Learning
 from apps.feedback.selectors import (
     EXPORT_FIELDS,
-    feedback_export_rows,
+    feedback_export_pages,
     feedback_summary,
+    learning_applications,
     learnings_ranked,
     outcome_for_rating,
     review_feed,
 )
-from apps.feedback.services import feedback_rate, learning_set_active
+from apps.feedback.services import (
+    feedback_rate,
+    learning_create,
+    learning_keep,
+    learning_set_active,
+)
+from apps.feedback.services.ratings import feedback_current
 from apps.outcomes.models import ActionType
 from apps.users.permissions import capability_required
 from apps.users.roles import can
 
 REVIEW_PAGE_SIZE = 20
+APPLICATIONS_PAGE_SIZE = 25
 RATING_LABELS = {-1: "−1", 0: "0", 1: "+1"}
+
+
+def _aspects_offered() -> list[FeedbackAspect]:
+    return list(FeedbackAspect.objects.filter(is_active=True))
 
 
 def _action_type_choices() -> list[tuple[str, str]]:
@@ -118,13 +135,18 @@ def _outcome_page(
     status: int = 200,
 ) -> HttpResponse:
     if form is None:
-        entry = FeedbackEntry.objects.filter(
-            user=request.user, outcome=outcome, kind=FeedbackKind.DASHBOARD
-        ).first()
+        entry = (
+            FeedbackEntry.objects.filter(
+                user=request.user, outcome=outcome, kind=FeedbackKind.DASHBOARD
+            )
+            .prefetch_related("aspects")
+            .first()
+        )
         initial = {}
         if entry is not None:
-            initial = {field: getattr(entry, field) for field in DetailedFeedbackForm.base_fields}
-        form = DetailedFeedbackForm(initial=initial)
+            initial = feedback_current(entry)
+            initial["feature_requests"] = "\n".join(initial["feature_requests"])
+        form = DetailedFeedbackForm(initial=initial, aspects=_aspects_offered())
     context = {
         "outcome": outcome,
         "form": form,
@@ -141,7 +163,7 @@ def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = outcome_for_rating(request.user, pk)
     if request.method == "GET":
         return _outcome_page(request, outcome)
-    form = DetailedFeedbackForm(request.POST)
+    form = DetailedFeedbackForm(request.POST, aspects=_aspects_offered())
     if form.is_valid():
         try:
             feedback_rate(
@@ -180,13 +202,17 @@ def summary(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/summary.html", context, status=200 if valid else 400)
 
 
-@require_GET
-@capability_required("learnings.manage")
-def learnings(request: HttpRequest) -> HttpResponse:
-    """Learnings ranked as the agent gets them, with their evidence; (de)activate here."""
-    form = LearningFilterForm(request.GET or None, action_types=_action_type_choices())
-    valid = not form.is_bound or form.is_valid()
-    filters = form.cleaned_data if form.is_bound and valid else {}
+def _learnings_page(
+    request: HttpRequest,
+    *,
+    filter_form: LearningFilterForm | None = None,
+    create_form: LearningCreateForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    action_types = _action_type_choices()
+    filter_form = filter_form or LearningFilterForm(action_types=action_types)
+    valid = not filter_form.is_bound or filter_form.is_valid()
+    filters = filter_form.cleaned_data if filter_form.is_bound and valid else {}
     status_filter = filters.get("status") or "active"
     active = {"active": True, "inactive": False, "all": None}[status_filter]
     rows = list(
@@ -194,40 +220,122 @@ def learnings(request: HttpRequest) -> HttpResponse:
             action_type=filters.get("action_type", ""),
             category=filters.get("category", ""),
             active=active,
+            include_hurting=True,
         )[:200]
     )
-    context = {"form": form, "learnings": rows}
-    template = "feedback/learnings.html#list" if request.htmx else "feedback/learnings.html"
-    return render(request, template, context, status=200 if valid else 400)
+    context = {
+        "form": filter_form,
+        "create_form": create_form or LearningCreateForm(action_types=action_types),
+        "learnings": rows,
+    }
+    template = (
+        "feedback/learnings.html#list"
+        if request.htmx and request.method == "GET"
+        else "feedback/learnings.html"
+    )
+    return render(request, template, context, status=status if valid else 400)
+
+
+@require_GET
+@capability_required("learnings.manage")
+def learnings(request: HttpRequest) -> HttpResponse:
+    """Learnings ranked as the agent gets them, with their evidence and lift; (de)activate,
+    keep or retire here, and write a new one."""
+    form = LearningFilterForm(request.GET or None, action_types=_action_type_choices())
+    return _learnings_page(request, filter_form=form)
+
+
+@require_POST
+@capability_required("learnings.manage")
+def learning_new(request: HttpRequest) -> HttpResponse:
+    """A manager writes a learning; with no evidence yet its confidence is 0.5."""
+    form = LearningCreateForm(request.POST, action_types=_action_type_choices())
+    if form.is_valid():
+        data = form.cleaned_data
+        action_type = None
+        if data["action_type"]:
+            action_type = ActionType.objects.get(code=data["action_type"])
+        try:
+            learning = learning_create(
+                title=data["title"],
+                guidance=data["guidance"],
+                category=data["category"],
+                action_type=action_type,
+                relevance_score=data["relevance_score"],
+                created_by=request.user,
+            )
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+    if not form.is_valid():
+        if request.htmx:
+            return render(
+                request, "feedback/learnings.html#create-form", {"create_form": form}, status=400
+            )
+        return _learnings_page(request, create_form=form, status=400)
+    message = f"“{learning.title}” added. With no evidence yet, its confidence is 0.5."
+    messages.success(request, message)
+    target = reverse("feedback:learning", args=[learning.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@require_GET
+@capability_required("learnings.manage")
+def learning_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One learning: its scores, its lift and every use, newest first."""
+    learning = get_object_or_404(
+        learnings_ranked(active=None, include_hurting=True).select_related("created_by", "kept_by"),
+        pk=pk,
+    )
+    page = Paginator(learning_applications(learning), APPLICATIONS_PAGE_SIZE).get_page(
+        request.GET.get("page") or 1
+    )
+    context = {"learning": learning, "page_obj": page}
+    return render(request, "feedback/learning.html", context)
+
+
+@require_POST
+@capability_required("learnings.manage")
+def learning_keep_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Keep a hurting learning in the agent's list: the manager has looked and decided."""
+    learning = learning_keep(learning=get_object_or_404(Learning, pk=pk), user=request.user)
+    message = f"“{learning.title}” stays in the agent's list."
+    if request.htmx:
+        learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
+        response = render(request, "feedback/learnings.html#row", {"learning": learning})
+        return trigger_client_event(response, "toast", {"message": message})
+    messages.success(request, message)
+    return redirect(_safe_next(request, reverse("feedback:learnings")))
 
 
 @require_POST
 @capability_required("learnings.manage")
 def learning_active(request: HttpRequest, pk: int) -> HttpResponse:
-    """Deactivate or reactivate one learning."""
+    """Deactivate (retire) or reactivate one learning."""
     learning = get_object_or_404(Learning, pk=pk)
     form = LearningActiveForm(request.POST)
     if not form.is_valid():
         if request.htmx:
             return HttpResponse("Choose active or inactive.", status=400)
         messages.error(request, "Choose active or inactive.")
-        return render(
-            request,
-            "feedback/learnings.html",
-            {
-                "form": LearningFilterForm(action_types=_action_type_choices()),
-                "learnings": list(learnings_ranked(active=None)[:200]),
-            },
-            status=400,
-        )
+        return _learnings_page(request, status=400)
     learning_set_active(learning=learning, is_active=form.cleaned_data["is_active"])
     message = f"“{learning.title}” is {'active' if learning.is_active else 'inactive'}."
     if request.htmx:
-        learning = learnings_ranked(active=None).get(pk=learning.pk)
+        learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
         response = render(request, "feedback/learnings.html#row", {"learning": learning})
         return trigger_client_event(response, "toast", {"message": message})
     messages.success(request, message)
     return redirect(_safe_next(request, reverse("feedback:learnings")))
+
+
+# A spreadsheet runs a cell that begins with one of these as a formula (``=cmd|' /C calc'!A0``).
+# Text cells that do are written with a leading apostrophe, which spreadsheets show as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -237,20 +345,70 @@ class _Echo:
         return value
 
 
-def _csv_lines(rows):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        yield writer.writerow(["" if value is None else _plain(value) for value in row.values()])
-
-
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _jsonl_lines(rows):
-    for row in rows:
-        yield json.dumps({key: _plain(value) for key, value in row.items()}) + "\n"
+def csv_cell(value) -> object:
+    """One exported value as a safe CSV cell: text that a spreadsheet would run is escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(item) for item in value)
+    value = _plain(value)
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _csv_chunk(rows: list[list], *, header: bool = False) -> str:
+    writer = csv.writer(_Echo())
+    lines = [writer.writerow(EXPORT_FIELDS)] if header else []
+    lines += [writer.writerow([csv_cell(value) for value in row]) for row in rows]
+    return "".join(lines)
+
+
+def _jsonl_chunk(rows: list[list], *, header: bool = False) -> str:
+    return "".join(
+        json.dumps({key: _plain(value) for key, value in zip(EXPORT_FIELDS, row, strict=True)})
+        + "\n"
+        for row in rows
+    )
+
+
+def _export_sync(render, filters: dict) -> Iterator[str]:
+    """The export for a WSGI server, page by page."""
+    first = True
+    for page in feedback_export_pages(**filters):
+        yield render(page, header=first)
+        first = False
+    if first:
+        yield render([], header=True)
+
+
+async def _export_async(render, filters: dict, tenant) -> AsyncIterator[str]:
+    """The same pages for an ASGI server, each read in the request's database thread.
+
+    Django serves a synchronous iterator under ASGI by reading it whole first (4.8 s to the
+    first byte and 284 MB for a 197 MB export); this one sends each page as it is read.
+    Reads run in the request's thread (``sync_to_async`` is thread-sensitive), on the
+    connection the tenant middleware set up.
+    """
+
+    def start():
+        connection.set_tenant(tenant)
+        return feedback_export_pages(**filters)
+
+    pages = await sync_to_async(start)()
+    first = True
+    try:
+        while (page := await sync_to_async(next)(pages, None)) is not None:
+            yield render(page, header=first)
+            first = False
+        if first:
+            yield render([], header=True)
+    finally:
+        await sync_to_async(pages.close)()
 
 
 @require_GET
@@ -264,14 +422,19 @@ def export(request: HttpRequest) -> HttpResponse:
         )
     data = form.cleaned_data
     since = timezone.now() - timedelta(days=data["days"]) if data["days"] else None
-    rows = feedback_export_rows(since=since, action_type=data["action_type"], kind=data["kind"])
+    filters = {"since": since, "action_type": data["action_type"], "kind": data["kind"]}
+    render = _csv_chunk if data["format"] == "csv" else _jsonl_chunk
+    if isinstance(request, ASGIRequest):
+        content = _export_async(render, filters, request.tenant)
+    else:
+        content = _export_sync(render, filters)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     slug = request.tenant.slug
     if data["format"] == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(content, content_type="text/csv; charset=utf-8")
         filename = f"feedback-{slug}-{stamp}.csv"
     else:
-        response = StreamingHttpResponse(_jsonl_lines(rows), content_type="application/x-ndjson")
+        response = StreamingHttpResponse(content, content_type="application/x-ndjson")
         filename = f"feedback-{slug}-{stamp}.jsonl"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

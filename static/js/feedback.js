@@ -1,6 +1,7 @@
 // Feedback pages. Review feed keyboard: j/k move between outputs, - 0 + rate the current
 // one, d opens the detailed form. Keeps focus on the chosen rating after HTMX swaps the
-// partial, and lets a 400 (a form with its errors) be swapped in. Pages that include
+// partial, and lets a 400 (a form with its errors) be swapped in, the learnings page's
+// "write a learning" form too. Pages that include
 // templates/feedback/_rating.html load this file too.
 (function () {
   "use strict";
@@ -39,7 +40,7 @@
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     const elt = event.detail.elt;
     if (event.detail.xhr.status !== 400 || !elt || !elt.closest) return;
-    if (elt.closest(".rating-form, #detailed-form")) {
+    if (elt.closest(".rating-form, #detailed-form, #create-form")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

@@ -157,9 +157,9 @@ def test_learnings_are_ranked_by_relevance_times_confidence_times_decay(agent_ap
     response = agent_api.get(LEARNINGS)
     assert response.status_code == 200
     rows = response.json()
-    # fresh strong ≈ 1 × 0.8865 × 1.0; old strong ≈ 1 × 0.8865 × 0.5005; fresh weak ≈ 0.5 × 0.4385
+    # fresh strong = 1 × 33/36 × 1.0; old strong ≈ 1 × 33/36 × 0.5005; fresh weak = 0.5 × 6/9
     assert [row["title"] for row in rows] == ["fresh strong", "old strong", "fresh weak"]
-    assert rows[0]["rank"] == pytest.approx(0.8865, abs=1e-3)
+    assert rows[0]["rank"] == pytest.approx(33 / 36, abs=1e-3)
     assert rows[1]["current_decay"] == pytest.approx(0.5, abs=1e-3)
     assert {row["id"] for row in rows} == {fresh_weak.pk, old_strong.pk, fresh_strong.pk}
 

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.feedback.models import Learning
-from apps.feedback.scoring import wilson_lower_bound
+from apps.feedback.scoring import confidence
 from apps.feedback.services import learning_application_record, learnings_extract
 from tests.factories.feedback import FeedbackEntryFactory
 from tests.factories.outcomes import CloneFactory, OutcomeFactory, action_type
@@ -78,7 +78,7 @@ def test_extraction_finds_what_the_well_rated_outputs_share(crafted):
         "lift": 1.0,
     }
     assert short.relevance_score == 1.0
-    assert short.confidence_score == pytest.approx(wilson_lower_bound(6, 6), abs=1e-9)
+    assert short.confidence_score == pytest.approx(confidence(6, 6), abs=1e-9)
     assert short.success_rate == 1.0
     assert set(short.source_outcomes.values_list("pk", flat=True)) == {o.pk for o in good}
     assert "6 of 6 well-rated" in short.guidance
@@ -121,9 +121,29 @@ def test_running_extraction_again_updates_evidence_and_keeps_the_use_counters(cr
     assert Learning.objects.count() == count
     assert second.created == 0
     assert short.application_count == 1
-    assert short.confidence_score == pytest.approx(wilson_lower_bound(7, 7), abs=1e-9)
+    assert short.confidence_score == pytest.approx(confidence(7, 7), abs=1e-9)
 
 
 def test_run_periodic_runs_the_extraction_job_in_one_org(crafted, org, capsys):
     call_command("run_periodic", "extract_learnings", "--org", org.slug)
     assert Learning.objects.filter(signature="email_sent:length:short").exists()
+
+
+def test_each_trait_is_stated_once_for_the_sql_and_the_words():
+    from apps.feedback.services import extraction
+
+    dimensions = {trait.dimension for trait in extraction.TRAITS}
+    assert dimensions == set(extraction._DIMENSION_GUARDS)
+    for dimension in dimensions:
+        traits = [trait for trait in extraction.TRAITS if trait.dimension == dimension]
+        assert traits[-1].condition == "TRUE"  # every output gets a value on it
+        for trait in traits:
+            assert f"WHEN {trait.condition} THEN '{trait.value}'" in extraction.EXTRACTION_SQL
+    # the thresholds in the words are the thresholds in the SQL
+    short = extraction.TRAITS_BY_KEY[("length", "short")]
+    assert str(extraction.SHORT_BELOW) in short.description
+    assert short.condition == f"char_length(output_text) < {extraction.SHORT_BELOW}"
+    # tables come from the models
+    for model_table in ("outcomes_outcomerecord", "feedback_feedbackentry", "personas_clone"):
+        assert model_table in extraction.EXTRACTION_SQL
+    assert "'inline'" not in extraction.EXTRACTION_SQL  # the kind is a parameter

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.feedback.models import Learning
 from tests.conftest import OTHER_HOST
@@ -150,8 +151,12 @@ def test_the_learnings_page_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8) as small:
         client.get(LEARNINGS)
     LearningFactory.create_batch(30, action_type=action_type("escalation"))
+    LearningFactory.create_batch(
+        5, is_hurting=True, lift=-0.5, lift_low=-0.9, lift_high=-0.1, lift_sample=9
+    )
+    LearningFactory(is_hurting=True, kept_at=timezone.now(), kept_by=manager, created_by=manager)
     with django_assert_max_num_queries(len(small)):
-        client.get(LEARNINGS)
+        assert "Hurting" in client.get(LEARNINGS).content.decode()
 
 
 def test_a_manager_deactivates_and_reactivates_a_learning_through_htmx(page_client, manager):

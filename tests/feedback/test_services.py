@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.feedback.models import FeedbackEntry, Learning, LearningApplication
-from apps.feedback.scoring import decay_factor, wilson_lower_bound
+from apps.feedback.scoring import confidence, decay_factor
 from apps.feedback.services import (
     feedback_rate,
     learning_application_record,
@@ -97,10 +97,24 @@ def test_inline_ratings_cannot_carry_the_detailed_dimensions(rep, rory_output):
 
 @pytest.mark.parametrize(
     ("positive", "total", "expected"),
-    [(0, 0, 0.0), (3, 3, 0.4385), (30, 30, 0.8865), (8, 10, 0.4902), (0, 5, 0.0)],
+    [(0, 0, 0.5), (1, 1, 4 / 7), (40, 50, 43 / 56), (0, 10, 3 / 16), (30, 30, 33 / 36)],
 )
-def test_confidence_is_the_wilson_lower_bound_and_grows_with_evidence(positive, total, expected):
-    assert wilson_lower_bound(positive, total) == pytest.approx(expected, abs=1e-4)
+def test_confidence_is_the_posterior_mean_under_a_neutral_beta_3_3_prior(positive, total, expected):
+    assert confidence(positive, total) == pytest.approx(expected, abs=1e-12)
+
+
+def test_no_evidence_is_neutral_and_evidence_orders_as_it_should():
+    no_evidence = confidence(0, 0)
+    assert no_evidence == 0.5
+    # one lucky success does not beat a long good record
+    assert confidence(1, 1) < confidence(40, 50)
+    # a clear failure record ranks below knowing nothing
+    assert confidence(0, 10) < no_evidence
+    # the same share is trusted more the more evidence backs it, both ways
+    assert confidence(8, 10) < confidence(80, 100)
+    assert confidence(2, 10) > confidence(20, 100)
+    # any success moves it up, any failure down
+    assert confidence(1, 1) > no_evidence > confidence(0, 1)
 
 
 @pytest.mark.parametrize(("days", "expected"), [(0, 1.0), (30, 0.75), (60, 0.625), (3650, 0.5)])
@@ -120,7 +134,7 @@ def test_sql_refresh_gives_the_same_numbers_as_the_python_formulas(org):
     )
     learnings_refresh_scores(now=now)
     learning.refresh_from_db()
-    assert learning.confidence_score == pytest.approx(wilson_lower_bound(10.5, 14), abs=1e-9)
+    assert learning.confidence_score == pytest.approx(confidence(10.5, 14), abs=1e-9)
     assert learning.success_rate == pytest.approx(2.5 / 4)
     assert learning.decay_factor == pytest.approx(0.75, abs=1e-6)
 
@@ -135,7 +149,7 @@ def test_recording_uses_updates_counters_rate_confidence_and_decay(org):
     assert learning.application_count == 4
     assert learning.success_points == 2.5
     assert learning.success_rate == pytest.approx(0.625)
-    assert learning.confidence_score == pytest.approx(wilson_lower_bound(2.5, 4), abs=1e-9)
+    assert learning.confidence_score == pytest.approx(confidence(2.5, 4), abs=1e-9)
     assert learning.decay_factor == pytest.approx(1.0, abs=1e-4)  # it just succeeded
     assert learning.last_success_at is not None
     assert LearningApplication.objects.filter(learning=learning).count() == 4
@@ -161,3 +175,31 @@ def test_an_unknown_application_outcome_is_refused_and_counts_nothing(org):
 def test_decay_outside_half_to_one_is_refused_by_the_database(org):
     with pytest.raises(IntegrityError), transaction.atomic():
         Learning.objects.create(signature="x", title="x", guidance="x", decay_factor=0.4)
+
+
+def test_the_data_migration_recomputes_every_learnings_confidence(org):
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.db import connection
+
+    migration = importlib.import_module(
+        "apps.feedback.migrations.0003_recompute_confidence_and_seed_aspects"
+    )
+    none = LearningFactory(evidence_positive=0, evidence_total=0)
+    strong = LearningFactory(evidence_positive=40, evidence_total=50)
+    failing = LearningFactory(evidence_positive=0, evidence_total=10)
+    Learning.objects.update(confidence_score=0.0)  # as the Wilson bound left them
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.forwards(django_apps, editor)
+    scores = dict(Learning.objects.values_list("pk", "confidence_score"))
+    assert scores[none.pk] == 0.5
+    assert scores[strong.pk] == pytest.approx(43 / 56)
+    assert scores[failing.pk] == pytest.approx(3 / 16)
+    # the Python formula agrees with the frozen SQL of the migration
+    assert scores[strong.pk] == pytest.approx(confidence(40, 50))

@@ -1,0 +1,207 @@
+"""Writes for feedback: rate an output, correct a rating, withdraw it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.feedback.models import (
+    RATING_SCALES,
+    AspectPolarity,
+    ErrorCategory,
+    FeedbackAspect,
+    FeedbackEntry,
+    FeedbackKind,
+    FeedbackSource,
+)
+from apps.outcomes.models import OutcomeRecord
+from apps.users.models import User
+
+DIMENSIONS: dict[str, tuple[int, int]] = {
+    "usefulness": (1, 5),
+    "quality": (1, 5),
+    "clarity": (1, 5),
+    "likelihood_to_reuse": (1, 10),
+}
+MAX_FEATURE_REQUESTS = 10
+
+# What only the detailed (dashboard) form carries, with its empty value.
+DETAILED_FIELDS: dict[str, object] = {
+    "usefulness": None,
+    "quality": None,
+    "clarity": None,
+    "likelihood_to_reuse": None,
+    "would_recommend": None,
+    "positive_aspects": [],
+    "negative_aspects": [],
+    "positive_notes": "",
+    "negative_notes": "",
+    "feature_requests": [],
+    "error_category": "",
+    "error_details": "",
+}
+
+
+def feedback_validate(
+    *, kind: str, rating: int, dimensions: dict[str, int | bool | None] | None = None
+) -> None:
+    """Raise a ValidationError naming each field that breaks the scale of ``kind``."""
+    errors: dict[str, str] = {}
+    if kind not in RATING_SCALES:
+        raise ValidationError({"kind": f"Kind must be one of: {', '.join(RATING_SCALES)}."})
+    low, high = RATING_SCALES[kind]
+    if rating is None or not low <= rating <= high:
+        errors["rating"] = f"A {kind} rating must be between {low} and {high}."
+    for field, value in (dimensions or {}).items():
+        if value in (None, "", []):
+            continue
+        if kind != FeedbackKind.DASHBOARD:
+            errors[field] = "Only detailed (dashboard) feedback has this field."
+        elif field in DIMENSIONS:
+            dim_low, dim_high = DIMENSIONS[field]
+            if not dim_low <= value <= dim_high:
+                errors[field] = f"Must be between {dim_low} and {dim_high}."
+        elif field == "error_category" and value not in ErrorCategory.values:
+            errors[field] = f"Must be one of: {', '.join(ErrorCategory.values)}."
+        elif field == "feature_requests" and len(value) > MAX_FEATURE_REQUESTS:
+            errors[field] = f"At most {MAX_FEATURE_REQUESTS} feature requests."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _aspects(
+    positive: list[str], negative: list[str], keep: set[str] = frozenset()
+) -> list[FeedbackAspect]:
+    """The aspects named by code, each checked against its list; unknown codes are errors.
+
+    ``keep`` are codes the entry already carries: a retired aspect may stay on it.
+    """
+    wanted = {AspectPolarity.POSITIVE: set(positive), AspectPolarity.NEGATIVE: set(negative)}
+    codes = wanted[AspectPolarity.POSITIVE] | wanted[AspectPolarity.NEGATIVE]
+    if not codes:
+        return []
+    found = {aspect.code: aspect for aspect in FeedbackAspect.objects.filter(code__in=codes)}
+    errors: dict[str, str] = {}
+    for polarity, field in (
+        (AspectPolarity.POSITIVE, "positive_aspects"),
+        (AspectPolarity.NEGATIVE, "negative_aspects"),
+    ):
+        bad = sorted(
+            code
+            for code in wanted[polarity]
+            if code not in found
+            or found[code].polarity != polarity
+            or not (found[code].is_active or code in keep)
+        )
+        if bad:
+            errors[field] = f"Not a {polarity} aspect of this organisation: {', '.join(bad)}."
+    if errors:
+        raise ValidationError(errors)
+    return list(found.values())
+
+
+def _clean_requests(requests: list[str]) -> list[str]:
+    return [text.strip() for text in requests if text and text.strip()]
+
+
+def feedback_rate(
+    *,
+    user: User,
+    outcome: OutcomeRecord,
+    kind: str,
+    rating: int,
+    comment: str = "",
+    feedback_source: str = "",
+    **detailed,
+) -> tuple[FeedbackEntry, bool]:
+    """Save ``user``'s rating of ``outcome``; rating again updates the same entry.
+
+    Returns (entry, created). The caller has checked that the user may see the outcome.
+    An inline rating changes only the rating; a detailed one replaces the whole form
+    (``DETAILED_FIELDS``: dimensions, aspects, notes, feature requests, error context).
+    """
+    unknown = set(detailed) - set(DETAILED_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown feedback fields: {', '.join(sorted(unknown))}")
+    values = DETAILED_FIELDS | detailed
+    values["feature_requests"] = _clean_requests(values["feature_requests"] or [])
+    source = feedback_source or (
+        FeedbackSource.DASHBOARD if kind == FeedbackKind.DASHBOARD else FeedbackSource.MODAL
+    )
+    if source not in FeedbackSource.values:
+        raise ValidationError(
+            {"feedback_source": f"Must be one of: {', '.join(FeedbackSource.values)}."}
+        )
+    feedback_validate(kind=kind, rating=rating, dimensions=values)
+    positive = values.pop("positive_aspects") or []
+    negative = values.pop("negative_aspects") or []
+    defaults: dict = {"rating": rating, "feedback_source": source}
+    with transaction.atomic():
+        aspects = _aspects(positive, negative)
+        if kind == FeedbackKind.DASHBOARD:
+            defaults |= {"comment": comment.strip(), **values}
+            defaults["positive_notes"] = defaults["positive_notes"].strip()
+            defaults["negative_notes"] = defaults["negative_notes"].strip()
+            defaults["error_details"] = defaults["error_details"].strip()
+        elif comment:
+            defaults["comment"] = comment.strip()
+        entry, created = FeedbackEntry.objects.update_or_create(
+            user=user, outcome=outcome, kind=kind, defaults=defaults
+        )
+        if kind == FeedbackKind.DASHBOARD:
+            entry.aspects.set(aspects)
+    return entry, created
+
+
+def feedback_current(entry: FeedbackEntry) -> dict:
+    """The entry's values as ``feedback_rate`` takes them (aspects as codes by list)."""
+    aspects = list(entry.aspects.all())
+    return {
+        "rating": entry.rating,
+        "comment": entry.comment,
+        "feedback_source": entry.feedback_source,
+        **{field: getattr(entry, field) for field in DIMENSIONS},
+        "would_recommend": entry.would_recommend,
+        "positive_aspects": [a.code for a in aspects if a.polarity == AspectPolarity.POSITIVE],
+        "negative_aspects": [a.code for a in aspects if a.polarity == AspectPolarity.NEGATIVE],
+        "positive_notes": entry.positive_notes,
+        "negative_notes": entry.negative_notes,
+        "feature_requests": list(entry.feature_requests),
+        "error_category": entry.error_category,
+        "error_details": entry.error_details,
+    }
+
+
+@transaction.atomic
+def feedback_update(*, entry: FeedbackEntry, user: User, **changes) -> FeedbackEntry:
+    """Correct some fields of an entry; only its author may. The rest stays as it was."""
+    if entry.user_id != user.pk:
+        raise PermissionError("Only the author can change this feedback.")
+    entry = FeedbackEntry.objects.select_for_update().get(pk=entry.pk)
+    current = feedback_current(entry)
+    kept = set(current["positive_aspects"]) | set(current["negative_aspects"])
+    values = current | changes
+    rating = values.pop("rating")
+    comment = values.pop("comment")
+    source = values.pop("feedback_source")
+    feedback_validate(kind=entry.kind, rating=rating, dimensions=values)
+    aspects = _aspects(values.pop("positive_aspects"), values.pop("negative_aspects"), keep=kept)
+    entry.rating = rating
+    entry.comment = comment.strip()
+    entry.feedback_source = source
+    for field, value in values.items():
+        setattr(entry, field, value.strip() if isinstance(value, str) else value)
+    entry.feature_requests = _clean_requests(entry.feature_requests)
+    entry.full_clean(exclude=["outcome", "user"], validate_unique=False)
+    entry.save()
+    if entry.kind == FeedbackKind.DASHBOARD:
+        entry.aspects.set(aspects)
+    return entry
+
+
+@transaction.atomic
+def feedback_withdraw(*, entry: FeedbackEntry, user: User) -> None:
+    """Withdraw (delete) an entry; only its author may. Withdrawing twice is a no-op."""
+    if entry.user_id != user.pk:
+        raise PermissionError("Only the author can withdraw this feedback.")
+    FeedbackEntry.objects.filter(pk=entry.pk).delete()
