@@ -13,9 +13,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from apps.tenancy.outbound import validate_outbound_url
 
 DEFAULT_TIMEOUT_HOURS = 48
 
@@ -24,7 +27,10 @@ class ApprovalSettings(models.Model):
     """The organisation's approval settings: one row per organisation (schema).
 
     Pending actions expire after ``timeout_hours``; decisions are POSTed to
-    ``webhook_url`` signed with HMAC-SHA256 of the body under ``webhook_secret``.
+    ``webhook_url`` signed with HMAC-SHA256 of ``timestamp.body`` under ``webhook_secret``
+    (generated, at least 32 random bytes; after a rotation the previous secret also signs
+    until ``webhook_previous_secret_until``). ``chat_webhook_url`` receives new approval
+    requests as Slack-compatible JSON. Both URLs must be public (``apps.tenancy.outbound``).
     """
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
@@ -34,13 +40,25 @@ class ApprovalSettings(models.Model):
         help_text="Pending actions expire after this many hours without a decision.",
     )
     webhook_url = models.URLField(
-        blank=True, help_text="Decisions are POSTed here as JSON. Leave empty to poll only."
+        blank=True,
+        validators=[validate_outbound_url],
+        help_text="Decisions are POSTed here as JSON. Leave empty to poll only. "
+        "Must be a public http(s) address (https in production).",
     )
     webhook_secret = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Shared secret: the X-LearningLoop-Signature header is "
-        "sha256=HMAC-SHA256(secret, raw body) in hex.",
+        help_text="Shared secret, generated when the webhook is set: the "
+        "X-LearningLoop-Signature header is sha256=HMAC-SHA256(secret, timestamp + '.' + body) "
+        "in hex, the timestamp in X-LearningLoop-Timestamp.",
+    )
+    webhook_previous_secret = models.CharField(max_length=200, blank=True, editable=False)
+    webhook_previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    chat_webhook_url = models.URLField(
+        blank=True,
+        validators=[validate_outbound_url],
+        help_text="Slack-compatible incoming-webhook URL: new approval requests are posted "
+        "here with a link to the action. Must be a public http(s) address.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -180,6 +198,9 @@ class ProposedAction(models.Model):
         related_name="proposed_actions",
     )
     payload = models.JSONField(default=dict, blank=True)
+    # What the agent must execute: the approver's edited version, else null (= payload).
+    final_payload = models.JSONField(null=True, blank=True)
+    edited = models.BooleanField(default=False)
     rationale = models.TextField(blank=True)
     amount = models.DecimalField(
         max_digits=14,
@@ -270,10 +291,17 @@ class ProposedAction(models.Model):
             models.Index(fields=["status", "-decided_at"]),
             models.Index(fields=["action_type", "status"]),
             models.Index(fields=["account", "proposed_at"]),
+            # The history page filters on payload keys (payload @> {...}).
+            GinIndex(fields=["payload"], name="action_payload_gin"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action_type}:{self.external_id}"
+
+    @property
+    def to_execute(self) -> dict:
+        """The payload the agent must carry out: the edited one when an approver edited it."""
+        return self.final_payload if self.final_payload is not None else self.payload
 
     @property
     def value(self) -> Decimal | None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
+import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -26,6 +26,7 @@ from apps.approvals.guardrails import Proposal, classify, risk_score
 from apps.approvals.models import (
     ActionEvent,
     ActionStatus,
+    ApprovalSettings,
     Category,
     DeliveryStatus,
     EventKind,
@@ -38,11 +39,15 @@ from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
 from apps.personas.models import Clone
+from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import User
 
 MAX_REASON = 2000
 WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-LearningLoop-Signature"
+TIMESTAMP_HEADER = "X-LearningLoop-Timestamp"
+WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_ROTATION_OVERLAP_HOURS = 24
 GUARDRAILS = "guardrails"
 
 
@@ -478,37 +483,105 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
     transaction.on_commit(send)
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 of the raw request body under the shared secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signature(secret: str, body: bytes, timestamp: int) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``<timestamp>.<raw body>`` under the shared secret.
+
+    Signing the timestamp lets a receiver reject a replayed delivery (an old timestamp).
+    """
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def webhook_signatures(settings: ApprovalSettings, body: bytes, timestamp: int) -> str:
+    """The signature header: the current secret's, then during a rotation's overlap the
+    previous secret's too (``sha256=<new>, sha256=<old>``), so receivers switch at leisure."""
+    secrets_in_use = [settings.webhook_secret]
+    if (
+        settings.webhook_previous_secret
+        and settings.webhook_previous_secret_until
+        and settings.webhook_previous_secret_until > timezone.now()
+    ):
+        secrets_in_use.append(settings.webhook_previous_secret)
+    return ", ".join(webhook_signature(secret, body, timestamp) for secret in secrets_in_use)
+
+
+def webhook_secret_new() -> str:
+    """A fresh shared secret: 32 random bytes, URL-safe text (43 characters)."""
+    return secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+
+
+def webhook_secret_ensure(settings: ApprovalSettings) -> str:
+    """Give a settings row with a webhook but no secret a generated one (not saved here).
+
+    Returns the new secret so the page can show it once, or "" when nothing changed. A
+    blank secret never signs: deliveries to a webhook without a secret are refused.
+    """
+    if settings.webhook_url and not settings.webhook_secret:
+        settings.webhook_secret = webhook_secret_new()
+        return settings.webhook_secret
+    return ""
+
+
+def webhook_secret_rotate(*, overlap_hours: int = WEBHOOK_ROTATION_OVERLAP_HOURS) -> str:
+    """Replace the secret; the old one keeps signing for ``overlap_hours``. Returns the new one
+    (shown once to the admin, never stored anywhere else)."""
+    with transaction.atomic():
+        settings = ApprovalSettings.objects.select_for_update().get(pk=approval_settings_get().pk)
+        new_secret = webhook_secret_new()
+        if settings.webhook_secret:
+            settings.webhook_previous_secret = settings.webhook_secret
+            settings.webhook_previous_secret_until = timezone.now() + timedelta(hours=overlap_hours)
+        settings.webhook_secret = new_secret
+        settings.save(
+            update_fields=[
+                "webhook_secret",
+                "webhook_previous_secret",
+                "webhook_previous_secret_until",
+                "updated_at",
+            ]
+        )
+    return new_secret
 
 
 def webhook_attempt(*, delivery_id: int) -> bool:
-    """POST one delivery once and log the attempt. True when the receiver answered 2xx."""
+    """POST one delivery once and log the attempt. True when the receiver answered 2xx.
+
+    The target is checked again after DNS resolution and contacted at the checked address
+    (``apps.tenancy.outbound``); a refusal, a redirect or an error is logged in our own
+    words: nothing the target answered is echoed into the log.
+    """
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     if delivery.status == DeliveryStatus.DELIVERED:
         return True
+    settings = approval_settings_get()
     body = delivery.body.encode()
-    request = urllib.request.Request(
-        delivery.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "LearningLoop-Webhook/1",
-            "X-LearningLoop-Event": delivery.event,
-            "X-LearningLoop-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: webhook_signature(approval_settings_get().webhook_secret, body),
-        },
-    )
+    timestamp = int(time.time())
     status_code, error = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status_code = response.status
-    except urllib.error.HTTPError as failure:
-        status_code, error = failure.code, f"HTTP {failure.code}"
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", failure))[:500]
+    if not settings.webhook_secret:
+        error = "Refused: the webhook has no secret; an admin must rotate it to create one."
+    else:
+        try:
+            response = post_json(
+                delivery.url,
+                body,
+                {
+                    "User-Agent": "LearningLoop-Webhook/1",
+                    "X-LearningLoop-Event": delivery.event,
+                    "X-LearningLoop-Delivery": str(delivery.pk),
+                    TIMESTAMP_HEADER: str(timestamp),
+                    SIGNATURE_HEADER: webhook_signatures(settings, body, timestamp),
+                },
+                timeout=WEBHOOK_TIMEOUT_SECONDS,
+            )
+            status_code = response.status_code
+            if response.redirect:
+                error = f"HTTP {status_code}: redirects are not followed"
+            elif not response.ok:
+                error = f"HTTP {status_code}"
+        except OutboundRefused as refused:
+            error = str(refused)[:500]
+        except OSError as failure:
+            error = f"Connection failed: {type(failure).__name__}"
     now = timezone.now()
     delivered = status_code is not None and 200 <= status_code < 300
     delivery.attempts += 1
