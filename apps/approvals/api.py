@@ -57,7 +57,11 @@ class ActionSerializer(serializers.Serializer):
     account = serializers.CharField()
     deal = serializers.CharField(allow_null=True)
     clone = serializers.CharField(allow_null=True)
-    payload = serializers.DictField()
+    payload = serializers.DictField(help_text="What the agent proposed.")
+    final_payload = serializers.DictField(
+        help_text="What to execute: the approver's edited version, else the payload."
+    )
+    edited = serializers.BooleanField()
     rationale = serializers.CharField()
     amount = serializers.CharField(allow_null=True)
     discount_pct = serializers.CharField(allow_null=True)
@@ -83,6 +87,11 @@ class ActionSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    payload = serializers.DictField(
+        required=False,
+        help_text="Approve an edited version: the whole payload to execute (checked per "
+        "action type). Only with decision 'approve'.",
+    )
 
 
 class ResultSerializer(serializers.Serializer):

@@ -342,6 +342,8 @@ class ActionEvent(models.Model):
     via = models.CharField(max_length=20, blank=True)  # api, page, bulk, guardrails, expiry
     reason = models.TextField(blank=True)
     rules = models.JSONField(default=list, blank=True)
+    # An approval with edits: [{"field", "before", "after"}], what the approver changed.
+    changes = models.JSONField(default=list, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField()
 

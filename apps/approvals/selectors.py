@@ -144,6 +144,8 @@ def action_public_data(action: ProposedAction) -> dict:
         "deal": action.deal.external_id if action.deal_id else None,
         "clone": action.clone.external_id if action.clone_id else None,
         "payload": action.payload,
+        "final_payload": action.to_execute,
+        "edited": action.edited,
         "rationale": action.rationale,
         "amount": str(action.amount) if action.amount is not None else None,
         "discount_pct": str(action.discount_pct) if action.discount_pct is not None else None,
@@ -162,6 +164,18 @@ def action_public_data(action: ProposedAction) -> dict:
         "result": action.result,
         "outcome": action.outcome_id,
     }
+
+
+def action_corrections(*, since: datetime | None = None) -> QuerySet[ProposedAction]:
+    """Approvals an approver edited: ``payload`` (the agent's) against ``final_payload``.
+
+    For learning extraction and reviews: what managers consistently change in the agent's
+    output is a coaching pattern. The per-field changes are on the approval's audit event.
+    """
+    corrections = ProposedAction.objects.filter(edited=True)
+    if since is not None:
+        corrections = corrections.filter(decided_at__gte=since)
+    return corrections.select_related("account", "clone", "decided_by").order_by("-decided_at")
 
 
 @dataclass(frozen=True)

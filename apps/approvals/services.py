@@ -33,6 +33,7 @@ from apps.approvals.models import (
     ProposedAction,
     WebhookDelivery,
 )
+from apps.approvals.rendering import clean_edited_payload, payload_changes
 from apps.approvals.selectors import action_public_data, approval_settings_get
 from apps.crm.models import Account, Deal
 from apps.outcomes.models import ActionType
@@ -109,6 +110,7 @@ def _event(
     reason: str = "",
     rules: list | None = None,
     ip: str | None = None,
+    changes: list | None = None,
 ) -> ActionEvent:
     return ActionEvent(
         action_id=action_id,
@@ -118,6 +120,7 @@ def _event(
         via=via,
         reason=reason,
         rules=rules or [],
+        changes=changes or [],
         ip_address=ip or None,
         created_at=at,
     )
@@ -234,28 +237,51 @@ def _check_decision(decision: str, reason: str) -> str:
     return reason
 
 
+def _edited_version(action_id: int, decision: str, payload: object) -> tuple[dict | None, list]:
+    """The approver's edited payload (checked per action type) and what changed, or (None, [])."""
+    if payload is None:
+        return None, []
+    if decision != "approve":
+        raise ValidationError({"payload": "Only an approval can carry an edited payload."})
+    proposed = ProposedAction.objects.filter(pk=action_id).values("action_type", "payload").get()
+    cleaned = clean_edited_payload(proposed["action_type"], proposed["payload"], payload)
+    changes = payload_changes(proposed["payload"], cleaned)
+    return (cleaned, changes) if changes else (None, [])
+
+
 def action_decide(
     *,
     action_id: int,
     user: User,
     decision: str,
     reason: str = "",
+    payload: dict | None = None,
     ip: str | None = None,
     via: str = "page",
 ) -> ProposedAction:
-    """Approve or reject a pending action, once.
+    """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
 
+    With ``payload`` an approval carries the edited version: it is checked per action type,
+    stored as ``final_payload`` (``edited``), and the audit trail keeps the changes, which
+    are also the correction the learning loop reads (``selectors.action_corrections``).
     Raises ``ProposedAction.DoesNotExist`` for an unknown id, ``ValidationError`` for bad
     input and ``DecisionConflict`` if it is no longer pending (decided, expired, blocked).
     """
     reason = _check_decision(decision, reason)
+    final_payload, changes = _edited_version(action_id, decision, payload)
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
     with transaction.atomic():
         now = timezone.now()
         won = ProposedAction.objects.filter(
             pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
         ).update(
-            status=status, decided_by=user, decided_at=now, decision_reason=reason, updated_at=now
+            status=status,
+            decided_by=user,
+            decided_at=now,
+            decision_reason=reason,
+            final_payload=final_payload,
+            edited=final_payload is not None,
+            updated_at=now,
         )
         if won:
             ActionEvent.objects.bulk_create(
@@ -268,6 +294,7 @@ def action_decide(
                         via=via,
                         reason=reason,
                         ip=ip,
+                        changes=changes,
                     )
                 ]
             )
@@ -419,7 +446,16 @@ def action_record_result(
                 predicted_confidence=confidence,
                 occurred_at=executed_at,
                 output_text=output_text,
-                metadata={"proposed_action": action.pk, "details": details or {}},
+                metadata={
+                    "proposed_action": action.pk,
+                    "details": details or {},
+                    # An approver's edit is a correction of the agent's output.
+                    **(
+                        {"correction": {"proposed": action.payload, "final": action.final_payload}}
+                        if action.edited
+                        else {}
+                    ),
+                },
             )
             action.outcome = outcome
             outcome_note = "Outcome recorded."

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.approvals.models import ActionStatus, ProposedAction
+from apps.approvals.rendering import edit_fields, render_action
 from apps.approvals.selectors import (
     DEFAULT_SORT,
     HISTORY_PAGE_SIZE,
@@ -63,6 +64,26 @@ def _next_url(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _prepared(action: ProposedAction, submitted: dict | None = None) -> ProposedAction:
+    """Attach what the templates show: the action as it will be sent, its editable fields."""
+    action.rendered = render_action(action)
+    action.edit_fields = edit_fields(action, submitted)
+    return action
+
+
+def _submitted_payload(request: HttpRequest, action: ProposedAction) -> dict | None:
+    """The edited payload from the "Edit & approve" form (None for a plain decision)."""
+    if request.POST.get("edited") != "1":
+        return None
+    fields = {spec.key for spec, _ in edit_fields(action)}
+    submitted = {
+        key.removeprefix("field-"): value
+        for key, value in request.POST.items()
+        if key.startswith("field-") and key.removeprefix("field-") in fields
+    }
+    return {**action.payload, **submitted}
+
+
 def _changed(response: HttpResponse, message: str) -> HttpResponse:
     trigger_client_event(response, CHANGED)
     trigger_client_event(response, "toast", {"message": message})
@@ -82,6 +103,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     if sort not in QUEUE_SORTS:
         sort = DEFAULT_SORT
     page = Paginator(queue_actions(sort=sort), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    for action in page.object_list:
+        _prepared(action)
     context = {
         "page": page,
         "sort": sort,
@@ -101,18 +124,25 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
     back = _next_url(request, reverse("approvals:queue"))
+    payload = _submitted_payload(request, action)
     try:
         decided = action_decide(
             action_id=action.pk,
             user=request.user,
             decision=decision,
             reason=reason,
+            payload=payload,
             ip=_client_ip(request),
             via="page",
         )
     except ValidationError as invalid:
         errors = invalid.message_dict
-        context = {"action": action, "errors": errors, "reason": reason, "next": back}
+        _prepared(action, payload)
+        context = {"action": action, "reason": reason, "next": back}
+        if payload is not None:
+            context["edit_errors"] = errors
+        else:
+            context["errors"] = errors
         if request.htmx:
             return render(request, "approvals/queue.html#item", context, status=400)
         return render(
@@ -130,6 +160,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"{conflict.action.account.name}: {conflict}")
         return redirect(back)
     verb = "Approved" if decided.status == ActionStatus.APPROVED else "Rejected"
+    if decided.edited:
+        verb = "Approved with your edits"
     message = f"{verb}: {decided.action_type.replace('_', ' ')} for {decided.account.name}"
     if request.htmx:
         return _changed(HttpResponse(""), message)
@@ -174,6 +206,8 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
+    if not hasattr(action, "rendered"):
+        _prepared(action)
     return {
         "action": action,
         "events": action_events(action),
