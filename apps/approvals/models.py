@@ -235,6 +235,8 @@ class ProposedAction(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # When the new request was posted to the organisation's chat webhook (once).
+    chat_posted_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     outcome = models.OneToOneField(
         "outcomes.OutcomeRecord",
@@ -395,3 +397,77 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.url} ({self.status})"
+
+
+class NoticeKind(models.TextChoices):
+    NEW = "new", "New approval request"
+    REMINDER = "reminder", "Reminder before expiry"
+    ESCALATION = "escalation", "Escalation: still undecided"
+
+
+class ApprovalNotice(models.Model):
+    """One person told about one pending action, once per kind (new, reminder, escalation).
+
+    The unique key makes the notification job idempotent: a re-run inserts nothing twice.
+    The email's Approve / Reject links are signed over the notice, so a link is bound to
+    its recipient and its action. ``on_behalf_of`` names the approver a delegate stands in for.
+    """
+
+    action = models.ForeignKey(ProposedAction, on_delete=models.CASCADE, related_name="notices")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_notices"
+    )
+    kind = models.CharField(max_length=12, choices=NoticeKind.choices)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "recipient", "kind"], name="notice_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=NoticeKind.values), name="notice_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["recipient", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient_id} about {self.action_id}"
+
+
+class ApprovalDelegation(models.Model):
+    """Out of office: from ``starts_on`` to ``ends_on`` (inclusive) ``delegate`` gets this
+    person's approval notifications and may decide in their place."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(user=models.F("delegate")), name="delegation_not_to_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["delegate", "starts_on", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.delegate_id} ({self.starts_on}–{self.ends_on})"

@@ -20,6 +20,7 @@ from django.core.validators import validate_email
 from django.db import connection
 from django.utils import translation
 
+from apps.tenancy.models import Organization
 from apps.tenancy.money import DEFAULT_CURRENCY, format_money
 
 MAX_EDITED_PAYLOAD_BYTES = 64 * 1024
@@ -194,9 +195,18 @@ class RenderedAction:
     edited: bool = False
 
 
+def current_organization() -> Organization | None:
+    """The organisation whose schema is active (jobs run with a stand-in tenant object)."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization):
+        return tenant
+    return Organization.objects.filter(schema_name=connection.schema_name).first()
+
+
 def org_currency() -> str:
     """The current organisation's currency (its setting; USD when none is known)."""
-    return getattr(getattr(connection, "tenant", None), "currency", "") or DEFAULT_CURRENCY
+    organization = current_organization()
+    return getattr(organization, "currency", "") or DEFAULT_CURRENCY
 
 
 def _money_lines(action, payload: dict, currency: str, locale: str) -> list[tuple[str, str]]:

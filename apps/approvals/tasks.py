@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from apps.approvals.notifications import approvers_notify
 from apps.approvals.services import actions_expire, webhook_attempt, webhook_give_up
 from apps.tenancy.periodic import periodic_job
 
@@ -22,6 +23,13 @@ def webhook_backoff(retries: int) -> int:
 def expire_approvals() -> str:
     """Expire pending actions past the organisation's approval timeout."""
     return f"{actions_expire()} expired"
+
+
+@periodic_job("notify_approvers", every=timedelta(minutes=5))
+def notify_approvers() -> str:
+    """Email approvers new actions (batched), remind before expiry, escalate; post to chat."""
+    result = approvers_notify()
+    return f"{result.emails} emails about {result.notices} notices; {result.chat_posts} chat posts"
 
 
 @shared_task(bind=True, name="approvals.deliver_webhook", max_retries=WEBHOOK_MAX_RETRIES)

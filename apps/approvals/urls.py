@@ -10,4 +10,5 @@ urlpatterns = [
     path("approvals/bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("approvals/<int:pk>/", views.detail, name="detail"),
     path("approvals/<int:pk>/decide/", views.decide, name="decide"),
+    path("approvals/email/<str:token>/", views.email_decision, name="email_decision"),
 ]

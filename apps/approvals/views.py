@@ -14,10 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.approvals.models import ActionStatus, ProposedAction
+from apps.approvals.notifications import (
+    LinkInvalid,
+    LinkStale,
+    action_is_stale,
+    link_target,
+    may_decide,
+)
 from apps.approvals.rendering import edit_fields, render_action
 from apps.approvals.selectors import (
     DEFAULT_SORT,
@@ -38,6 +45,9 @@ from apps.approvals.services import (
     DecisionConflict,
     action_decide,
     actions_bulk_approve,
+)
+from apps.approvals.services import (
+    conflict_message as conflict_message_for,
 )
 from apps.users.permissions import capability_required
 
@@ -265,3 +275,103 @@ def history(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
     }
     return render(request, "approvals/history.html", context, status=400 if errors else 200)
+
+
+def _link_page(
+    request: HttpRequest, status: int, title: str, message: str, action=None
+) -> HttpResponse:
+    context = {"state": "closed", "title": title, "message": message, "action": action}
+    response = render(request, "approvals/email_decision.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token never leaves in a Referer
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def email_decision(request: HttpRequest, token: str) -> HttpResponse:
+    """An Approve / Reject link from an approval email.
+
+    GET shows a confirmation page and never decides (mail scanners follow links); POST
+    decides as the link's recipient through the same once-only rule as every decision.
+    """
+    try:
+        target = link_target(token)
+    except LinkInvalid:
+        return _link_page(
+            request,
+            404,
+            "This link is not valid",
+            "Check that you opened the whole link from your email.",
+        )
+    except LinkStale:
+        return _link_page(
+            request,
+            410,
+            "This link has expired",
+            "Open the approval queue to see what is still waiting.",
+        )
+    action, recipient = target.action, target.notice.recipient
+    viewer = request.user
+    if viewer.is_authenticated and viewer.pk != recipient.pk:
+        return _link_page(
+            request,
+            403,
+            "This link was sent to someone else",
+            "Decide from the approval queue instead.",
+            action,
+        )
+    if not may_decide(recipient):
+        return _link_page(
+            request,
+            403,
+            "You may no longer decide on approvals",
+            "Ask an admin if this is wrong.",
+            action,
+        )
+    if action_is_stale(action):
+        return _link_page(
+            request, 410, "This action has expired", conflict_message_for(action), action
+        )
+    if action.status != ActionStatus.PENDING:
+        return _link_page(request, 409, "Already decided", conflict_message_for(action), action)
+    context = {
+        "state": "confirm",
+        "decision": target.decision,
+        "action": action,
+        "recipient": recipient,
+        "rendered": render_action(action),
+    }
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            decided = action_decide(
+                action_id=action.pk,
+                user=recipient,
+                decision=target.decision,
+                reason=reason,
+                ip=_client_ip(request),
+                via="email",
+            )
+        except ValidationError as invalid:
+            context.update(errors=invalid.message_dict, reason=reason)
+            return render(request, "approvals/email_decision.html", context, status=400)
+        except DecisionConflict as conflict:
+            status = 410 if conflict.action.status == ActionStatus.EXPIRED else 409
+            return _link_page(request, status, "Already decided", str(conflict), conflict.action)
+        verb = "Approved" if decided.status == ActionStatus.APPROVED else "Rejected"
+        response = render(
+            request,
+            "approvals/email_decision.html",
+            {
+                "state": "done",
+                "done_message": f"{verb}: {decided.action_type.replace('_', ' ')} for {decided.account.name}",
+                "message": "Thank you. The agent will be told.",
+                "action": decided,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    response = render(request, "approvals/email_decision.html", context)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
