@@ -234,6 +234,9 @@ class ProposedAction(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # From when the agent (poll and webhook) sees the decision: a browser decision can be
+    # undone for a few seconds first. Null while pending.
+    visible_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     # When the new request was posted to the organisation's chat webhook (once).
     chat_posted_at = models.DateTimeField(null=True, blank=True)
@@ -323,6 +326,7 @@ class EventKind(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     EXPIRED = "expired", "Expired"
     EXECUTED = "executed", "Result reported"
+    UNDONE = "undone", "Decision undone"
 
 
 class ActionEvent(models.Model):
@@ -364,6 +368,7 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled (decision undone)"
 
 
 class WebhookDelivery(models.Model):

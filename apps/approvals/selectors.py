@@ -134,8 +134,28 @@ def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:
     return action.events.select_related("actor").order_by("created_at", "pk")
 
 
-def action_public_data(action: ProposedAction) -> dict:
-    """What the agent sees of an action (API detail and webhook body share it)."""
+def action_public_data(action: ProposedAction, *, reveal: bool = False) -> dict:
+    """What the agent sees of an action (API detail and webhook body share it).
+
+    A browser decision still inside its undo window reads as pending (``reveal`` is for
+    the webhook body, which is only sent once the window has passed).
+    """
+    hidden = (
+        not reveal
+        and action.visible_at is not None
+        and action.status in (ActionStatus.APPROVED, ActionStatus.REJECTED)
+        and action.visible_at > timezone.now()
+    )
+    if hidden:
+        return {
+            **action_public_data(action, reveal=True),
+            "status": ActionStatus.PENDING,
+            "final_payload": action.payload,
+            "edited": False,
+            "decided_by": None,
+            "decided_at": None,
+            "decision_reason": "",
+        }
     return {
         "id": action.pk,
         "external_id": action.external_id,

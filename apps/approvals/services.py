@@ -50,6 +50,8 @@ TIMESTAMP_HEADER = "X-LearningLoop-Timestamp"
 WEBHOOK_SECRET_BYTES = 32
 WEBHOOK_ROTATION_OVERLAP_HOURS = 24
 GUARDRAILS = "guardrails"
+# A decision made in the browser can be undone this long; the agent sees it only after.
+UNDO_WINDOW = timedelta(seconds=10)
 
 
 class DecisionConflict(Exception):
@@ -258,8 +260,12 @@ def action_decide(
     payload: dict | None = None,
     ip: str | None = None,
     via: str = "page",
+    undoable: bool = False,
 ) -> ProposedAction:
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
+
+    ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
+    agent's poll and webhook see it only once that window has passed.
 
     With ``payload`` an approval carries the edited version: it is checked per action type,
     stored as ``final_payload`` (``edited``), and the audit trail keeps the changes, which
@@ -281,6 +287,7 @@ def action_decide(
             decision_reason=reason,
             final_payload=final_payload,
             edited=final_payload is not None,
+            visible_at=now + UNDO_WINDOW if undoable else now,
             updated_at=now,
         )
         if won:
@@ -298,7 +305,9 @@ def action_decide(
                     )
                 ]
             )
-            _webhooks_enqueue([action_id], event=f"action.{status}")
+            _webhooks_enqueue(
+                [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
+            )
     action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
     if won:
         return action
@@ -334,6 +343,7 @@ def actions_bulk_approve(
             decided_by=user,
             decided_at=now,
             decision_reason=reason,
+            visible_at=now + UNDO_WINDOW,
             updated_at=now,
         )
         ActionEvent.objects.bulk_create(
@@ -342,8 +352,47 @@ def actions_bulk_approve(
                 for pk in ids
             ]
         )
-        _webhooks_enqueue(ids, event="action.approved")
+        _webhooks_enqueue(ids, event="action.approved", delay=UNDO_WINDOW)
     return BulkResult(decided=ids, skipped=len(wanted) - len(ids))
+
+
+def actions_undo(*, action_ids: list[int], user: User, ip: str | None = None) -> list[int]:
+    """Take back the user's own decisions still inside the undo window: pending again.
+
+    One conditional UPDATE, so an undo after the window (when the agent may already have
+    seen the decision) changes nothing. Their queued webhook deliveries are cancelled.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        ids = list(
+            ProposedAction.objects.filter(
+                pk__in=action_ids,
+                decided_by=user,
+                status__in=[ActionStatus.APPROVED, ActionStatus.REJECTED],
+                visible_at__gt=now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        ProposedAction.objects.filter(pk__in=ids).update(
+            status=ActionStatus.PENDING,
+            decided_by=None,
+            decided_at=None,
+            decision_reason="",
+            final_payload=None,
+            edited=False,
+            visible_at=None,
+            updated_at=now,
+        )
+        ActionEvent.objects.bulk_create(
+            [_event(pk, EventKind.UNDONE, at=now, actor=user, via="page", ip=ip) for pk in ids]
+        )
+        WebhookDelivery.objects.filter(action_id__in=ids, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.CANCELLED
+        )
+    return ids
 
 
 def actions_expire(*, only_ids: list[int] | None = None) -> int:
@@ -482,7 +531,7 @@ def action_record_result(
 # --- webhooks ----------------------------------------------------------------------------
 
 
-def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
+def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | None = None) -> None:
     """Create one delivery per action and send them after the transaction commits."""
     if not action_ids:
         return
@@ -500,7 +549,11 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
                 event=event,
                 url=settings.webhook_url,
                 body=json.dumps(
-                    {"event": event, "sent_at": sent_at, "action": action_public_data(action)},
+                    {
+                        "event": event,
+                        "sent_at": sent_at,
+                        "action": action_public_data(action, reveal=True),
+                    },
                     sort_keys=True,
                     default=str,
                 ),
@@ -514,7 +567,9 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
         from apps.approvals.tasks import deliver_webhook
 
         for delivery_id in delivery_ids:
-            deliver_webhook.delay(delivery_id)
+            deliver_webhook.apply_async(
+                (delivery_id,), countdown=delay.total_seconds() if delay else None
+            )
 
     transaction.on_commit(send)
 
@@ -579,16 +634,26 @@ def webhook_secret_rotate(*, overlap_hours: int = WEBHOOK_ROTATION_OVERLAP_HOURS
     return new_secret
 
 
-def webhook_attempt(*, delivery_id: int) -> bool:
+def webhook_attempt(*, delivery_id: int) -> bool | None:
     """POST one delivery once and log the attempt. True when the receiver answered 2xx.
+
+    None (nothing sent) while the decision is inside its undo window: the agent hears of
+    a browser decision only once it can no longer be undone.
 
     The target is checked again after DNS resolution and contacted at the checked address
     (``apps.tenancy.outbound``); a refusal, a redirect or an error is logged in our own
     words: nothing the target answered is echoed into the log.
     """
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    if delivery.status == DeliveryStatus.DELIVERED:
-        return True
+    if delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
+        return True  # nothing (more) to send: delivered, or the decision was undone
+    visible_at = (
+        ProposedAction.objects.filter(pk=delivery.action_id)
+        .values_list("visible_at", flat=True)
+        .first()
+    )
+    if visible_at is not None and visible_at > timezone.now():
+        return None
     settings = approval_settings_get()
     body = delivery.body.encode()
     timestamp = int(time.time())

@@ -7,7 +7,12 @@ from datetime import timedelta
 from celery import shared_task
 
 from apps.approvals.notifications import approvers_notify
-from apps.approvals.services import actions_expire, webhook_attempt, webhook_give_up
+from apps.approvals.services import (
+    UNDO_WINDOW,
+    actions_expire,
+    webhook_attempt,
+    webhook_give_up,
+)
 from apps.tenancy.periodic import periodic_job
 
 WEBHOOK_MAX_RETRIES = 6
@@ -35,7 +40,11 @@ def notify_approvers() -> str:
 @shared_task(bind=True, name="approvals.deliver_webhook", max_retries=WEBHOOK_MAX_RETRIES)
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one decision notice; on failure retry with exponential backoff, then give up."""
-    if webhook_attempt(delivery_id=delivery_id):
+    delivered = webhook_attempt(delivery_id=delivery_id)
+    if delivered is None:  # still inside the undo window: come back when it has passed
+        deliver_webhook.apply_async((delivery_id,), countdown=UNDO_WINDOW.total_seconds())
+        return "waiting"
+    if delivered:
         return "delivered"
     if self.request.retries >= self.max_retries:
         webhook_give_up(delivery_id=delivery_id)

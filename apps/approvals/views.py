@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -42,9 +43,11 @@ from apps.approvals.selectors import (
     queue_summary,
 )
 from apps.approvals.services import (
+    UNDO_WINDOW,
     DecisionConflict,
     action_decide,
     actions_bulk_approve,
+    actions_undo,
 )
 from apps.approvals.services import (
     conflict_message as conflict_message_for,
@@ -122,6 +125,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "summary": queue_summary(),
         "suggestions": autonomy_suggestions_cached(),
         "next": request.get_full_path(),
+        "undo_banner": _undo_banner(request),
     }
     return render(request, "approvals/queue.html", context)
 
@@ -144,6 +148,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             payload=payload,
             ip=_client_ip(request),
             via="page",
+            undoable=True,
         )
     except ValidationError as invalid:
         errors = invalid.message_dict
@@ -173,10 +178,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     if decided.edited:
         verb = "Approved with your edits"
     message = f"{verb}: {decided.action_type.replace('_', ' ')} for {decided.account.name}"
-    if request.htmx:
-        return _changed(HttpResponse(""), message)
-    messages.success(request, message)
-    return redirect(back)
+    return _decided(request, [decided.pk], message, back)
 
 
 @require_POST
@@ -207,12 +209,74 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     message = f"Approved {len(result.decided)} action{'s' if len(result.decided) != 1 else ''}"
     if result.skipped:
         message += f"; {result.skipped} had already been decided or expired"
+    return _decided(request, result.decided, message, back, refresh=True)
+
+
+UNDO_SESSION_KEY = "approvals_undo"
+
+
+def _decided(
+    request: HttpRequest, ids: list[int], message: str, back: str, *, refresh: bool = False
+) -> HttpResponse:
+    """Confirm a browser decision and offer to undo it while the window is open.
+
+    HTMX: a toast with an Undo button (the queue item is gone already). Without HTMX, or
+    after a bulk approval that reloads the page: a banner on the next page, kept in the
+    server-side session (never in a cookie), with an Undo button until the window closes.
+    """
+    until = (timezone.now() + UNDO_WINDOW).timestamp()
+    undo_url = reverse("approvals:undo") + "?" + "&".join(f"ids={pk}" for pk in ids)
+    if request.htmx and not refresh:
+        response = HttpResponse("")
+        trigger_client_event(response, CHANGED)
+        trigger_client_event(
+            response,
+            "toast",
+            {"message": message, "undo_url": undo_url, "seconds": UNDO_WINDOW.seconds},
+        )
+        return response
+    request.session[UNDO_SESSION_KEY] = {"ids": ids, "until": until}
+    messages.success(request, message + ".")
     if request.htmx:
         response = HttpResponse("")
         response["HX-Refresh"] = "true"
         return _changed(response, message)
-    messages.success(request, message + ".")
     return redirect(back)
+
+
+def _undo_banner(request: HttpRequest) -> dict | None:
+    """The last decision's undo ids while the window is open (shown once)."""
+    banner = request.session.pop(UNDO_SESSION_KEY, None)
+    if not banner:
+        return None
+    seconds_left = banner["until"] - timezone.now().timestamp()
+    if seconds_left <= 0:
+        return None
+    return {**banner, "seconds_left": max(1, int(seconds_left))}
+
+
+@require_POST
+@capability_required("actions.decide")
+def undo(request: HttpRequest) -> HttpResponse:
+    """Take back your own decisions made in the last few seconds (ids in the query)."""
+    try:
+        ids = sorted(
+            {int(value) for value in request.GET.getlist("ids") + request.POST.getlist("ids")}
+        )
+    except ValueError:
+        ids = []
+    undone = actions_undo(action_ids=ids[:MAX_BULK], user=request.user, ip=_client_ip(request))
+    if undone:
+        message = f"Undone: {len(undone)} action{'s' if len(undone) != 1 else ''} waiting again."
+    else:
+        message = "Too late to undo: the agent has been told."
+    if request.htmx:
+        response = HttpResponse("", status=200 if undone else 409)
+        if undone:
+            response["HX-Refresh"] = "true"
+        return _changed(response, message)
+    (messages.success if undone else messages.error)(request, message)
+    return redirect(_next_url(request, reverse("approvals:queue")))
 
 
 def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
@@ -231,7 +295,8 @@ def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One action in full: payload, reasons, the audit trail, and the decision forms."""
     action = _action_or_404(pk)
-    return render(request, "approvals/detail.html", _detail_context(action, {"next": request.path}))
+    extra = {"next": request.path, "undo_banner": _undo_banner(request)}
+    return render(request, "approvals/detail.html", _detail_context(action, extra))
 
 
 def _date(value: str) -> date | None:
