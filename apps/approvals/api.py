@@ -7,10 +7,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
+from apps.approvals.notifications import may_decide
 from apps.approvals.selectors import action_get, action_public_data
 from apps.approvals.services import (
     DecisionConflict,
@@ -124,6 +126,18 @@ def _conflict(error: DecisionConflict) -> Response:
     )
 
 
+class MayDecide(BasePermission):
+    """Approvers, and approvers' delegates while the delegation runs (never an agent)."""
+
+    message = "Your role is not allowed to do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if getattr(user, "is_agent", False):
+            return True  # refused with a clearer message by the view
+        return bool(user and user.is_authenticated and may_decide(user))
+
+
 class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Proposed actions. The agent proposes and polls; managers and admins decide."""
 
@@ -131,6 +145,8 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_fields = ["status", "action_type", "category"]
 
     def get_permissions(self):
+        if self.action == "decision":
+            return [MayDecide()]
         capability = {
             "create": "actions.propose",
             "decision": "actions.decide",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.approvals.models import (
     ActionEvent,
     ActionStatus,
+    ApprovalDelegation,
     ApprovalSettings,
     ProposedAction,
 )
@@ -184,6 +185,36 @@ def action_public_data(action: ProposedAction, *, reveal: bool = False) -> dict:
         "result": action.result,
         "outcome": action.outcome_id,
     }
+
+
+def delegations_of(user) -> list[ApprovalDelegation]:
+    """The user's current and future delegations (who stands in for them, when)."""
+    return list(
+        ApprovalDelegation.objects.filter(user=user, ends_on__gte=timezone.localdate())
+        .select_related("delegate")
+        .order_by("starts_on")
+    )
+
+
+def delegations_to(user) -> list[ApprovalDelegation]:
+    """Current and future delegations naming the user as the stand-in."""
+    return list(
+        ApprovalDelegation.objects.filter(delegate=user, ends_on__gte=timezone.localdate())
+        .select_related("user")
+        .order_by("starts_on")
+    )
+
+
+def delegate_choices(user) -> list:
+    """Active colleagues one may name as delegate (usernames and names, one query)."""
+    from apps.users.models import User
+
+    return list(
+        User.objects.filter(is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("first_name", "last_name", "username")
+        .only("username", "first_name", "last_name")
+    )
 
 
 def action_corrections(*, since: datetime | None = None) -> QuerySet[ProposedAction]:

@@ -15,7 +15,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -26,6 +26,7 @@ from apps.approvals.guardrails import Proposal, classify, risk_score
 from apps.approvals.models import (
     ActionEvent,
     ActionStatus,
+    ApprovalDelegation,
     ApprovalSettings,
     Category,
     DeliveryStatus,
@@ -425,6 +426,50 @@ def actions_expire(*, only_ids: list[int] | None = None) -> int:
         )
         _webhooks_enqueue(ids, event="action.expired")
     return len(ids)
+
+
+# --- delegation --------------------------------------------------------------------------
+
+MAX_DELEGATION_DAYS = 92
+
+
+def delegation_set(
+    *, user: User, delegate_username: str, starts_on: date | None, ends_on: date | None
+) -> ApprovalDelegation:
+    """Name a stand-in for a date range (out of office): they get the notifications and
+    may decide. Validates the dates and the person; raises ``ValidationError`` by field."""
+    errors: dict[str, str] = {}
+    delegate = (
+        User.objects.filter(
+            username=(delegate_username or "").replace("\0", "").strip()[:150], is_active=True
+        )
+        .exclude(pk=user.pk)
+        .first()
+    )
+    if delegate is None:
+        errors["delegate"] = "Choose an active colleague other than yourself."
+    if starts_on is None:
+        errors["starts_on"] = "Use a date like 2026-01-31."
+    if ends_on is None:
+        errors["ends_on"] = "Use a date like 2026-01-31."
+    if starts_on and ends_on:
+        if ends_on < starts_on:
+            errors["ends_on"] = "The last day must be on or after the first."
+        elif ends_on < timezone.localdate():
+            errors["ends_on"] = "The last day is already past."
+        elif (ends_on - starts_on).days >= MAX_DELEGATION_DAYS:
+            errors["ends_on"] = f"Delegate for at most {MAX_DELEGATION_DAYS} days at a time."
+    if errors:
+        raise ValidationError(errors)
+    return ApprovalDelegation.objects.create(
+        user=user, delegate=delegate, starts_on=starts_on, ends_on=ends_on
+    )
+
+
+def delegation_remove(*, user: User, delegation_id: int) -> bool:
+    """Remove one of the user's own delegations. False when there is none with that id."""
+    deleted, _ = ApprovalDelegation.objects.filter(pk=delegation_id, user=user).delete()
+    return bool(deleted)
 
 
 # --- results -----------------------------------------------------------------------------

@@ -6,9 +6,11 @@ Every HTMX endpoint also answers a plain form post with a full page or a redirec
 from __future__ import annotations
 
 from datetime import date
+from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,6 +38,9 @@ from apps.approvals.selectors import (
     action_events,
     action_get,
     autonomy_suggestions_cached,
+    delegate_choices,
+    delegations_of,
+    delegations_to,
     history_actions,
     history_choices,
     pending_count,
@@ -48,11 +53,29 @@ from apps.approvals.services import (
     action_decide,
     actions_bulk_approve,
     actions_undo,
+    delegation_remove,
+    delegation_set,
 )
 from apps.approvals.services import (
     conflict_message as conflict_message_for,
 )
 from apps.users.permissions import capability_required
+
+
+def approver_required(view):
+    """Page decorator: log in first, then 403 unless the user may decide (an approver, or
+    an approver's delegate today; ``notifications.may_decide`` is the one rule)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not may_decide(request.user):
+            raise PermissionDenied("Your role is not allowed to open this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
 
 CHANGED = "approvals-changed"
 MAX_BULK = 200
@@ -104,7 +127,7 @@ def _changed(response: HttpResponse, message: str) -> HttpResponse:
 
 
 @require_GET
-@capability_required("actions.decide")
+@approver_required
 def queue(request: HttpRequest) -> HttpResponse:
     """Pending actions for a manager; ``?count=1`` answers the nav badge as plain text."""
     if request.GET.get("count"):
@@ -131,7 +154,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@capability_required("actions.decide")
+@approver_required
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject one action. HTMX: the queue item goes away (or shows why not)."""
     action = _action_or_404(pk)
@@ -182,7 +205,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@capability_required("actions.decide")
+@approver_required
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     """Approve the selected actions. Without HTMX a confirmation page comes first."""
     try:
@@ -256,7 +279,7 @@ def _undo_banner(request: HttpRequest) -> dict | None:
 
 
 @require_POST
-@capability_required("actions.decide")
+@approver_required
 def undo(request: HttpRequest) -> HttpResponse:
     """Take back your own decisions made in the last few seconds (ids in the query)."""
     try:
@@ -291,7 +314,7 @@ def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
 
 
 @require_GET
-@capability_required("actions.decide")
+@approver_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One action in full: payload, reasons, the audit trail, and the decision forms."""
     action = _action_or_404(pk)
@@ -440,3 +463,48 @@ def email_decision(request: HttpRequest, token: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("actions.decide")
+def delegation(request: HttpRequest) -> HttpResponse:
+    """Out of office: name who gets your approval notifications and may decide, and when."""
+    errors: dict = {}
+    values = {}
+    if request.method == "POST":
+        if request.POST.get("remove"):
+            try:
+                delegation_remove(user=request.user, delegation_id=int(request.POST["remove"]))
+            except ValueError:
+                pass
+            messages.success(request, "Delegation removed.")
+            return redirect("approvals:delegation")
+        values = {
+            "delegate": request.POST.get("delegate", ""),
+            "starts_on": request.POST.get("starts_on", ""),
+            "ends_on": request.POST.get("ends_on", ""),
+        }
+        try:
+            made = delegation_set(
+                user=request.user,
+                delegate_username=values["delegate"],
+                starts_on=_date(values["starts_on"]),
+                ends_on=_date(values["ends_on"]),
+            )
+        except ValidationError as invalid:
+            errors = invalid.message_dict
+        else:
+            messages.success(
+                request,
+                f"{made.delegate} will get your approvals from {made.starts_on:%d %b} "
+                f"to {made.ends_on:%d %b %Y}.",
+            )
+            return redirect("approvals:delegation")
+    context = {
+        "errors": errors,
+        "values": values,
+        "mine": delegations_of(request.user),
+        "for_me": delegations_to(request.user),
+        "colleagues": delegate_choices(request.user),
+    }
+    return render(request, "approvals/delegation.html", context, status=400 if errors else 200)

@@ -7,6 +7,7 @@ opened with a test client exactly as a browser would, with and without a session
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from apps.approvals.models import (
     ActionEvent,
     ApprovalDelegation,
     ApprovalNotice,
+    ApprovalSettings,
     ProposedAction,
 )
 from apps.approvals.notifications import approvers_notify
@@ -287,3 +289,165 @@ def test_a_delegation_outside_its_dates_gives_nothing(client, manager, rep, prop
     approvers_notify()
 
     assert _to("rory@example.com") == []
+
+
+def _delegate(manager, rep, *, days_ago: int = 0, days: int = 3):
+    start = timezone.localdate() - timedelta(days=days_ago)
+    return ApprovalDelegation.objects.create(
+        user=manager, delegate=rep, starts_on=start, ends_on=start + timedelta(days=days)
+    )
+
+
+def test_a_delegate_may_decide_on_the_page_and_over_the_api_while_it_runs(
+    page_client, api_client, manager, rep, rep_key, propose
+):
+    first, second = propose(amount=Decimal("75000")), propose(amount=Decimal("75000"))
+    assert page_client(rep).get("/approvals/").status_code == 403
+    _delegate(manager, rep)
+
+    page = page_client(rep).post(f"/approvals/{first.pk}/decide/", {"decision": "approve"})
+    api = api_client(rep_key).post(
+        f"/api/v1/actions/{second.pk}/decision/", {"decision": "approve"}, format="json"
+    )
+
+    assert page.status_code == 302 and api.status_code == 200
+    assert set(ProposedAction.objects.values_list("decided_by", flat=True)) == {rep.pk}
+
+
+def test_an_ended_delegation_no_longer_lets_the_delegate_decide(
+    api_client, manager, rep, rep_key, pending
+):
+    _delegate(manager, rep, days_ago=10, days=3)
+
+    response = api_client(rep_key).post(
+        f"/api/v1/actions/{pending.pk}/decision/", {"decision": "approve"}, format="json"
+    )
+
+    assert response.status_code == 403
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+def test_a_manager_sets_and_removes_a_delegate_on_the_page(page_client, manager, rep):
+    client = page_client(manager)
+    today = timezone.localdate()
+
+    saved = client.post(
+        "/approvals/delegation/",
+        {
+            "delegate": "rory",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=5)).isoformat(),
+        },
+        follow=True,
+    )
+
+    assert "will get your approvals" in saved.content.decode()
+    delegation = ApprovalDelegation.objects.get()
+    assert (delegation.user, delegation.delegate) == (manager, rep)
+    client.post("/approvals/delegation/", {"remove": delegation.pk})
+    assert not ApprovalDelegation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"delegate": "maria"}, "delegate"),  # oneself
+        ({"delegate": "nobody"}, "delegate"),
+        ({"delegate": "rory", "ends_on": "2000-01-01"}, "ends_on"),
+        ({"delegate": "rory", "starts_on": "not a date"}, "starts_on"),
+        ({"delegate": "\x00"}, "delegate"),  # a NUL is a 400, never a 500
+    ],
+)
+def test_a_bad_delegation_is_a_400_and_stores_nothing(page_client, manager, rep, form, field):
+    today = timezone.localdate()
+    data = {
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=2)).isoformat(),
+        **form,
+    }
+
+    response = page_client(manager).post("/approvals/delegation/", data)
+
+    assert response.status_code == 400
+    assert field in response.context["errors"]
+    assert not ApprovalDelegation.objects.exists()
+
+
+def test_a_delegate_from_another_organisation_cannot_be_named(
+    page_client, org, other_org, in_org, manager
+):
+    with in_org(other_org):
+        UserFactory(username="olaf", role="manager")
+    today = timezone.localdate()
+
+    response = page_client(manager).post(
+        "/approvals/delegation/",
+        {"delegate": "olaf", "starts_on": today.isoformat(), "ends_on": today.isoformat()},
+    )
+
+    assert response.status_code == 400
+    assert not ApprovalDelegation.objects.exists()
+
+
+def test_reps_cannot_set_delegations(page_client, rep):
+    assert page_client(rep).get("/approvals/delegation/").status_code == 403
+
+
+# --- chat -------------------------------------------------------------------------------
+
+
+class ChatReceiver:
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.posts.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/x"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def chat(org, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    receiver = ChatReceiver()
+    ApprovalSettings.objects.get_or_create(singleton=True)
+    ApprovalSettings.objects.update(chat_webhook_url=receiver.url)
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def test_new_requests_are_posted_to_chat_once_with_links(chat, manager, two_pending):
+    approvers_notify()
+    approvers_notify(now=timezone.now() + timedelta(minutes=6))
+
+    (post,) = chat.posts
+    assert post["text"].startswith("2 new actions waiting for approval")
+    for action in two_pending:
+        assert f"<http://acme.localhost/approvals/{action.pk}/|" in post["text"]
+
+
+def test_a_loopback_chat_url_is_refused_when_saved(page_client, admin_user):
+    settings_row, _ = ApprovalSettings.objects.get_or_create(singleton=True)
+
+    response = page_client(admin_user).post(
+        f"/admin/approvals/approvalsettings/{settings_row.pk}/change/",
+        {"timeout_hours": 48, "webhook_url": "", "chat_webhook_url": "http://[::1]:8080/hook"},
+    )
+
+    assert "::1 is a loopback address" in response.content.decode()
+    assert ApprovalSettings.objects.get().chat_webhook_url == ""
