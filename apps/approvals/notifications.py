@@ -203,9 +203,11 @@ def site_url() -> str:
     return f"{scheme}://{domain.domain}{':' + str(port) if port else ''}" if domain else ""
 
 
-def link_for(notice_id: int, decision: str) -> str:
+def link_for(notice_id: int, decision: str, *, base: str | None = None) -> str:
     token = decision_token(notice_id, decision)
-    return site_url() + reverse("approvals:email_decision", args=[token])
+    return (site_url() if base is None else base) + reverse(
+        "approvals:email_decision", args=[token]
+    )
 
 
 # --- sending -----------------------------------------------------------------------------
@@ -244,8 +246,8 @@ def _emails(notice_ids: list[int], kind: str) -> list[EmailMultiAlternatives]:
                 "notice": notice,
                 "action": notice.action,
                 "rendered": render_action(notice.action, currency=currency),
-                "approve_url": link_for(notice.pk, "approve"),
-                "reject_url": link_for(notice.pk, "reject"),
+                "approve_url": link_for(notice.pk, "approve", base=base),
+                "reject_url": link_for(notice.pk, "reject", base=base),
                 "detail_url": base + reverse("approvals:detail", args=[notice.action_id]),
             }
             for notice in items

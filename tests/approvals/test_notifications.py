@@ -451,3 +451,18 @@ def test_a_loopback_chat_url_is_refused_when_saved(page_client, admin_user):
 
     assert "::1 is a loopback address" in response.content.decode()
     assert ApprovalSettings.objects.get().chat_webhook_url == ""
+
+
+def test_the_job_runs_a_fixed_number_of_queries_whatever_the_volume(
+    manager, admin_user, propose, django_assert_max_num_queries
+):
+    for _ in range(3):
+        propose(amount=Decimal("75000"))
+    with django_assert_max_num_queries(14) as few:
+        approvers_notify()
+    for _ in range(30):
+        propose(amount=Decimal("75000"))
+    UserFactory.create_batch(5, role="manager")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        result = approvers_notify(now=timezone.now() + timedelta(minutes=6))
+    assert result.emails == 7
