@@ -125,12 +125,12 @@ def race(schema: str, approvers: list[User], ids: list[int], mode: str, links=No
     def work(index: int, user: User) -> None:
         rng = random.Random(index)
         client = None
-        if mode == "mixed":
-            client = Client(HTTP_HOST=f"{links['host']}")
-            if not user.username.endswith(("0", "2", "4", "6", "8")):
-                client.force_login(user)
         try:
             with schema_context(schema):
+                if mode == "mixed":
+                    client = Client(HTTP_HOST=links["host"])
+                    if not user.username.endswith(("0", "2", "4", "6", "8")):
+                        client.force_login(user)
                 barrier.wait()
                 if mode == "collide":
                     order = ids[:]
@@ -155,6 +155,9 @@ def race(schema: str, approvers: list[User], ids: list[int], mode: str, links=No
                         won = _decide(user, chosen)
                     wins[index] += won
                     conflicts[index] += not won
+        except BaseException:
+            barrier.abort()  # never leave the others waiting for a thread that failed
+            raise
         finally:
             connection.close()
 

@@ -287,6 +287,8 @@ def clean_edited_payload(action_type: str, proposed: dict, edited: object) -> di
         size = len(json.dumps(edited, default=str))
     except (TypeError, ValueError):
         raise ValidationError({"payload": "The edited payload is not valid JSON."}) from None
+    if "\\u0000" in json.dumps(edited, default=str):
+        raise ValidationError({"payload": "The edited payload contains a NUL character."})
     if size > MAX_EDITED_PAYLOAD_BYTES:
         raise ValidationError({"payload": "The edited payload is too large (64 KB at most)."})
     form = action_form(action_type, proposed)

@@ -442,7 +442,9 @@ def email_decision(request: HttpRequest, token: str) -> HttpResponse:
             )
         except ValidationError as invalid:
             context.update(errors=invalid.message_dict, reason=reason)
-            return render(request, "approvals/email_decision.html", context, status=400)
+            response = render(request, "approvals/email_decision.html", context, status=400)
+            response["Cache-Control"] = "no-store"
+            return response
         except DecisionConflict as conflict:
             status = 410 if conflict.action.status == ActionStatus.EXPIRED else 409
             return _link_page(request, status, "Already decided", str(conflict), conflict.action)

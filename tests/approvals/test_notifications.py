@@ -466,3 +466,26 @@ def test_the_job_runs_a_fixed_number_of_queries_whatever_the_volume(
     with django_assert_max_num_queries(len(few.captured_queries)):
         result = approvers_notify(now=timezone.now() + timedelta(minutes=6))
     assert result.emails == 7
+
+
+def test_a_live_link_never_reaches_the_request_log(client, manager, two_pending, caplog):
+    approvers_notify()
+    url = _links(_to("maria@example.com")[0])["reject"][0]
+    token = url.split("/")[3]
+
+    with caplog.at_level("WARNING", logger="django.request"):
+        client.post(url, {"reason": ""}, HTTP_HOST="acme.localhost")  # 400: reason missing
+
+    assert "Bad Request: /approvals/email/[link]/" in caplog.text
+    assert token not in caplog.text
+
+
+def test_the_job_in_one_organisation_never_emails_another(
+    org, other_org, in_org, other_org_manager, manager, two_pending
+):
+    approvers_notify()
+
+    assert _to("olga@example.com") == []
+    with in_org(other_org):
+        assert approvers_notify().emails == 0  # nothing pending there
+        assert not ApprovalNotice.objects.exists()

@@ -182,6 +182,10 @@ def test_an_unchanged_payload_is_not_an_edit(manager_api, email):
         ({"decision": "approve", "payload": {"to": "dana@example.com", "subject": ""}}, "subject"),
         ({"decision": "approve", "payload": {"to": "a@b.co", "subject": "two\nlines"}}, "subject"),
         ({"decision": "approve", "payload": "not an object"}, "payload"),
+        (
+            {"decision": "approve", "payload": {"to": "a@b.co", "subject": "x", "n\u0000": 1}},
+            "payload",
+        ),
         ({"decision": "reject", "reason": "no", "payload": {"subject": "x"}}, "payload"),
         ({"decision": "approve", "payload": {"to": "a@b.co", "subject": "x" * 301}}, "subject"),
     ],
