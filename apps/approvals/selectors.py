@@ -78,6 +78,7 @@ class HistoryFilters:
     account: str = ""  # part of the account name
     since: date | None = None
     until: date | None = None
+    payload: dict | None = None  # e.g. {"to": "dana@example.com"}: payload contains it
 
 
 def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
@@ -97,6 +98,9 @@ def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
         actions = actions.filter(decided_by__username=filters.decided_by)
     if filters.account:
         actions = actions.filter(account__name__icontains=filters.account)
+    if filters.payload:
+        # jsonb @> : served by the GIN index on payload (action_payload_gin).
+        actions = actions.filter(payload__contains=filters.payload)
     zone = timezone.get_current_timezone()
     if filters.since:
         actions = actions.filter(

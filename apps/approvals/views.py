@@ -343,7 +343,16 @@ def history(request: HttpRequest) -> HttpResponse:
     for name, parsed in (("since", since), ("until", until)):
         if params.get(name) and parsed is None:
             errors[name] = "Use a date like 2026-01-31."
+    payload_filter = None
+    payload_text = params.get("payload", "").replace("\0", "").strip()[:300]
+    if payload_text:
+        key, separator, value = payload_text.partition("=")
+        if not separator or not key.strip():
+            errors["payload"] = "Use field=value, for example to=dana@example.com."
+        else:
+            payload_filter = {key.strip(): value.strip()}
     filters = HistoryFilters(
+        payload=payload_filter,
         status=status,
         action_type=params.get("action_type", "")[:50],
         decided_by=params.get("decided_by", "")[:150],
@@ -361,6 +370,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "choices": history_choices(),
         "statuses": [s for s in ActionStatus.choices if s[0] != ActionStatus.PENDING],
         "query": query.urlencode(),
+        "payload_text": payload_text,
     }
     return render(request, "approvals/history.html", context, status=400 if errors else 200)
 

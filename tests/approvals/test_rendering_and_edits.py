@@ -313,3 +313,22 @@ def test_an_edited_execution_records_the_correction_on_the_outcome(email, manage
     correction = recorded.action.outcome.metadata["correction"]
     assert correction["final"]["subject"] == "Better subject"
     assert correction["proposed"]["subject"] == "Your proposal"
+
+
+# --- history: filter on the payload (GIN index) ------------------------------------------
+
+
+def test_the_history_filters_on_what_the_payload_contains(page_client, manager, propose):
+    dana = propose(amount=Decimal("75000"), payload={"to": "dana@example.com", "subject": "A"})
+    other = propose(amount=Decimal("75000"), payload={"to": "lee@example.com", "subject": "B"})
+    for action in (dana, other):
+        action_decide(action_id=action.pk, user=manager, decision="approve")
+    client = page_client(manager)
+
+    found = client.get("/approvals/history/", {"payload": "to=dana@example.com"})
+    bad = client.get("/approvals/history/", {"payload": "no separator"})
+    nul = client.get("/approvals/history/", {"payload": "to=\x00x"})
+
+    assert [a.pk for a in found.context["page"].object_list] == [dana.pk]
+    assert bad.status_code == 400 and "field=value" in bad.content.decode()
+    assert nul.status_code == 200 and list(nul.context["page"].object_list) == []
