@@ -246,10 +246,34 @@ def _edited_version(action_id: int, decision: str, payload: object) -> tuple[dic
         return None, []
     if decision != "approve":
         raise ValidationError({"payload": "Only an approval can carry an edited payload."})
-    proposed = ProposedAction.objects.filter(pk=action_id).values("action_type", "payload").get()
-    cleaned = clean_edited_payload(proposed["action_type"], proposed["payload"], payload)
-    changes = payload_changes(proposed["payload"], cleaned)
-    return (cleaned, changes) if changes else (None, [])
+    action = ProposedAction.objects.select_related("account", "deal").get(pk=action_id)
+    cleaned = clean_edited_payload(action.action_type, action.payload, payload)
+    changes = payload_changes(action.payload, cleaned)
+    if not changes:
+        return None, []
+    # An approver may not edit an action into one the guardrails would never allow.
+    edited_discount = cleaned.get("discount_pct", action.discount_pct)
+    classification = classify(
+        Proposal(
+            action_type=action.action_type,
+            account=action.account,
+            amount=action.amount,
+            discount_pct=Decimal(str(edited_discount))
+            if edited_discount not in (None, "")
+            else None,
+            confidence=action.confidence,
+            payload=cleaned,
+            deal_amount=action.deal.amount if action.deal_id else None,
+        )
+    )
+    if classification.category == Category.HARD_STOP:
+        raise ValidationError(
+            {
+                "payload": "The edited version would be blocked by a hard-stop guardrail: "
+                + " ".join(classification.reasons)
+            }
+        )
+    return cleaned, changes
 
 
 def action_decide(

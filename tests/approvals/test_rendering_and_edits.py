@@ -332,3 +332,27 @@ def test_the_history_filters_on_what_the_payload_contains(page_client, manager, 
     assert [a.pk for a in found.context["page"].object_list] == [dana.pk]
     assert bad.status_code == 400 and "field=value" in bad.content.decode()
     assert nul.status_code == 200 and list(nul.context["page"].object_list) == []
+
+
+def test_an_edit_the_guardrails_would_block_is_refused(manager_api, propose):
+    action = propose(
+        action_type="discount_offer",
+        amount=Decimal("90000"),
+        discount_pct=Decimal("10"),
+        payload={"discount_pct": 10, "terms": "10 % off"},
+    )
+
+    too_far = manager_api.post(
+        _decision_url(action),
+        {"decision": "approve", "payload": {"discount_pct": 35, "terms": "35 % off"}},
+        format="json",
+    )
+    within = manager_api.post(
+        _decision_url(action),
+        {"decision": "approve", "payload": {"discount_pct": 15, "terms": "15 % off"}},
+        format="json",
+    )
+
+    assert too_far.status_code == 400
+    assert "hard-stop guardrail" in json.dumps(too_far.json())
+    assert within.status_code == 200 and within.json()["final_payload"]["discount_pct"] == 15
