@@ -37,6 +37,8 @@ from apps.approvals.models import (
 from apps.approvals.rendering import clean_edited_payload, payload_changes
 from apps.approvals.selectors import action_public_data, approval_settings_get
 from apps.crm.models import Account, Deal
+from apps.feedback.models import FeedbackKind
+from apps.feedback.services import feedback_rate
 from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
@@ -499,6 +501,20 @@ def delegation_remove(*, user: User, delegation_id: int) -> bool:
 # --- results -----------------------------------------------------------------------------
 
 
+def _correction_feedback(action: ProposedAction, outcome) -> None:
+    """An approver's edit is feedback on the agent's output: a neutral inline rating by
+    the approver naming what they corrected (the full before/after is in the outcome's
+    ``metadata["correction"]``), so learning extraction sees consistent corrections."""
+    fields = [change["field"] for change in payload_changes(action.payload, action.to_execute)]
+    feedback_rate(
+        user=action.decided_by,
+        outcome=outcome,
+        kind=FeedbackKind.INLINE,
+        rating=0,
+        comment=("Approved with edits to: " + ", ".join(fields))[:2000],
+    )
+
+
 @dataclass(frozen=True)
 class ResultRecorded:
     action: ProposedAction
@@ -577,6 +593,8 @@ def action_record_result(
             )
             action.outcome = outcome
             outcome_note = "Outcome recorded."
+            if action.edited and action.decided_by_id:
+                _correction_feedback(action, outcome)
         action.status = ActionStatus.EXECUTED
         action.executed_at = executed_at
         action.result = {"success": success, "output_text": output_text, "details": details or {}}

@@ -16,6 +16,7 @@ from apps.approvals.models import ActionEvent, ProposedAction, WebhookDelivery
 from apps.approvals.rendering import render_action
 from apps.approvals.selectors import action_corrections
 from apps.approvals.services import action_decide, action_record_result
+from apps.feedback.models import FeedbackEntry
 from apps.tenancy.money import format_money
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -313,6 +314,9 @@ def test_an_edited_execution_records_the_correction_on_the_outcome(email, manage
     correction = recorded.action.outcome.metadata["correction"]
     assert correction["final"]["subject"] == "Better subject"
     assert correction["proposed"]["subject"] == "Your proposal"
+    feedback = FeedbackEntry.objects.get(outcome=recorded.action.outcome)
+    assert (feedback.user, feedback.kind, feedback.rating) == (manager, "inline", 0)
+    assert feedback.comment == "Approved with edits to: subject"
 
 
 # --- history: filter on the payload (GIN index) ------------------------------------------
