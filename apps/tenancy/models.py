@@ -10,6 +10,7 @@ class Organization(TenantMixin):
     currency = models.CharField(
         max_length=3,
         default="USD",
+        db_default="USD",  # rows written by code still running during a deploy get it too
         help_text="ISO 4217 code: amounts (deal values, discounts) are shown in it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
