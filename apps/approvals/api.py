@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as route
@@ -156,6 +158,27 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return ProposedAction.objects.select_related("account", "deal", "clone", "decided_by")
+
+    def filter_queryset(self, queryset):
+        # A browser decision inside its undo window reads as pending to the agent
+        # (selectors.action_public_data); the status filter agrees with what it shows.
+        status_wanted = self.request.query_params.get("status")
+        if self.action != "list" or status_wanted not in ActionStatus.values:
+            return super().filter_queryset(queryset)
+        params = self.request.query_params.copy()
+        params.pop("status")
+        original, self.request._request.GET = self.request._request.GET, params
+        try:  # the other filters as usual; status is applied below
+            queryset = super().filter_queryset(queryset)
+        finally:
+            self.request._request.GET = original
+        in_window = Q(
+            status__in=[ActionStatus.APPROVED, ActionStatus.REJECTED],
+            visible_at__gt=timezone.now(),
+        )
+        if status_wanted == ActionStatus.PENDING:
+            return queryset.filter(Q(status=ActionStatus.PENDING) | in_window)
+        return queryset.filter(status=status_wanted).exclude(in_window)
 
     def _get(self, pk: str) -> ProposedAction:
         try:

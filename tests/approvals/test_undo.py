@@ -176,3 +176,19 @@ def test_undo_with_bad_ids_changes_nothing(page_client, manager, pending, ids):
     assert response.status_code == 409
     pending.refresh_from_db()
     assert pending.status == "approved"
+
+
+def test_the_agents_list_filter_agrees_during_the_undo_window(
+    page_client, manager, agent_api, pending
+):
+    page_client(manager).post(f"/approvals/{pending.pk}/decide/", {"decision": "approve"}, **HTMX)
+
+    def listed(status: str) -> list[int]:
+        return [
+            row["id"]
+            for row in agent_api.get(f"/api/v1/actions/?status={status}").json()["results"]
+        ]
+
+    assert listed("pending") == [pending.pk] and listed("approved") == []
+    _window_passes(pending)
+    assert listed("pending") == [] and listed("approved") == [pending.pk]
