@@ -3,6 +3,9 @@
 1. 20 approver threads (each with its own PostgreSQL connection) race over the same
    1,000 pending actions, in different random orders, so most attempts collide.
    Reports decisions/s, conflicts (409s) and double decisions (must be 0).
+   ``mixed``: half the approvers decide through the signed links of their approval
+   email (POST to the confirmation page), half on the queue page (HTMX POST), both
+   through the full HTTP stack, picking from the top of the live queue.
 2. The queue page with 500 pending actions: server time (median, p95) and query count.
 
 Run against a real PostgreSQL (a throw-away test database is created and dropped):
@@ -32,6 +35,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -39,7 +43,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from apps.approvals.models import ActionEvent, ActionStatus, ProposedAction  # noqa: E402
+from apps.approvals.models import (  # noqa: E402
+    ActionEvent,
+    ActionStatus,
+    ApprovalNotice,
+    ProposedAction,
+)
+from apps.approvals.notifications import approvers_notify, decision_token  # noqa: E402
 from apps.approvals.services import DecisionConflict, action_decide  # noqa: E402
 from apps.crm.models import Account, Deal  # noqa: E402
 from apps.tenancy.services import organization_create, public_tenant_ensure  # noqa: E402
@@ -89,7 +99,22 @@ def _decide(user: User, action_id: int) -> bool:
         return False
 
 
-def race(schema: str, approvers: list[User], ids: list[int], mode: str) -> dict:
+def _http_decide(client: Client, user: User, action_id: int, links: dict) -> bool:
+    """One decision over HTTP: by email link (even approver numbers) or on the page."""
+    approve = bool(action_id % 5)
+    data = {"reason": "" if approve else "Not now"}
+    if user.username.endswith(("0", "2", "4", "6", "8")):
+        token = links[(user.pk, action_id)]
+        response = client.post(f"/approvals/email/{token}/", data)
+    else:
+        data["decision"] = "approve" if approve else "reject"
+        response = client.post(f"/approvals/{action_id}/decide/", data, HTTP_HX_REQUEST="true")
+    if response.status_code not in (200, 409, 410):
+        raise RuntimeError(f"unexpected {response.status_code} for {action_id}")
+    return response.status_code == 200
+
+
+def race(schema: str, approvers: list[User], ids: list[int], mode: str, links=None) -> dict:
     """``queue``: each approver works the top of the live queue, as on the page (they
     collide when they pick the same item). ``collide``: every approver tries every action,
     in its own order: the worst case, 19 of 20 attempts must lose."""
@@ -99,8 +124,13 @@ def race(schema: str, approvers: list[User], ids: list[int], mode: str) -> dict:
 
     def work(index: int, user: User) -> None:
         rng = random.Random(index)
+        client = None
         try:
             with schema_context(schema):
+                if mode == "mixed":
+                    client = Client(HTTP_HOST=links["host"])
+                    if not user.username.endswith(("0", "2", "4", "6", "8")):
+                        client.force_login(user)
                 barrier.wait()
                 if mode == "collide":
                     order = ids[:]
@@ -118,9 +148,16 @@ def race(schema: str, approvers: list[User], ids: list[int], mode: str) -> dict:
                     )
                     if not top:
                         return
-                    won = _decide(user, rng.choice(top))
+                    chosen = rng.choice(top)
+                    if client is not None:
+                        won = _http_decide(client, user, chosen, links)
+                    else:
+                        won = _decide(user, chosen)
                     wins[index] += won
                     conflicts[index] += not won
+        except BaseException:
+            barrier.abort()  # never leave the others waiting for a thread that failed
+            raise
         finally:
             connection.close()
 
@@ -140,7 +177,9 @@ def main() -> None:
     parser.add_argument("--actions", type=int, default=1000)
     parser.add_argument("--queue", type=int, default=500)
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--modes", default="queue,collide", help="queue, collide or both")
+    parser.add_argument(
+        "--modes", default="queue,collide,mixed", help="comma-separated: queue, collide, mixed"
+    )
     args = parser.parse_args()
 
     old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
@@ -149,7 +188,12 @@ def main() -> None:
         org = organization_create(slug="benchapprovals", name="Bench Approvals")
         with schema_context(org.schema_name):
             approvers = [
-                User.objects.create_user(username=f"approver{i}", password="x", role="manager")
+                User.objects.create_user(
+                    username=f"approver{i}",
+                    password="x",
+                    role="manager",
+                    email=f"approver{i}@bench.example",
+                )
                 for i in range(args.approvers)
             ]
             accounts = []
@@ -169,7 +213,27 @@ def main() -> None:
             for mode in args.modes.split(","):
                 ProposedAction.objects.all().delete()
                 ids = pending_actions(args.actions, accounts, f"race-{mode}")
-                result = race(org.schema_name, approvers, ids, mode)
+                links = None
+                if mode == "mixed":
+                    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+                    started = time.perf_counter()
+                    notified = approvers_notify()
+                    print(
+                        f"[mixed] notify_approvers: {notified.emails} emails, "
+                        f"{notified.notices} notices in {time.perf_counter() - started:.1f} s"
+                    )
+                    links = {
+                        "host": f"{org.slug}.localhost",
+                        **{
+                            (recipient, action): decision_token(
+                                notice, "approve" if action % 5 else "reject"
+                            )
+                            for notice, recipient, action in ApprovalNotice.objects.values_list(
+                                "pk", "recipient_id", "action_id"
+                            )
+                        },
+                    }
+                result = race(org.schema_name, approvers, ids, mode, links)
                 per_action = (
                     ActionEvent.objects.filter(kind__in=["approved", "rejected"])
                     .values("action_id")

@@ -277,7 +277,7 @@ if PRODUCTION:
     WHITENOISE_MANIFEST_STRICT = False
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Learning Loop <noreply@learning-loop.local>"
 )

@@ -1,4 +1,10 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from apps.approvals.models import (
     ActionEvent,
@@ -7,21 +13,85 @@ from apps.approvals.models import (
     ProposedAction,
     WebhookDelivery,
 )
-from apps.approvals.services import webhooks_retry
+from apps.approvals.services import (
+    webhook_secret_ensure,
+    webhook_secret_rotate,
+    webhooks_retry,
+)
+
+SECRET_ATTRIBUTE = "_approvals_new_webhook_secret"
+
+
+def _show_secret_once(request: HttpRequest, secret: str) -> HttpResponse:
+    """The new secret, on this response's page only: never in a cookie, message or log."""
+    response = render(request, "approvals/admin_secret.html", {"secret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @admin.register(ApprovalSettings)
 class ApprovalSettingsAdmin(admin.ModelAdmin):
-    """One row per organisation: approval timeout and the decision webhook."""
+    """One row per organisation: approval timeout, the decision webhook, the chat webhook.
 
-    list_display = ["__str__", "timeout_hours", "webhook_url", "updated_at"]
-    fields = ["timeout_hours", "webhook_url", "webhook_secret"]
+    The signing secret is generated (never typed, never shown again after the page that
+    announces it); "Rotate secret" replaces it, the old one signing too for 24 hours.
+    """
+
+    list_display = ["__str__", "timeout_hours", "webhook_url", "chat_webhook_url", "updated_at"]
+    fields = ["timeout_hours", "webhook_url", "signing_secret", "chat_webhook_url"]
+    readonly_fields = ["signing_secret"]
 
     def has_add_permission(self, request):
         return not ApprovalSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Signing secret")
+    def signing_secret(self, obj: ApprovalSettings) -> str:
+        state = "Set" if obj.webhook_secret else "Not set (created when a webhook URL is saved)"
+        if obj.pk:
+            return format_html(
+                '{} · <button type="submit" form="rotate-secret" class="button">Rotate secret'
+                "</button>",
+                state,
+            )
+        return state
+
+    def save_model(self, request, obj, form, change):
+        new_secret = webhook_secret_ensure(obj)
+        super().save_model(request, obj, form, change)
+        if new_secret:
+            setattr(request, SECRET_ATTRIBUTE, new_secret)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, SECRET_ATTRIBUTE, "")
+        return _show_secret_once(request, secret) if secret else super().response_add(request, obj)
+
+    def response_change(self, request, obj):
+        secret = getattr(request, SECRET_ATTRIBUTE, "")
+        return (
+            _show_secret_once(request, secret) if secret else super().response_change(request, obj)
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "rotate-secret/",
+                self.admin_site.admin_view(require_POST(self.rotate_secret_view)),
+                name="approvals_approvalsettings_rotate_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def rotate_secret_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        return _show_secret_once(request, webhook_secret_rotate())
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_rotate_form": True}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(GuardrailRule)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
+from apps.approvals.notifications import may_decide
 from apps.approvals.selectors import action_get, action_public_data
 from apps.approvals.services import (
     DecisionConflict,
@@ -57,7 +61,11 @@ class ActionSerializer(serializers.Serializer):
     account = serializers.CharField()
     deal = serializers.CharField(allow_null=True)
     clone = serializers.CharField(allow_null=True)
-    payload = serializers.DictField()
+    payload = serializers.DictField(help_text="What the agent proposed.")
+    final_payload = serializers.DictField(
+        help_text="What to execute: the approver's edited version, else the payload."
+    )
+    edited = serializers.BooleanField()
     rationale = serializers.CharField()
     amount = serializers.CharField(allow_null=True)
     discount_pct = serializers.CharField(allow_null=True)
@@ -83,6 +91,11 @@ class ActionSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    payload = serializers.DictField(
+        required=False,
+        help_text="Approve an edited version: the whole payload to execute (checked per "
+        "action type). Only with decision 'approve'.",
+    )
 
 
 class ResultSerializer(serializers.Serializer):
@@ -115,6 +128,18 @@ def _conflict(error: DecisionConflict) -> Response:
     )
 
 
+class MayDecide(BasePermission):
+    """Approvers, and approvers' delegates while the delegation runs (never an agent)."""
+
+    message = "Your role is not allowed to do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if getattr(user, "is_agent", False):
+            return True  # refused with a clearer message by the view
+        return bool(user and user.is_authenticated and may_decide(user))
+
+
 class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Proposed actions. The agent proposes and polls; managers and admins decide."""
 
@@ -122,6 +147,8 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_fields = ["status", "action_type", "category"]
 
     def get_permissions(self):
+        if self.action == "decision":
+            return [MayDecide()]
         capability = {
             "create": "actions.propose",
             "decision": "actions.decide",
@@ -131,6 +158,27 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return ProposedAction.objects.select_related("account", "deal", "clone", "decided_by")
+
+    def filter_queryset(self, queryset):
+        # A browser decision inside its undo window reads as pending to the agent
+        # (selectors.action_public_data); the status filter agrees with what it shows.
+        status_wanted = self.request.query_params.get("status")
+        if self.action != "list" or status_wanted not in ActionStatus.values:
+            return super().filter_queryset(queryset)
+        params = self.request.query_params.copy()
+        params.pop("status")
+        original, self.request._request.GET = self.request._request.GET, params
+        try:  # the other filters as usual; status is applied below
+            queryset = super().filter_queryset(queryset)
+        finally:
+            self.request._request.GET = original
+        in_window = Q(
+            status__in=[ActionStatus.APPROVED, ActionStatus.REJECTED],
+            visible_at__gt=timezone.now(),
+        )
+        if status_wanted == ActionStatus.PENDING:
+            return queryset.filter(Q(status=ActionStatus.PENDING) | in_window)
+        return queryset.filter(status=status_wanted).exclude(in_window)
 
     def _get(self, pk: str) -> ProposedAction:
         try:

@@ -13,9 +13,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from apps.tenancy.outbound import validate_outbound_url
 
 DEFAULT_TIMEOUT_HOURS = 48
 
@@ -24,7 +27,10 @@ class ApprovalSettings(models.Model):
     """The organisation's approval settings: one row per organisation (schema).
 
     Pending actions expire after ``timeout_hours``; decisions are POSTed to
-    ``webhook_url`` signed with HMAC-SHA256 of the body under ``webhook_secret``.
+    ``webhook_url`` signed with HMAC-SHA256 of ``timestamp.body`` under ``webhook_secret``
+    (generated, at least 32 random bytes; after a rotation the previous secret also signs
+    until ``webhook_previous_secret_until``). ``chat_webhook_url`` receives new approval
+    requests as Slack-compatible JSON. Both URLs must be public (``apps.tenancy.outbound``).
     """
 
     singleton = models.BooleanField(default=True, unique=True, editable=False)
@@ -34,13 +40,25 @@ class ApprovalSettings(models.Model):
         help_text="Pending actions expire after this many hours without a decision.",
     )
     webhook_url = models.URLField(
-        blank=True, help_text="Decisions are POSTed here as JSON. Leave empty to poll only."
+        blank=True,
+        validators=[validate_outbound_url],
+        help_text="Decisions are POSTed here as JSON. Leave empty to poll only. "
+        "Must be a public http(s) address (https in production).",
     )
     webhook_secret = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Shared secret: the X-LearningLoop-Signature header is "
-        "sha256=HMAC-SHA256(secret, raw body) in hex.",
+        help_text="Shared secret, generated when the webhook is set: the "
+        "X-LearningLoop-Signature header is sha256=HMAC-SHA256(secret, timestamp + '.' + body) "
+        "in hex, the timestamp in X-LearningLoop-Timestamp.",
+    )
+    webhook_previous_secret = models.CharField(max_length=200, blank=True, editable=False)
+    webhook_previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    chat_webhook_url = models.URLField(
+        blank=True,
+        validators=[validate_outbound_url],
+        help_text="Slack-compatible incoming-webhook URL: new approval requests are posted "
+        "here with a link to the action. Must be a public http(s) address.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -180,6 +198,9 @@ class ProposedAction(models.Model):
         related_name="proposed_actions",
     )
     payload = models.JSONField(default=dict, blank=True)
+    # What the agent must execute: the approver's edited version, else null (= payload).
+    final_payload = models.JSONField(null=True, blank=True)
+    edited = models.BooleanField(default=False)
     rationale = models.TextField(blank=True)
     amount = models.DecimalField(
         max_digits=14,
@@ -213,7 +234,12 @@ class ProposedAction(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
+    # From when the agent (poll and webhook) sees the decision: a browser decision can be
+    # undone for a few seconds first. Null while pending.
+    visible_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # When the new request was posted to the organisation's chat webhook (once).
+    chat_posted_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True, blank=True)
     outcome = models.OneToOneField(
         "outcomes.OutcomeRecord",
@@ -270,10 +296,17 @@ class ProposedAction(models.Model):
             models.Index(fields=["status", "-decided_at"]),
             models.Index(fields=["action_type", "status"]),
             models.Index(fields=["account", "proposed_at"]),
+            # The history page filters on payload keys (payload @> {...}).
+            GinIndex(fields=["payload"], name="action_payload_gin"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action_type}:{self.external_id}"
+
+    @property
+    def to_execute(self) -> dict:
+        """The payload the agent must carry out: the edited one when an approver edited it."""
+        return self.final_payload if self.final_payload is not None else self.payload
 
     @property
     def value(self) -> Decimal | None:
@@ -293,6 +326,7 @@ class EventKind(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     EXPIRED = "expired", "Expired"
     EXECUTED = "executed", "Result reported"
+    UNDONE = "undone", "Decision undone"
 
 
 class ActionEvent(models.Model):
@@ -314,6 +348,8 @@ class ActionEvent(models.Model):
     via = models.CharField(max_length=20, blank=True)  # api, page, bulk, guardrails, expiry
     reason = models.TextField(blank=True)
     rules = models.JSONField(default=list, blank=True)
+    # An approval with edits: [{"field", "before", "after"}], what the approver changed.
+    changes = models.JSONField(default=list, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField()
 
@@ -332,6 +368,7 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled (decision undone)"
 
 
 class WebhookDelivery(models.Model):
@@ -365,3 +402,77 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.url} ({self.status})"
+
+
+class NoticeKind(models.TextChoices):
+    NEW = "new", "New approval request"
+    REMINDER = "reminder", "Reminder before expiry"
+    ESCALATION = "escalation", "Escalation: still undecided"
+
+
+class ApprovalNotice(models.Model):
+    """One person told about one pending action, once per kind (new, reminder, escalation).
+
+    The unique key makes the notification job idempotent: a re-run inserts nothing twice.
+    The email's Approve / Reject links are signed over the notice, so a link is bound to
+    its recipient and its action. ``on_behalf_of`` names the approver a delegate stands in for.
+    """
+
+    action = models.ForeignKey(ProposedAction, on_delete=models.CASCADE, related_name="notices")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approval_notices"
+    )
+    kind = models.CharField(max_length=12, choices=NoticeKind.choices)
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "recipient", "kind"], name="notice_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=NoticeKind.values), name="notice_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["recipient", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient_id} about {self.action_id}"
+
+
+class ApprovalDelegation(models.Model):
+    """Out of office: from ``starts_on`` to ``ends_on`` (inclusive) ``delegate`` gets this
+    person's approval notifications and may decide in their place."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_received"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="delegation_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(user=models.F("delegate")), name="delegation_not_to_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["delegate", "starts_on", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.delegate_id} ({self.starts_on}–{self.ends_on})"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.approvals.models import (
     ActionEvent,
     ActionStatus,
+    ApprovalDelegation,
     ApprovalSettings,
     ProposedAction,
 )
@@ -77,6 +78,7 @@ class HistoryFilters:
     account: str = ""  # part of the account name
     since: date | None = None
     until: date | None = None
+    payload: dict | None = None  # e.g. {"to": "dana@example.com"}: payload contains it
 
 
 def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
@@ -96,6 +98,9 @@ def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
         actions = actions.filter(decided_by__username=filters.decided_by)
     if filters.account:
         actions = actions.filter(account__name__icontains=filters.account)
+    if filters.payload:
+        # jsonb @> : served by the GIN index on payload (action_payload_gin).
+        actions = actions.filter(payload__contains=filters.payload)
     zone = timezone.get_current_timezone()
     if filters.since:
         actions = actions.filter(
@@ -134,8 +139,28 @@ def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:
     return action.events.select_related("actor").order_by("created_at", "pk")
 
 
-def action_public_data(action: ProposedAction) -> dict:
-    """What the agent sees of an action (API detail and webhook body share it)."""
+def action_public_data(action: ProposedAction, *, reveal: bool = False) -> dict:
+    """What the agent sees of an action (API detail and webhook body share it).
+
+    A browser decision still inside its undo window reads as pending (``reveal`` is for
+    the webhook body, which is only sent once the window has passed).
+    """
+    hidden = (
+        not reveal
+        and action.visible_at is not None
+        and action.status in (ActionStatus.APPROVED, ActionStatus.REJECTED)
+        and action.visible_at > timezone.now()
+    )
+    if hidden:
+        return {
+            **action_public_data(action, reveal=True),
+            "status": ActionStatus.PENDING,
+            "final_payload": action.payload,
+            "edited": False,
+            "decided_by": None,
+            "decided_at": None,
+            "decision_reason": "",
+        }
     return {
         "id": action.pk,
         "external_id": action.external_id,
@@ -144,6 +169,8 @@ def action_public_data(action: ProposedAction) -> dict:
         "deal": action.deal.external_id if action.deal_id else None,
         "clone": action.clone.external_id if action.clone_id else None,
         "payload": action.payload,
+        "final_payload": action.to_execute,
+        "edited": action.edited,
         "rationale": action.rationale,
         "amount": str(action.amount) if action.amount is not None else None,
         "discount_pct": str(action.discount_pct) if action.discount_pct is not None else None,
@@ -162,6 +189,48 @@ def action_public_data(action: ProposedAction) -> dict:
         "result": action.result,
         "outcome": action.outcome_id,
     }
+
+
+def delegations_of(user) -> list[ApprovalDelegation]:
+    """The user's current and future delegations (who stands in for them, when)."""
+    return list(
+        ApprovalDelegation.objects.filter(user=user, ends_on__gte=timezone.localdate())
+        .select_related("delegate")
+        .order_by("starts_on")
+    )
+
+
+def delegations_to(user) -> list[ApprovalDelegation]:
+    """Current and future delegations naming the user as the stand-in."""
+    return list(
+        ApprovalDelegation.objects.filter(delegate=user, ends_on__gte=timezone.localdate())
+        .select_related("user")
+        .order_by("starts_on")
+    )
+
+
+def delegate_choices(user) -> list:
+    """Active colleagues one may name as delegate (usernames and names, one query)."""
+    from apps.users.models import User
+
+    return list(
+        User.objects.filter(is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("first_name", "last_name", "username")
+        .only("username", "first_name", "last_name")
+    )
+
+
+def action_corrections(*, since: datetime | None = None) -> QuerySet[ProposedAction]:
+    """Approvals an approver edited: ``payload`` (the agent's) against ``final_payload``.
+
+    For learning extraction and reviews: what managers consistently change in the agent's
+    output is a coaching pattern. The per-field changes are on the approval's audit event.
+    """
+    corrections = ProposedAction.objects.filter(edited=True)
+    if since is not None:
+        corrections = corrections.filter(decided_at__gte=since)
+    return corrections.select_related("account", "clone", "decided_by").order_by("-decided_at")
 
 
 @dataclass(frozen=True)

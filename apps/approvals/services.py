@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
+import secrets
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -26,24 +26,35 @@ from apps.approvals.guardrails import Proposal, classify, risk_score
 from apps.approvals.models import (
     ActionEvent,
     ActionStatus,
+    ApprovalDelegation,
+    ApprovalSettings,
     Category,
     DeliveryStatus,
     EventKind,
     ProposedAction,
     WebhookDelivery,
 )
+from apps.approvals.rendering import clean_edited_payload, payload_changes
 from apps.approvals.selectors import action_public_data, approval_settings_get
 from apps.crm.models import Account, Deal
+from apps.feedback.models import FeedbackKind
+from apps.feedback.services import feedback_rate
 from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
 from apps.personas.models import Clone
+from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import User
 
 MAX_REASON = 2000
 WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-LearningLoop-Signature"
+TIMESTAMP_HEADER = "X-LearningLoop-Timestamp"
+WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_ROTATION_OVERLAP_HOURS = 24
 GUARDRAILS = "guardrails"
+# A decision made in the browser can be undone this long; the agent sees it only after.
+UNDO_WINDOW = timedelta(seconds=10)
 
 
 class DecisionConflict(Exception):
@@ -104,6 +115,7 @@ def _event(
     reason: str = "",
     rules: list | None = None,
     ip: str | None = None,
+    changes: list | None = None,
 ) -> ActionEvent:
     return ActionEvent(
         action_id=action_id,
@@ -113,6 +125,7 @@ def _event(
         via=via,
         reason=reason,
         rules=rules or [],
+        changes=changes or [],
         ip_address=ip or None,
         created_at=at,
     )
@@ -229,28 +242,80 @@ def _check_decision(decision: str, reason: str) -> str:
     return reason
 
 
+def _edited_version(action_id: int, decision: str, payload: object) -> tuple[dict | None, list]:
+    """The approver's edited payload (checked per action type) and what changed, or (None, [])."""
+    if payload is None:
+        return None, []
+    if decision != "approve":
+        raise ValidationError({"payload": "Only an approval can carry an edited payload."})
+    action = ProposedAction.objects.select_related("account", "deal").get(pk=action_id)
+    cleaned = clean_edited_payload(action.action_type, action.payload, payload)
+    changes = payload_changes(action.payload, cleaned)
+    if not changes:
+        return None, []
+    # An approver may not edit an action into one the guardrails would never allow.
+    edited_discount = cleaned.get("discount_pct", action.discount_pct)
+    classification = classify(
+        Proposal(
+            action_type=action.action_type,
+            account=action.account,
+            amount=action.amount,
+            discount_pct=Decimal(str(edited_discount))
+            if edited_discount not in (None, "")
+            else None,
+            confidence=action.confidence,
+            payload=cleaned,
+            deal_amount=action.deal.amount if action.deal_id else None,
+        )
+    )
+    if classification.category == Category.HARD_STOP:
+        raise ValidationError(
+            {
+                "payload": "The edited version would be blocked by a hard-stop guardrail: "
+                + " ".join(classification.reasons)
+            }
+        )
+    return cleaned, changes
+
+
 def action_decide(
     *,
     action_id: int,
     user: User,
     decision: str,
     reason: str = "",
+    payload: dict | None = None,
     ip: str | None = None,
     via: str = "page",
+    undoable: bool = False,
 ) -> ProposedAction:
-    """Approve or reject a pending action, once.
+    """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
 
+    ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
+    agent's poll and webhook see it only once that window has passed.
+
+    With ``payload`` an approval carries the edited version: it is checked per action type,
+    stored as ``final_payload`` (``edited``), and the audit trail keeps the changes, which
+    are also the correction the learning loop reads (``selectors.action_corrections``).
     Raises ``ProposedAction.DoesNotExist`` for an unknown id, ``ValidationError`` for bad
     input and ``DecisionConflict`` if it is no longer pending (decided, expired, blocked).
     """
     reason = _check_decision(decision, reason)
+    final_payload, changes = _edited_version(action_id, decision, payload)
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
     with transaction.atomic():
         now = timezone.now()
         won = ProposedAction.objects.filter(
             pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
         ).update(
-            status=status, decided_by=user, decided_at=now, decision_reason=reason, updated_at=now
+            status=status,
+            decided_by=user,
+            decided_at=now,
+            decision_reason=reason,
+            final_payload=final_payload,
+            edited=final_payload is not None,
+            visible_at=now + UNDO_WINDOW if undoable else now,
+            updated_at=now,
         )
         if won:
             ActionEvent.objects.bulk_create(
@@ -263,10 +328,13 @@ def action_decide(
                         via=via,
                         reason=reason,
                         ip=ip,
+                        changes=changes,
                     )
                 ]
             )
-            _webhooks_enqueue([action_id], event=f"action.{status}")
+            _webhooks_enqueue(
+                [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
+            )
     action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
     if won:
         return action
@@ -302,6 +370,7 @@ def actions_bulk_approve(
             decided_by=user,
             decided_at=now,
             decision_reason=reason,
+            visible_at=now + UNDO_WINDOW,
             updated_at=now,
         )
         ActionEvent.objects.bulk_create(
@@ -310,8 +379,47 @@ def actions_bulk_approve(
                 for pk in ids
             ]
         )
-        _webhooks_enqueue(ids, event="action.approved")
+        _webhooks_enqueue(ids, event="action.approved", delay=UNDO_WINDOW)
     return BulkResult(decided=ids, skipped=len(wanted) - len(ids))
+
+
+def actions_undo(*, action_ids: list[int], user: User, ip: str | None = None) -> list[int]:
+    """Take back the user's own decisions still inside the undo window: pending again.
+
+    One conditional UPDATE, so an undo after the window (when the agent may already have
+    seen the decision) changes nothing. Their queued webhook deliveries are cancelled.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        ids = list(
+            ProposedAction.objects.filter(
+                pk__in=action_ids,
+                decided_by=user,
+                status__in=[ActionStatus.APPROVED, ActionStatus.REJECTED],
+                visible_at__gt=now,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        ProposedAction.objects.filter(pk__in=ids).update(
+            status=ActionStatus.PENDING,
+            decided_by=None,
+            decided_at=None,
+            decision_reason="",
+            final_payload=None,
+            edited=False,
+            visible_at=None,
+            updated_at=now,
+        )
+        ActionEvent.objects.bulk_create(
+            [_event(pk, EventKind.UNDONE, at=now, actor=user, via="page", ip=ip) for pk in ids]
+        )
+        WebhookDelivery.objects.filter(action_id__in=ids, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.CANCELLED
+        )
+    return ids
 
 
 def actions_expire(*, only_ids: list[int] | None = None) -> int:
@@ -346,7 +454,65 @@ def actions_expire(*, only_ids: list[int] | None = None) -> int:
     return len(ids)
 
 
+# --- delegation --------------------------------------------------------------------------
+
+MAX_DELEGATION_DAYS = 92
+
+
+def delegation_set(
+    *, user: User, delegate_username: str, starts_on: date | None, ends_on: date | None
+) -> ApprovalDelegation:
+    """Name a stand-in for a date range (out of office): they get the notifications and
+    may decide. Validates the dates and the person; raises ``ValidationError`` by field."""
+    errors: dict[str, str] = {}
+    delegate = (
+        User.objects.filter(
+            username=(delegate_username or "").replace("\0", "").strip()[:150], is_active=True
+        )
+        .exclude(pk=user.pk)
+        .first()
+    )
+    if delegate is None:
+        errors["delegate"] = "Choose an active colleague other than yourself."
+    if starts_on is None:
+        errors["starts_on"] = "Use a date like 2026-01-31."
+    if ends_on is None:
+        errors["ends_on"] = "Use a date like 2026-01-31."
+    if starts_on and ends_on:
+        if ends_on < starts_on:
+            errors["ends_on"] = "The last day must be on or after the first."
+        elif ends_on < timezone.localdate():
+            errors["ends_on"] = "The last day is already past."
+        elif (ends_on - starts_on).days >= MAX_DELEGATION_DAYS:
+            errors["ends_on"] = f"Delegate for at most {MAX_DELEGATION_DAYS} days at a time."
+    if errors:
+        raise ValidationError(errors)
+    return ApprovalDelegation.objects.create(
+        user=user, delegate=delegate, starts_on=starts_on, ends_on=ends_on
+    )
+
+
+def delegation_remove(*, user: User, delegation_id: int) -> bool:
+    """Remove one of the user's own delegations. False when there is none with that id."""
+    deleted, _ = ApprovalDelegation.objects.filter(pk=delegation_id, user=user).delete()
+    return bool(deleted)
+
+
 # --- results -----------------------------------------------------------------------------
+
+
+def _correction_feedback(action: ProposedAction, outcome) -> None:
+    """An approver's edit is feedback on the agent's output: a neutral inline rating by
+    the approver naming what they corrected (the full before/after is in the outcome's
+    ``metadata["correction"]``), so learning extraction sees consistent corrections."""
+    fields = [change["field"] for change in payload_changes(action.payload, action.to_execute)]
+    feedback_rate(
+        user=action.decided_by,
+        outcome=outcome,
+        kind=FeedbackKind.INLINE,
+        rating=0,
+        comment=("Approved with edits to: " + ", ".join(fields))[:2000],
+    )
 
 
 @dataclass(frozen=True)
@@ -414,10 +580,21 @@ def action_record_result(
                 predicted_confidence=confidence,
                 occurred_at=executed_at,
                 output_text=output_text,
-                metadata={"proposed_action": action.pk, "details": details or {}},
+                metadata={
+                    "proposed_action": action.pk,
+                    "details": details or {},
+                    # An approver's edit is a correction of the agent's output.
+                    **(
+                        {"correction": {"proposed": action.payload, "final": action.final_payload}}
+                        if action.edited
+                        else {}
+                    ),
+                },
             )
             action.outcome = outcome
             outcome_note = "Outcome recorded."
+            if action.edited and action.decided_by_id:
+                _correction_feedback(action, outcome)
         action.status = ActionStatus.EXECUTED
         action.executed_at = executed_at
         action.result = {"success": success, "output_text": output_text, "details": details or {}}
@@ -441,7 +618,7 @@ def action_record_result(
 # --- webhooks ----------------------------------------------------------------------------
 
 
-def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
+def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | None = None) -> None:
     """Create one delivery per action and send them after the transaction commits."""
     if not action_ids:
         return
@@ -459,7 +636,11 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
                 event=event,
                 url=settings.webhook_url,
                 body=json.dumps(
-                    {"event": event, "sent_at": sent_at, "action": action_public_data(action)},
+                    {
+                        "event": event,
+                        "sent_at": sent_at,
+                        "action": action_public_data(action, reveal=True),
+                    },
                     sort_keys=True,
                     default=str,
                 ),
@@ -473,42 +654,122 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str) -> None:
         from apps.approvals.tasks import deliver_webhook
 
         for delivery_id in delivery_ids:
-            deliver_webhook.delay(delivery_id)
+            deliver_webhook.apply_async(
+                (delivery_id,), countdown=delay.total_seconds() if delay else None
+            )
 
     transaction.on_commit(send)
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 of the raw request body under the shared secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signature(secret: str, body: bytes, timestamp: int) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of ``<timestamp>.<raw body>`` under the shared secret.
+
+    Signing the timestamp lets a receiver reject a replayed delivery (an old timestamp).
+    """
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def webhook_attempt(*, delivery_id: int) -> bool:
-    """POST one delivery once and log the attempt. True when the receiver answered 2xx."""
+def webhook_signatures(settings: ApprovalSettings, body: bytes, timestamp: int) -> str:
+    """The signature header: the current secret's, then during a rotation's overlap the
+    previous secret's too (``sha256=<new>, sha256=<old>``), so receivers switch at leisure."""
+    secrets_in_use = [settings.webhook_secret]
+    if (
+        settings.webhook_previous_secret
+        and settings.webhook_previous_secret_until
+        and settings.webhook_previous_secret_until > timezone.now()
+    ):
+        secrets_in_use.append(settings.webhook_previous_secret)
+    return ", ".join(webhook_signature(secret, body, timestamp) for secret in secrets_in_use)
+
+
+def webhook_secret_new() -> str:
+    """A fresh shared secret: 32 random bytes, URL-safe text (43 characters)."""
+    return secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+
+
+def webhook_secret_ensure(settings: ApprovalSettings) -> str:
+    """Give a settings row with a webhook but no secret a generated one (not saved here).
+
+    Returns the new secret so the page can show it once, or "" when nothing changed. A
+    blank secret never signs: deliveries to a webhook without a secret are refused.
+    """
+    if settings.webhook_url and not settings.webhook_secret:
+        settings.webhook_secret = webhook_secret_new()
+        return settings.webhook_secret
+    return ""
+
+
+def webhook_secret_rotate(*, overlap_hours: int = WEBHOOK_ROTATION_OVERLAP_HOURS) -> str:
+    """Replace the secret; the old one keeps signing for ``overlap_hours``. Returns the new one
+    (shown once to the admin, never stored anywhere else)."""
+    with transaction.atomic():
+        settings = ApprovalSettings.objects.select_for_update().get(pk=approval_settings_get().pk)
+        new_secret = webhook_secret_new()
+        if settings.webhook_secret:
+            settings.webhook_previous_secret = settings.webhook_secret
+            settings.webhook_previous_secret_until = timezone.now() + timedelta(hours=overlap_hours)
+        settings.webhook_secret = new_secret
+        settings.save(
+            update_fields=[
+                "webhook_secret",
+                "webhook_previous_secret",
+                "webhook_previous_secret_until",
+                "updated_at",
+            ]
+        )
+    return new_secret
+
+
+def webhook_attempt(*, delivery_id: int) -> bool | None:
+    """POST one delivery once and log the attempt. True when the receiver answered 2xx.
+
+    None (nothing sent) while the decision is inside its undo window: the agent hears of
+    a browser decision only once it can no longer be undone.
+
+    The target is checked again after DNS resolution and contacted at the checked address
+    (``apps.tenancy.outbound``); a refusal, a redirect or an error is logged in our own
+    words: nothing the target answered is echoed into the log.
+    """
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    if delivery.status == DeliveryStatus.DELIVERED:
-        return True
-    body = delivery.body.encode()
-    request = urllib.request.Request(
-        delivery.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "LearningLoop-Webhook/1",
-            "X-LearningLoop-Event": delivery.event,
-            "X-LearningLoop-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: webhook_signature(approval_settings_get().webhook_secret, body),
-        },
+    if delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
+        return True  # nothing (more) to send: delivered, or the decision was undone
+    visible_at = (
+        ProposedAction.objects.filter(pk=delivery.action_id)
+        .values_list("visible_at", flat=True)
+        .first()
     )
+    if visible_at is not None and visible_at > timezone.now():
+        return None
+    settings = approval_settings_get()
+    body = delivery.body.encode()
+    timestamp = int(time.time())
     status_code, error = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status_code = response.status
-    except urllib.error.HTTPError as failure:
-        status_code, error = failure.code, f"HTTP {failure.code}"
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", failure))[:500]
+    if not settings.webhook_secret:
+        error = "Refused: the webhook has no secret; an admin must rotate it to create one."
+    else:
+        try:
+            response = post_json(
+                delivery.url,
+                body,
+                {
+                    "User-Agent": "LearningLoop-Webhook/1",
+                    "X-LearningLoop-Event": delivery.event,
+                    "X-LearningLoop-Delivery": str(delivery.pk),
+                    TIMESTAMP_HEADER: str(timestamp),
+                    SIGNATURE_HEADER: webhook_signatures(settings, body, timestamp),
+                },
+                timeout=WEBHOOK_TIMEOUT_SECONDS,
+            )
+            status_code = response.status_code
+            if response.redirect:
+                error = f"HTTP {status_code}: redirects are not followed"
+            elif not response.ok:
+                error = f"HTTP {status_code}"
+        except OutboundRefused as refused:
+            error = str(refused)[:500]
+        except OSError as failure:
+            error = f"Connection failed: {type(failure).__name__}"
     now = timezone.now()
     delivered = status_code is not None and 200 <= status_code < 300
     delivery.attempts += 1

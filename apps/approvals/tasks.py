@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from apps.approvals.services import actions_expire, webhook_attempt, webhook_give_up
+from apps.approvals.notifications import approvers_notify
+from apps.approvals.services import (
+    UNDO_WINDOW,
+    actions_expire,
+    webhook_attempt,
+    webhook_give_up,
+)
 from apps.tenancy.periodic import periodic_job
 
 WEBHOOK_MAX_RETRIES = 6
@@ -24,10 +30,21 @@ def expire_approvals() -> str:
     return f"{actions_expire()} expired"
 
 
+@periodic_job("notify_approvers", every=timedelta(minutes=5))
+def notify_approvers() -> str:
+    """Email approvers new actions (batched), remind before expiry, escalate; post to chat."""
+    result = approvers_notify()
+    return f"{result.emails} emails about {result.notices} notices; {result.chat_posts} chat posts"
+
+
 @shared_task(bind=True, name="approvals.deliver_webhook", max_retries=WEBHOOK_MAX_RETRIES)
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one decision notice; on failure retry with exponential backoff, then give up."""
-    if webhook_attempt(delivery_id=delivery_id):
+    delivered = webhook_attempt(delivery_id=delivery_id)
+    if delivered is None:  # still inside the undo window: come back when it has passed
+        deliver_webhook.apply_async((delivery_id,), countdown=UNDO_WINDOW.total_seconds())
+        return "waiting"
+    if delivered:
         return "delivered"
     if self.request.retries >= self.max_retries:
         webhook_give_up(delivery_id=delivery_id)

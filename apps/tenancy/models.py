@@ -7,6 +7,12 @@ class Organization(TenantMixin):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        db_default="USD",  # rows written by code still running during a deploy get it too
+        help_text="ISO 4217 code: amounts (deal values, discounts) are shown in it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True

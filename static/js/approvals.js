@@ -130,6 +130,13 @@
     }).observe(list, { childList: true });
   }
 
+  // The undo button of the confirmation banner goes away when the undo window closes.
+  const undoBanner = document.querySelector("[data-undo-banner]");
+  if (undoBanner) {
+    const undoForm = undoBanner.querySelector("[data-undo-form]");
+    if (undoForm) setTimeout(function () { undoForm.remove(); }, Number(undoBanner.dataset.seconds || 0) * 1000);
+  }
+
   refreshBulk();
   if (items().length) select(0);
 })();

@@ -1,6 +1,7 @@
 """Decisions are POSTed to the org's webhook, signed, and retried with backoff on failure.
 
-A real HTTP server on 127.0.0.1 receives them; nothing is mocked.
+A real HTTP server on 127.0.0.1 receives them; nothing is mocked. Loopback is refused for
+webhooks (tests/security/test_webhook_ssrf.py), so these tests allow it on purpose.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
+                receiver.requests.append((self.headers, body))  # case-insensitive
                 code = (
                     receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 )
@@ -56,7 +57,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(org):
+def receiver(org, settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
     def make(statuses: list[int]) -> Receiver:
         receiver = Receiver(statuses)
         ApprovalSettings.objects.update(webhook_url=receiver.url, webhook_secret=SECRET)
@@ -83,7 +86,8 @@ def test_a_decision_is_delivered_signed_with_hmac_sha256(
 
     assert result == "delivered"
     headers, body = hook.requests[0]
-    expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    signed = headers["X-Learningloop-Timestamp"].encode() + b"." + body
+    expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert headers["X-Learningloop-Signature"] == expected
     assert headers["X-Learningloop-Event"] == "action.rejected"
     payload = json.loads(body)
@@ -174,8 +178,8 @@ def test_expiry_is_announced_by_webhook_too(receiver, pending, django_capture_on
 def test_the_signature_helper_matches_what_a_receiver_computes():
     body = b'{"event": "action.approved"}'
 
-    assert webhook_signature("k", body) == (
-        "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert webhook_signature("k", body, 1700000000) == (
+        "sha256=" + hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
     )
 
 

@@ -7,7 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from apps.approvals.rendering import org_currency, text_diff
+from apps.tenancy.money import format_money
 
 register = template.Library()
 
@@ -59,9 +62,14 @@ def pretty_json(value: object) -> str:
 
 @register.filter
 def money(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f}"
+    """In the organisation's currency, formatted for the reader's language, whole units."""
+    return format_money(value, org_currency(), translation.get_language() or "en", whole=True)
+
+
+@register.filter
+def change_diff(change: dict) -> list[tuple[str, str]]:
+    """An audit change (``{"field", "before", "after"}``) as diff lines for the trail."""
+    return text_diff(change.get("before"), change.get("after"))
 
 
 @register.filter
