@@ -182,11 +182,10 @@ def queue_progress(queue: ReviewQueue, user: User | None = None) -> Progress:
     counts = ReviewItem.objects.filter(queue=queue).aggregate(
         items=Count("id", distinct=True),
         complete=Count("id", filter=Q(reviews_done__gte=queue.reviews_needed), distinct=True),
-        reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.DONE)),
-        mine=Count(
+        team_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.DONE)),
+        my_reviews=Count(
             "reviews", filter=Q(reviews__status=ReviewStatus.DONE, reviews__reviewer_id=user_id)
         ),
-        my_passed=Count("reviews", filter=Q(reviews__reviewer_id=user_id)),
     )
     open_items = ReviewItem.objects.filter(
         queue=queue, reviews_done__lt=queue.reviews_needed
@@ -194,8 +193,8 @@ def queue_progress(queue: ReviewQueue, user: User | None = None) -> Progress:
     return Progress(
         items=counts["items"],
         complete=counts["complete"],
-        reviews=counts["reviews"],
-        mine=counts["mine"],
+        reviews=counts["team_reviews"],
+        mine=counts["my_reviews"],
         my_remaining=open_items.count() if user is not None else 0,
     )
 
