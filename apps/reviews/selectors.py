@@ -7,6 +7,7 @@ one statement that unites them; every read of scores goes through it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -247,6 +248,7 @@ def disagreements(queue: ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> li
     unsettled first (one query)."""
     sql = f"""
         WITH v AS ({_item_scores_sql("i.queue_id = %(queue)s")})
+        SELECT * FROM (
         SELECT v.item_id, v.rubric_id, r.name, {_SPREAD_SQL} AS spread,
                array_agg(v.value ORDER BY v.reviewer_id) AS vals,
                array_agg(u.username ORDER BY v.reviewer_id) AS reviewers,
@@ -262,7 +264,8 @@ def disagreements(queue: ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> li
          GROUP BY v.item_id, v.rubric_id, r.name, r.kind, r.max_value, r.min_value,
                   o.id, o.external_id, a.name
         HAVING count(*) >= 2 AND {_SPREAD_SQL} > %(threshold)s
-         ORDER BY settled IS NOT NULL, spread DESC, v.item_id
+        ) disagreeing
+         ORDER BY settled IS NOT NULL, spread DESC, item_id, rubric_id
          LIMIT %(limit)s
     """
     with connection.cursor() as cursor:
@@ -489,8 +492,16 @@ def dataset_rows(
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
-            for row in rows:
-                yield dict(zip(DATASET_FIELDS, row, strict=True))
+            for values in rows:
+                row = dict(zip(DATASET_FIELDS, values, strict=True))
+                # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
+                row["scores"] = _json(row["scores"])
+                row["item_scores"] = _json(row["item_scores"])
+                yield row
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def dataset_input_text(row: dict) -> str:
