@@ -96,6 +96,14 @@ class QueueForm(forms.Form):
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action_types"].label_from_instance = lambda action: action.name
+        self.fields["clones"].label_from_instance = lambda clone: clone.name
+        self.fields["reviewers"].label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.username} ({user.username})"
+        )
+
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
         data["sample_rate_bp"] = round(float(data.pop("sample_percent")) * 100)
