@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, F, Q
-from django.http import StreamingHttpResponse
 from django.urls import path
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -15,11 +13,10 @@ from rest_framework.views import APIView
 
 from apps.feedback.selectors import outcomes_visible_to
 from apps.outcomes.models import ActionType, OutcomeStatus
-from apps.reviews.dataset import csv_lines, jsonl_lines
+from apps.reviews.dataset import dataset_response
 from apps.reviews.models import ReviewQueue, Rubric, ScoreSource
 from apps.reviews.selectors import (
     EXAMPLES_MAX,
-    dataset_rows,
     examples,
     queue_progress,
     queues_visible_to,
@@ -261,18 +258,6 @@ class DatasetQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False)
     action_type = serializers.CharField(required=False, allow_blank=True, max_length=50)
     clone = serializers.CharField(required=False, allow_blank=True, max_length=100)
-
-
-def dataset_response(*, file: str, slug: str, **filters) -> StreamingHttpResponse:
-    """Stream the dataset as a download (the page and the API both answer with this)."""
-    rows = dataset_rows(**filters)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    if file == "csv":
-        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = StreamingHttpResponse(jsonl_lines(rows), content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="reviews-{slug}-{stamp}.{file}"'
-    return response
 
 
 class DatasetView(APIView):

@@ -9,7 +9,10 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 
-from apps.reviews.selectors import DATASET_FIELDS, dataset_input_text
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+
+from apps.reviews.selectors import DATASET_FIELDS, dataset_input_text, dataset_rows
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection):
 # such cells get a leading apostrophe (OWASP's advice), which shows the text as typed.
@@ -64,3 +67,15 @@ def jsonl_record(row: dict) -> dict:
 def jsonl_lines(rows: Iterable[dict]) -> Iterator[str]:
     for row in rows:
         yield json.dumps(jsonl_record(row), ensure_ascii=False) + "\n"
+
+
+def dataset_response(*, file: str, slug: str, **filters) -> StreamingHttpResponse:
+    """Stream the dataset as a download (the page and the API both answer with this)."""
+    rows = dataset_rows(**filters)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    if file == "csv":
+        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(jsonl_lines(rows), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="reviews-{slug}-{stamp}.{file}"'
+    return response

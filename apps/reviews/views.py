@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.feedback.selectors import outcome_for_rating
-from apps.reviews.api import dataset_response
+from apps.reviews.dataset import dataset_response
 from apps.reviews.forms import CorrectionForm, ExportForm, QueueForm, RubricForm
 from apps.reviews.models import Correction, ReviewItem, Rubric
 from apps.reviews.selectors import (
