@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, F, Q
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -266,7 +267,13 @@ class DatasetView(APIView):
 
     permission_classes = [HasCapability("feedback.export")]
 
-    @extend_schema(parameters=[DatasetQuerySerializer], responses={200: str})
+    @extend_schema(
+        parameters=[DatasetQuerySerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request):
         query = DatasetQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 from django.db import connection
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -64,11 +64,15 @@ def queues_visible_to(user) -> QuerySet[ReviewQueue]:
     return queues.filter(Q(reviewers=user) | Q(reviewer_roles__contains=[user.role])).distinct()
 
 
+def _assigned(user, *, by_name: bool, roles: list[str]) -> bool:
+    """The assignment rule: named as a reviewer, or holding one of the queue's roles."""
+    return can(user, "reviews.review") and (by_name or user.role in roles)
+
+
 def queue_is_assigned(queue: ReviewQueue, user) -> bool:
     """Whether ``user`` reviews in ``queue`` (managers too only when assigned)."""
-    if not can(user, "reviews.review"):
-        return False
-    return user.role in queue.reviewer_roles or queue.reviewers.filter(pk=user.pk).exists()
+    by_name = queue.reviewers.filter(pk=getattr(user, "pk", None)).exists()
+    return _assigned(user, by_name=by_name, roles=queue.reviewer_roles)
 
 
 def queue_for(user, pk: int) -> ReviewQueue:
@@ -212,10 +216,16 @@ def queues_with_progress(user) -> list[ReviewQueue]:
         )
         .order_by("-is_active", "name")
     )
-    queues = list(queues)
+    assigned_by_name = ReviewQueue.reviewers.through.objects.filter(
+        reviewqueue_id=OuterRef("pk"), user_id=user.pk
+    )
+    queues = list(queues.annotate(assigned_by_name=Exists(assigned_by_name)))
     for queue in queues:
         queue.percent = (
             round(100 * queue.complete_count / queue.item_count) if queue.item_count else 0
+        )
+        queue.is_assigned = _assigned(
+            user, by_name=queue.assigned_by_name, roles=queue.reviewer_roles
         )
     return queues
 
