@@ -92,10 +92,14 @@ def test_queue_list_runs_a_fixed_number_of_queries(
         assert client.get("/reviews/").status_code == 200
 
 
-def test_manager_not_assigned_sees_progress_but_no_review_button(page_client, manager, rep, quality, make_queue):
+def test_manager_not_assigned_sees_progress_but_no_review_button(
+    page_client, manager, rep, quality, make_queue
+):
     queue = make_queue(rubrics=[quality], reviewers=[rep])
     page = page_client(manager).get("/reviews/").content.decode()
     assert f"/reviews/queues/{queue.pk}/" in page
     assert f"/reviews/queues/{queue.pk}/review/" not in page
     assert page_client(manager).get(f"/reviews/queues/{queue.pk}/review/").status_code == 403
-    assert f"/reviews/queues/{queue.pk}/review/" in page_client(rep).get("/reviews/").content.decode()
+    assert (
+        f"/reviews/queues/{queue.pk}/review/" in page_client(rep).get("/reviews/").content.decode()
+    )
