@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from apps.feedback.selectors import outcomes_visible_to
 from apps.outcomes.models import ActionType, OutcomeStatus
 from apps.reviews.dataset import dataset_response
-from apps.reviews.models import ReviewQueue, Rubric, ScoreSource
+from apps.reviews.models import Origin, ReviewQueue, Rubric, ScoreSource
 from apps.reviews.selectors import (
     EXAMPLES_MAX,
     examples,
@@ -130,6 +130,7 @@ class ReviewQueueSerializer(serializers.ModelSerializer):
     outcome_status = serializers.ChoiceField(
         choices=OutcomeStatus.choices, required=False, allow_blank=True
     )
+    origin = serializers.ChoiceField(choices=Origin.choices, required=False, allow_blank=True)
     sample_rate = serializers.FloatField(
         min_value=0, max_value=1, required=False, help_text="share admitted, 0.1 = 10 %"
     )
@@ -155,6 +156,7 @@ class ReviewQueueSerializer(serializers.ModelSerializer):
             "min_confidence",
             "max_confidence",
             "outcome_status",
+            "origin",
             "sample_rate",
             "reviewers",
             "reviewer_roles",

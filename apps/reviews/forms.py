@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.outcomes.models import ActionType, OutcomeStatus
-from apps.reviews.models import ReviewQueue, Rubric, RubricKind
+from apps.reviews.models import Origin, ReviewQueue, Rubric, RubricKind
 from apps.users.models import User
 from apps.users.roles import Role
 
@@ -67,6 +67,11 @@ class QueueForm(forms.Form):
         required=False,
         help_text="E.g. every expired outcome.",
     )
+    origin = forms.ChoiceField(
+        choices=[("", "Any origin")] + list(Origin.choices),
+        required=False,
+        help_text="Autonomous: actions the agent took without a proposal.",
+    )
     sample_percent = forms.DecimalField(
         min_value=0,
         max_value=100,
@@ -120,6 +125,7 @@ class QueueForm(forms.Form):
             "min_confidence": queue.min_confidence,
             "max_confidence": queue.max_confidence,
             "outcome_status": queue.outcome_status,
+            "origin": queue.origin,
             "sample_percent": _percent(queue.sample_rate_bp),
             "reviewers": list(queue.reviewers.all()),
             "reviewer_roles": queue.reviewer_roles,

@@ -69,12 +69,20 @@ class Rubric(models.Model):
         return self.name
 
 
+class Origin(models.TextChoices):
+    """How an action came about: recorded by the agent on its own (autonomous), or executed
+    after a proposal went through approvals (its outcome's metadata names the proposal)."""
+
+    DIRECT = "direct", "Autonomous (recorded by the agent)"
+    PROPOSED = "proposed", "Proposed, then executed"
+
+
 class ReviewQueue(models.Model):
     """A sampled stream of agent outputs, assigned to reviewers, each reviewed K times.
 
     The entry rule: action types and clones (none = any), a confidence range, an outcome
-    status (blank = any) and a sampling rate in basis points (1000 = 10 %). Sampling is a
-    hash of (queue, outcome), so re-running the fill admits the same outcomes.
+    status and an origin (blank = any), and a sampling rate in basis points (1000 = 10 %).
+    Sampling is a hash of (queue, outcome), so re-running the fill admits the same outcomes.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -87,6 +95,7 @@ class ReviewQueue(models.Model):
     min_confidence = models.FloatField(null=True, blank=True)
     max_confidence = models.FloatField(null=True, blank=True)
     outcome_status = models.CharField(max_length=10, blank=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices, blank=True)
     sample_rate_bp = models.PositiveIntegerField(default=10000)
     reviewers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="review_queues"

@@ -15,6 +15,7 @@ from apps.feedback.services import feedback_rate
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.reviews.models import (
     Correction,
+    Origin,
     Review,
     ReviewItem,
     ReviewQueue,
@@ -242,6 +243,7 @@ def queue_save(
     min_confidence: float | None = None,
     max_confidence: float | None = None,
     outcome_status: str = "",
+    origin: str = "",
     sample_rate_bp: int = 10000,
     reviewers: Iterable[User] = (),
     reviewer_roles: Iterable[str] = (),
@@ -285,6 +287,8 @@ def queue_save(
         errors["max_confidence"] = "The maximum confidence is below the minimum."
     if outcome_status and outcome_status not in OutcomeStatus.values:
         errors["outcome_status"] = f"Status is one of: {', '.join(OutcomeStatus.values)}."
+    if origin and origin not in Origin.values:
+        errors["origin"] = f"Origin is one of: {', '.join(Origin.values)}."
     if not 0 <= disagreement_threshold <= 1:
         errors["disagreement_threshold"] = "The threshold is between 0 and 1."
     if errors:
@@ -293,6 +297,7 @@ def queue_save(
     queue.name, queue.description = name, description.strip()
     queue.min_confidence, queue.max_confidence = min_confidence, max_confidence
     queue.outcome_status, queue.sample_rate_bp = outcome_status, int(sample_rate_bp)
+    queue.origin = origin
     queue.reviewer_roles, queue.reviews_needed = roles, int(reviews_needed)
     queue.disagreement_threshold, queue.is_active = disagreement_threshold, is_active
     queue.save()
@@ -325,6 +330,8 @@ def _fill_sql() -> str:
           ON (q.min_confidence IS NULL OR o.predicted_confidence >= q.min_confidence)
          AND (q.max_confidence IS NULL OR o.predicted_confidence <= q.max_confidence)
          AND (q.outcome_status = '' OR o.status = q.outcome_status)
+         AND (q.origin = ''
+              OR (q.origin = %(proposed)s) = (o.metadata ? 'proposed_action'))
          AND (NOT EXISTS (SELECT 1 FROM {types} t WHERE t.reviewqueue_id = q.id)
               OR o.action_type_id IN (
                   SELECT t.actiontype_id FROM {types} t WHERE t.reviewqueue_id = q.id))
@@ -340,7 +347,7 @@ def _fill_sql() -> str:
 def queues_fill(*, queue_id: int | None = None) -> int:
     """Admit new matching outcomes into every active queue (or one); returns how many."""
     with connection.cursor() as cursor:
-        cursor.execute(_fill_sql(), {"queue_id": queue_id})
+        cursor.execute(_fill_sql(), {"queue_id": queue_id, "proposed": Origin.PROPOSED})
         return cursor.rowcount
 
 

@@ -92,3 +92,12 @@ def test_fill_is_one_statement_whatever_the_number_of_queues(
     OutcomeFactory.create_batch(20)
     with django_assert_num_queries(1):
         queues_fill()
+
+
+def test_origin_separates_autonomous_actions_from_executed_proposals(org, quality, rep, make_queue):
+    autonomous = OutcomeFactory()
+    proposed = OutcomeFactory(metadata={"proposed_action": 7, "details": {}})
+    direct = make_queue(name="Autonomous", rubrics=[quality], reviewers=[rep], origin="direct")
+    after = make_queue(name="Proposed", rubrics=[quality], reviewers=[rep], origin="proposed")
+    assert list(direct.items.values_list("outcome_id", flat=True)) == [autonomous.pk]
+    assert list(after.items.values_list("outcome_id", flat=True)) == [proposed.pk]
