@@ -6,8 +6,8 @@ database of DATABASE_URL — use the machine's PostgreSQL, not the embedded one:
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/ll_bench \\
         .venv/bin/python bench/reviews_bench.py [--outcomes 200000]
 
-Outcomes are generated with INSERT … SELECT generate_series (a quarter expired, half
-resolved). Three queues (10 % of every output, every expired email, 50 % of confident
+Outcomes are generated with INSERT … SELECT generate_series, one a second back from now
+(a quarter expired, half resolved two hours after recording). Three queues (10 % of every output, every expired email, 50 % of confident
 meeting requests) are filled from empty (first run) and then again with nothing new (the
 periodic job's steady state, every 5 minutes); then 2,000 corrections and 20,000 scores
 are written and ``GET /api/v1/examples/`` is timed. Nothing here touches ingestion: the
@@ -67,7 +67,9 @@ def populate(outcomes: int) -> None:
                    CASE i %% 4 WHEN 0 THEN 'pending' WHEN 1 THEN 'expired' ELSE 'resolved' END,
                    CASE i %% 4 WHEN 0 THEN NULL WHEN 1 THEN 0.0 ELSE 1.0 END,
                    now() + interval '1 day',
-                   CASE WHEN i %% 4 = 0 THEN NULL ELSE now() END, '', now()
+                   CASE WHEN i %% 4 = 0 THEN NULL
+                        ELSE now() - make_interval(secs => i) + interval '2 hours' END,
+                   '', now() - make_interval(secs => i)
               FROM generate_series(0, %(last)s) i
             """,
             {"kinds": [k for k, _ in kinds], "kind_count": len(kinds), "last": outcomes - 1},

@@ -63,6 +63,12 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     filter_horizontal = ["rubrics", "action_types", "clones", "reviewers"]
     actions = ["fill"]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The rule may have changed: look at every outcome again.
+        ReviewQueue.objects.filter(pk=form.instance.pk).update(filled_at=None)
+        queues_fill(queue_id=form.instance.pk)
+
     @admin.action(description="Admit matching outcomes now")
     def fill(self, request, queryset):
         admitted = sum(queues_fill(queue_id=queue.pk) for queue in queryset)

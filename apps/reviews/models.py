@@ -104,6 +104,7 @@ class ReviewQueue(models.Model):
     reviews_needed = models.PositiveSmallIntegerField(default=1)
     disagreement_threshold = models.FloatField(default=0.25)
     is_active = models.BooleanField(default=True)
+    filled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -300,6 +301,7 @@ def queue_save(
     queue.origin = origin
     queue.reviewer_roles, queue.reviews_needed = roles, int(reviews_needed)
     queue.disagreement_threshold, queue.is_active = disagreement_threshold, is_active
+    queue.filled_at = None  # the rule may have changed: look at every outcome again
     queue.save()
     queue.rubrics.set(rubrics)
     queue.action_types.set(list(action_types))
@@ -309,13 +311,21 @@ def queue_save(
     return queue
 
 
+# Outcomes recorded or decided this long before a queue's last fill are looked at again:
+# a transaction that recorded or resolved them may have committed after that fill began.
+FILL_OVERLAP = timedelta(minutes=15)
+
+
 def _fill_sql() -> str:
     """Admit every outcome an active queue's rule selects and it does not hold yet.
 
-    One INSERT … SELECT … ON CONFLICT DO NOTHING: idempotent and safe to run concurrently
-    (the unique (queue, outcome) constraint decides). Sampling is deterministic: an outcome
-    enters when hashtext(queue id:outcome id) mod 10000 is below the rate in basis points,
-    so re-runs and later runs admit exactly the same outcomes.
+    One statement: INSERT … SELECT … ON CONFLICT DO NOTHING, idempotent and safe to run
+    concurrently (the unique (queue, outcome) constraint decides), plus marking each
+    queue's ``filled_at``. A queue never filled (new, or its rule changed) looks at every
+    outcome; afterwards only at outcomes recorded or decided since its last fill (with an
+    overlap), so the periodic job does not re-offer the whole history to ON CONFLICT.
+    Sampling is deterministic: an outcome enters when hashtext(queue id:outcome id) mod
+    10000 is below the rate in basis points, so re-runs admit exactly the same outcomes.
     """
     item = ReviewItem._meta.db_table
     queue = ReviewQueue._meta.db_table
@@ -323,32 +333,48 @@ def _fill_sql() -> str:
     types = ReviewQueue.action_types.through._meta.db_table
     clones = ReviewQueue.clones.through._meta.db_table
     return f"""
-        INSERT INTO {item} (queue_id, outcome_id, reviews_done, created_at)
-        SELECT q.id, o.id, 0, now()
-        FROM {queue} q
-        JOIN {outcome} o
-          ON (q.min_confidence IS NULL OR o.predicted_confidence >= q.min_confidence)
-         AND (q.max_confidence IS NULL OR o.predicted_confidence <= q.max_confidence)
-         AND (q.outcome_status = '' OR o.status = q.outcome_status)
-         AND (q.origin = ''
-              OR (q.origin = %(proposed)s) = (o.metadata ? 'proposed_action'))
-         AND (NOT EXISTS (SELECT 1 FROM {types} t WHERE t.reviewqueue_id = q.id)
-              OR o.action_type_id IN (
-                  SELECT t.actiontype_id FROM {types} t WHERE t.reviewqueue_id = q.id))
-         AND (NOT EXISTS (SELECT 1 FROM {clones} c WHERE c.reviewqueue_id = q.id)
-              OR o.clone_id IN (SELECT c.clone_id FROM {clones} c WHERE c.reviewqueue_id = q.id))
-         AND mod(abs(hashtext(q.id::text || ':' || o.id::text)::bigint), 10000)
-             < q.sample_rate_bp
-        WHERE q.is_active AND (%(queue_id)s::bigint IS NULL OR q.id = %(queue_id)s::bigint)
-        ON CONFLICT (queue_id, outcome_id) DO NOTHING
+        WITH chosen AS (
+            SELECT * FROM {queue} q
+             WHERE q.is_active AND (%(queue_id)s::bigint IS NULL OR q.id = %(queue_id)s::bigint)
+        ), admitted AS (
+            INSERT INTO {item} (queue_id, outcome_id, reviews_done, created_at)
+            SELECT q.id, o.id, 0, now()
+            FROM chosen q
+            JOIN {outcome} o
+              ON (q.filled_at IS NULL
+                  OR o.created_at >= q.filled_at - %(overlap)s
+                  OR o.resolved_at >= q.filled_at - %(overlap)s)
+             AND (q.min_confidence IS NULL OR o.predicted_confidence >= q.min_confidence)
+             AND (q.max_confidence IS NULL OR o.predicted_confidence <= q.max_confidence)
+             AND (q.outcome_status = '' OR o.status = q.outcome_status)
+             AND (q.origin = ''
+                  OR (q.origin = %(proposed)s) = (o.metadata ? 'proposed_action'))
+             AND (NOT EXISTS (SELECT 1 FROM {types} t WHERE t.reviewqueue_id = q.id)
+                  OR o.action_type_id IN (
+                      SELECT t.actiontype_id FROM {types} t WHERE t.reviewqueue_id = q.id))
+             AND (NOT EXISTS (SELECT 1 FROM {clones} c WHERE c.reviewqueue_id = q.id)
+                  OR o.clone_id IN (
+                      SELECT c.clone_id FROM {clones} c WHERE c.reviewqueue_id = q.id))
+             AND mod(abs(hashtext(q.id::text || ':' || o.id::text)::bigint), 10000)
+                 < q.sample_rate_bp
+            ON CONFLICT (queue_id, outcome_id) DO NOTHING
+            RETURNING 1
+        ), marked AS (
+            UPDATE {queue} SET filled_at = now() WHERE id IN (SELECT id FROM chosen)
+        )
+        SELECT count(*) FROM admitted
     """
 
 
 def queues_fill(*, queue_id: int | None = None) -> int:
     """Admit new matching outcomes into every active queue (or one); returns how many."""
-    with connection.cursor() as cursor:
-        cursor.execute(_fill_sql(), {"queue_id": queue_id, "proposed": Origin.PROPOSED})
-        return cursor.rowcount
+    params = {"queue_id": queue_id, "proposed": Origin.PROPOSED, "overlap": FILL_OVERLAP}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner prices the queue × outcome join far above what it costs (the rule is
+        # a join filter), and JIT-compiling it took 1.6 s of a 2 s run on 200,000 outcomes.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_fill_sql(), params)
+        return cursor.fetchone()[0]
 
 
 # --- Reviews -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ def test_a_ten_percent_rule_on_10000_outcomes_admits_ten_percent_stably(
     assert 900 <= len(admitted) <= 1100  # 10 % ± 1 %
     assert queues_fill() == 0  # re-run: nothing new
     ReviewItem.objects.filter(queue=queue).delete()
+    type(queue).objects.filter(pk=queue.pk).update(filled_at=None)
     queues_fill(queue_id=queue.pk)  # from scratch: the very same outcomes
     again = set(ReviewItem.objects.filter(queue=queue).values_list("outcome_id", flat=True))
     assert again == admitted
@@ -90,8 +91,9 @@ def test_fill_is_one_statement_whatever_the_number_of_queues(
     for index in range(4):
         make_queue(name=f"Queue {index}", rubrics=[quality], reviewers=[rep], rate_bp=5000)
     OutcomeFactory.create_batch(20)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(4) as queries:  # savepoint, SET LOCAL jit, fill, release
         queues_fill()
+    assert sum("INSERT INTO" in query["sql"] for query in queries.captured_queries) == 1
 
 
 def test_origin_separates_autonomous_actions_from_executed_proposals(org, quality, rep, make_queue):
@@ -101,3 +103,26 @@ def test_origin_separates_autonomous_actions_from_executed_proposals(org, qualit
     after = make_queue(name="Proposed", rubrics=[quality], reviewers=[rep], origin="proposed")
     assert list(direct.items.values_list("outcome_id", flat=True)) == [autonomous.pk]
     assert list(after.items.values_list("outcome_id", flat=True)) == [proposed.pk]
+
+
+def test_the_job_looks_only_at_recent_outcomes_yet_admits_late_decisions(
+    org, quality, rep, make_queue
+):
+    queue = make_queue(rubrics=[quality], reviewers=[rep], outcome_status="resolved")
+    old = OutcomeFactory()
+    OutcomeRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    queues_fill()
+    untouched = OutcomeFactory()
+    OutcomeRecord.objects.filter(pk=untouched.pk).update(
+        created_at=timezone.now() - timedelta(days=30),
+        status="resolved",
+        score=1.0,
+        resolved_at=timezone.now() - timedelta(days=29),
+    )  # decided long ago, never seen by a fill since: only a full scan would find it
+    OutcomeRecord.objects.filter(pk=old.pk).update(
+        status="resolved", score=1.0, resolved_at=timezone.now()
+    )
+    assert queues_fill() == 1
+    assert list(queue.items.values_list("outcome_id", flat=True)) == [old.pk]
+    type(queue).objects.filter(pk=queue.pk).update(filled_at=None)  # e.g. the rule changed
+    assert queues_fill() == 1
