@@ -7,6 +7,7 @@ reviews are only written when the queue has none.
 
 from __future__ import annotations
 
+from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import ActionType
 from apps.reviews.models import Review, ReviewQueue, Rubric
 from apps.reviews.selectors import next_item
@@ -67,7 +68,7 @@ def seed(ctx) -> None:
         return
     rng = ctx.rng
     personalisation, tone, correct = rubrics
-    for index in range(min(12 * ctx.scale, queue.items.count())):
+    for _ in range(min(12 * ctx.scale, queue.items.count())):
         item = next_item(queue, reps[0])
         if item is None:
             break
@@ -80,7 +81,13 @@ def seed(ctx) -> None:
                 correct.pk: "yes" if rng.random() < 0.9 else "no",
             }
             text = ""
-            if offset == 0 and index % 5 == 0:
+            # Corrections only where the rep has rated the output already: a correction
+            # otherwise records their inline −1, and the feedback seeder, which ran first,
+            # would extract from it on the next run (seed_demo must be idempotent).
+            rated = FeedbackEntry.objects.filter(
+                outcome=item.outcome, user=rep, kind=FeedbackKind.INLINE
+            ).exists()
+            if offset == 0 and rated and rng.random() < 0.3:
                 text = CORRECTION.format(first=item.outcome.account.name.split()[0])
             try:
                 review_submit(item=item, reviewer=rep, values=values, correction=text)
