@@ -92,6 +92,9 @@ def test_manager_queue_rep_reviews_by_keyboard_and_correction_becomes_an_example
             "item => document.querySelector('#review-form')?.dataset.item !== item", arg=item
         )
     assert "mine 3" in rep_page.inner_text("#progress").replace("\n", " ")
+    rep_page.keyboard.press("s")  # skip the fourth: nothing is left for this rep
+    rep_page.wait_for_selector("#queue-empty")
+    assert Review.objects.filter(reviewer=rep, status="skipped").count() == 1
     assert Review.objects.filter(reviewer=rep, status="done").count() == 3
     correction = Correction.objects.get(author=rep)
     assert correction.corrected_text == BETTER.strip() and "+Here is the pricing" in correction.diff
