@@ -27,9 +27,13 @@ from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
 
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+
 
 class ScoreSerializer(serializers.Serializer):
-    outcome = serializers.IntegerField(required=False, help_text="the outcome's id")
+    outcome = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="the outcome's id"
+    )
     outcome_external_id = serializers.CharField(required=False, max_length=200)
     rubric = serializers.CharField(max_length=100, help_text="the rubric's id or name")
     value = serializers.JSONField(help_text="number, label or yes/no, per the rubric")
@@ -58,7 +62,7 @@ class ScoreSerializer(serializers.Serializer):
         attrs["outcome"] = outcome
         reference = attrs["rubric"].strip()
         lookup = Q(name__iexact=reference)
-        if reference.isdigit():
+        if reference.isdigit() and int(reference) <= MAX_ID:
             lookup |= Q(pk=int(reference))
         rubric = Rubric.objects.filter(lookup).first()
         if rubric is None:
@@ -256,7 +260,7 @@ class ExamplesView(APIView):
 
 class DatasetQuerySerializer(serializers.Serializer):
     file = serializers.ChoiceField(choices=["csv", "jsonl"], default="jsonl")
-    queue = serializers.IntegerField(required=False, min_value=1)
+    queue = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
     action_type = serializers.CharField(required=False, allow_blank=True, max_length=50)

@@ -64,10 +64,10 @@ def rubric_validate(
                 errors["step"] = "The step must be greater than 0."
             else:
                 steps = (high - low) / step
-                if abs(steps - round(steps)) > 1e-9:
-                    errors["step"] = "The range must be a whole number of steps."
-                elif steps > MAX_NUMERIC_STEPS:
+                if not math.isfinite(steps) or steps > MAX_NUMERIC_STEPS:
                     errors["step"] = f"At most {MAX_NUMERIC_STEPS} steps from min to max."
+                elif abs(steps - round(steps)) > 1e-9:
+                    errors["step"] = "The range must be a whole number of steps."
             clean |= {"min_value": low, "max_value": high, "step": step}
     elif kind == RubricKind.CATEGORICAL:
         cleaned = [str(label).strip() for label in (labels or [])]
@@ -114,14 +114,14 @@ def rubric_parse_value(rubric: Rubric, raw) -> float:
             return float(rubric.labels.index(raw.strip()))
         try:
             index = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             index = -1.0
         if isinstance(raw, bool) or not index.is_integer() or not 0 <= index < len(rubric.labels):
             raise ValidationError(f"'{rubric.name}' takes one of: {', '.join(rubric.labels)}.")
         return index
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         value = math.nan
     if isinstance(raw, bool) or not math.isfinite(value):
         raise ValidationError(f"'{rubric.name}' takes a number.")

@@ -194,7 +194,8 @@ def review_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 def settle(request: HttpRequest, item_pk: int) -> HttpResponse:
     """Settle a disagreement: the manager's value becomes the item's score."""
     item = get_object_or_404(ReviewItem.objects.select_related("queue"), pk=item_pk)
-    rubric = get_object_or_404(Rubric, pk=request.POST.get("rubric") or 0)
+    rubric_id = request.POST.get("rubric", "")
+    rubric = get_object_or_404(Rubric, pk=int(rubric_id) if rubric_id.isdigit() else 0)
     try:
         settlement_record(
             item=item, rubric=rubric, value=request.POST.get("value", ""), user=request.user

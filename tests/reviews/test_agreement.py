@@ -137,3 +137,12 @@ def test_queue_page_runs_a_fixed_number_of_queries(
         review_submit(item=item, reviewer=other_rep, values={quality.pk: 5, correct.pk: "yes"})
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(f"/reviews/queues/{queue.pk}/")
+
+
+def test_settle_with_a_malformed_rubric_is_404(page_client, two_reviewed, manager):
+    queue, _ = two_reviewed
+    item = queue.items.first()
+    response = page_client(manager).post(
+        f"/reviews/items/{item.pk}/settle/", {"rubric": "x", "value": "3"}
+    )
+    assert response.status_code == 404

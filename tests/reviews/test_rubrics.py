@@ -134,3 +134,13 @@ def test_admin_rejects_a_bad_categorical_rubric(page_client, admin_user):
     assert response.status_code == 200  # the form again, with the error
     assert b"2 to 20 labels" in response.content
     assert not Rubric.objects.filter(name="Tone").exists()
+
+
+def test_extreme_numbers_are_errors_not_crashes(org):
+    assert "step" in _errors(kind="numeric", min_value=-1e308, max_value=1e308, step=1e-300)
+    rubric = RubricFactory()
+    for bad in [10**400, "1e400", float("inf")]:
+        with pytest.raises(ValidationError):
+            rubric_parse_value(rubric, bad)
+    with pytest.raises(ValidationError):
+        rubric_parse_value(categorical_rubric(), 10**400)
