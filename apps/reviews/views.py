@@ -17,6 +17,7 @@ from apps.reviews.dataset import dataset_response
 from apps.reviews.forms import CorrectionForm, ExportForm, QueueForm, RubricForm
 from apps.reviews.models import Correction, ReviewItem, Rubric
 from apps.reviews.selectors import (
+    DISAGREEMENTS_SHOWN,
     disagreements,
     item_for_reviewer,
     next_item,
@@ -99,6 +100,8 @@ def _queue_detail_page(request, queue, status: int = 200) -> HttpResponse:
         "agreement": queue_agreement(queue),
         "disagreements": disagreements(queue),
         "corrections": recent_corrections(queue),
+        "correction_count": Correction.objects.filter(outcome__review_items__queue=queue).count(),
+        "disagreements_shown": DISAGREEMENTS_SHOWN,
         "assigned": queue_is_assigned(queue, request.user),
     }
     return render(request, "reviews/queue_detail.html", context, status=status)
