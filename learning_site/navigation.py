@@ -27,6 +27,8 @@ NAV: list[NavEntry] = [
     NavEntry("Approvals", "approvals:queue", "actions.decide", badge="approvals"),
     NavEntry("Insights", "insights:inbox", "insights.read", badge="insights"),
     NavEntry("Personas", "personas:list", "personas.read"),
+    # Not in the admin's bar, which is full at laptop width (admins open /reviews/ directly).
+    NavEntry("Reviews", "reviews:queues", "reviews.review", unless="admin.site"),
     NavEntry("Feedback", "feedback:summary", "feedback.view_team"),
     NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
     # Calibration is the section's second page (outcomes/_section.html), current under it.

@@ -66,6 +66,7 @@ TENANT_APPS = [
     "apps.crm",
     "apps.outcomes",
     "apps.feedback",
+    "apps.reviews",
     "apps.insights",
     "apps.approvals",
     "apps.goals",

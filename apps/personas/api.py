@@ -23,6 +23,7 @@ from apps.personas.models import SLIDERS, Clone, RegionProfile
 from apps.personas.rendering import PersonaSettings, instruction_text
 from apps.personas.selectors import clone_current_version, clones_visible_to
 from apps.personas.services import CUSTOM_INSTRUCTIONS_MAX, persona_update
+from apps.reviews.selectors import examples
 from apps.users.permissions import HasCapability
 
 
@@ -73,6 +74,10 @@ class PersonaSerializer(serializers.Serializer):
     settings = serializers.DictField()
     instructions = serializers.CharField()
     updated_at = serializers.DateTimeField()
+    examples = serializers.ListField(child=serializers.DictField())
+
+
+PERSONA_EXAMPLES = 5  # few-shot examples: the clone's corrections and best-scored outputs
 
 
 def persona_data(clone: Clone) -> dict:
@@ -92,6 +97,7 @@ def persona_data(clone: Clone) -> dict:
             PersonaSettings.of(clone), clone_name=clone.name, owner_name=owner
         ),
         "updated_at": clone.updated_at,
+        "examples": examples(clone=clone.external_id, limit=PERSONA_EXAMPLES),
     }
 
 

@@ -35,6 +35,8 @@ _AGENT = {
     "goals.read",
     "personas.read",
     "analytics.read",
+    "scores.write",
+    "examples.read",
 }
 _REP = {
     "crm.read",
@@ -50,8 +52,12 @@ _REP = {
     "personas.edit_own",
     "dashboards.rep",
     "analytics.read",
+    "reviews.review",
+    "scores.write",
+    "examples.read",
 }
 _MANAGER = _REP | {
+    "reviews.manage",
     "crm.write",
     "feedback.view_team",
     "feedback.export",

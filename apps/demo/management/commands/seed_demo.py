@@ -24,6 +24,7 @@ SEED_APPS = [
     "personas",
     "outcomes",
     "feedback",
+    "reviews",
     "insights",
     "approvals",
     "goals",
