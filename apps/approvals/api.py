@@ -21,6 +21,7 @@ from apps.approvals.services import (
 )
 from apps.crm.api import AccountRef, DealRef
 from apps.personas.models import Clone
+from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
 from learning_site.api_errors import Conflict
 
@@ -174,6 +175,7 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 user=request.user,
                 via="api",
                 ip=client_ip(request),
+                api_key=request.auth if isinstance(request.auth, ApiKey) else None,
                 **incoming.validated_data,
             )
         except DecisionConflict as conflict:

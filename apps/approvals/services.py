@@ -38,7 +38,8 @@ from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
 from apps.personas.models import Clone
-from apps.users.models import User
+from apps.users.models import ApiKey, User
+from apps.users.services import api_key_delegated_by
 
 MAX_REASON = 2000
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -104,6 +105,7 @@ def _event(
     reason: str = "",
     rules: list | None = None,
     ip: str | None = None,
+    key_created_by: str = "",
 ) -> ActionEvent:
     return ActionEvent(
         action_id=action_id,
@@ -114,6 +116,7 @@ def _event(
         reason=reason,
         rules=rules or [],
         ip_address=ip or None,
+        key_created_by=key_created_by,
         created_at=at,
     )
 
@@ -237,6 +240,7 @@ def action_decide(
     reason: str = "",
     ip: str | None = None,
     via: str = "page",
+    api_key: ApiKey | None = None,
 ) -> ProposedAction:
     """Approve or reject a pending action, once.
 
@@ -263,6 +267,7 @@ def action_decide(
                         via=via,
                         reason=reason,
                         ip=ip,
+                        key_created_by=api_key_delegated_by(api_key, acting_user=user),
                     )
                 ]
             )
