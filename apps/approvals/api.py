@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
-from apps.approvals.selectors import action_get, action_public_data
+from apps.approvals.selectors import action_get, action_public_data, actions_visible_to
 from apps.approvals.services import (
     DecisionConflict,
     ResultConflict,
@@ -131,11 +131,13 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return [HasCapability(capability)()]
 
     def get_queryset(self):
-        return ProposedAction.objects.select_related("account", "deal", "clone", "decided_by")
+        return actions_visible_to(self.request.user).select_related(
+            "account", "deal", "clone", "decided_by"
+        )
 
     def _get(self, pk: str) -> ProposedAction:
         try:
-            return action_get(int(pk))
+            return action_get(int(pk), user=self.request.user)
         except (ValueError, ProposedAction.DoesNotExist) as missing:
             raise Http404 from missing
 
