@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from apps.users.models import ApiKey, User
 from apps.users.roles import Role
 
 KEY_PREFIX = "ll"
+_PREFIX = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), as api_key_create makes it
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -93,8 +95,8 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Compared by hash only."""
     parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
+        return None  # a forged prefix (a NUL, any length) never reaches the database
     key = (
         ApiKey.objects.select_related("user", "created_by")
         .filter(prefix=parts[1], revoked_at__isnull=True)
