@@ -82,3 +82,27 @@ def test_rep_list_runs_a_fixed_number_of_queries(
 
 def test_another_organisations_rep_key_sees_nothing_here(api_client, other_agent_key, actions):
     assert api_client(other_agent_key).get("/api/v1/actions/").status_code == 401
+
+
+def test_no_list_endpoint_shows_a_rep_anything_of_an_account_they_do_not_own(
+    api_client, rep_key, rep, manager_api
+):
+    """The same cause elsewhere: every rep-facing list, read with a rep's key, against
+    data on an account someone else owns (its external id and name must never appear)."""
+    from tests.factories.insights import InsightFactory
+    from tests.factories.outcomes import OutcomeFactory
+
+    secret = AccountFactory(external_id="acc-secret-7731", name="Zebulon Secret Holdings")
+    PendingActionFactory(account=secret, external_id="prop-secret-7731")
+    OutcomeFactory(account=secret, external_id="out-secret-7731")
+    InsightFactory(account=secret, title="Zebulon churn risk")
+    client = api_client(rep_key)
+    schema = manager_api.get("/api/schema/", {"format": "json"}).json()
+    leaks = {}
+    for path, operations in schema["paths"].items():
+        if "get" not in operations or "{" in path or path.endswith("/stream/"):
+            continue
+        body = client.get(path).content.decode()
+        if "secret-7731" in body or "Zebulon" in body:
+            leaks[path] = body[:200]
+    assert leaks == {}
