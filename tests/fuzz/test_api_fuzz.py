@@ -81,6 +81,8 @@ def test_no_generated_request_breaks_the_api(api_schema, live_api):
     with requests.Session() as session:
         for result in api_schema.get_all_operations():
             operation = result.ok()
+            if operation.path.endswith("/stream/"):
+                continue  # an endless event stream: checked by test_the_event_stream_answers
             operations += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 failures = fuzz_operation(operation, mode, live_api, session)
@@ -155,3 +157,16 @@ def test_explicit_malformed_inputs_are_refused_not_500(api_schema, live_api):
         if decision.status_code != 400:
             failures.append(f"NUL in the reject reason: {decision.status_code}")
     assert failures == []
+
+
+def test_the_event_stream_answers_and_refuses_bad_keys(live_api):
+    url = f"{live_api.base_url}/api/v1/insights/stream/"
+    with requests.get(
+        url, headers=live_api.headers(live_api.agent_key), stream=True, timeout=30
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        assert next(response.iter_lines()).startswith(b"retry:")
+    for key in ["", "ll_00000000_forged", "not-a-key"]:
+        headers = live_api.headers(key) if key else {"Host": live_api.host}
+        assert requests.get(url, headers=headers, timeout=30).status_code in (401, 403)
