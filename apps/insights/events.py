@@ -75,11 +75,19 @@ def _redis_client():
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+def redis_channel() -> str:
+    """Redis pub/sub channels are shared by every database number of a server: the channel
+    names this deployment's PostgreSQL database, so two deployments on one Redis never hear
+    each other's events (NOTIFY channels are per database already)."""
+    return f"{CHANNEL}:{connections['default'].settings_dict['NAME']}"
+
+
 def publish(payload: dict) -> None:
     """Send ``payload`` to every stream of the current schema, once the write commits."""
     message = json.dumps({"schema": connection.schema_name, "event": payload}, default=str)
     if settings.REDIS_URL:
-        transaction.on_commit(lambda: _redis_client().publish(CHANNEL, message))
+        channel = redis_channel()
+        transaction.on_commit(lambda: _redis_client().publish(channel, message))
     else:
         # NOTIFY is transactional: listeners get it when (and only if) the write commits.
         with connection.cursor() as cursor:
@@ -221,7 +229,7 @@ class _Hub:
         client = aioredis.from_url(settings.REDIS_URL)
         pubsub = client.pubsub()
         try:
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(redis_channel())
             self.live.set()
             async for message in pubsub.listen():
                 if message.get("type") == "message":

@@ -336,3 +336,24 @@ def test_under_wsgi_the_streams_answer_204_and_open_no_connection(fresh_org):
             api.get("/api/v1/insights/stream/", HTTP_ACCEPT="text/event-stream").status_code == 204
         )
     assert _listener_connections() == before
+
+
+@pytest.mark.services
+def test_with_redis_many_streams_share_one_subscription(fresh_org, open_stream, settings):
+    import redis
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/3"
+    events._redis_client.cache_clear()
+    try:
+        people = [UserFactory(username=f"m{index}", role="manager") for index in range(4)]
+        streams = [open_stream(fresh_org, person) for person in people for _ in range(2)]
+        for stream in streams:
+            stream.wait_until_live()
+        channel = events.redis_channel()
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        assert client.pubsub_numsub(channel) == [(channel.encode(), 1)]
+
+        insight = _critical(AccountFactory())
+        assert {stream.next_event(seconds=2)["id"] for stream in streams} == {insight.pk}
+    finally:
+        events._redis_client.cache_clear()

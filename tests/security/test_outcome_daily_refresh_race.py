@@ -22,8 +22,6 @@ from tests.factories.dashboards import decided_outcome
 from tests.factories.outcomes import CloneFactory
 from tests.factories.users import UserFactory
 
-pytestmark = pytest.mark.services
-
 THREADS = 8
 
 
