@@ -48,12 +48,17 @@ class RejectNulMiddleware:
     already; this closes every path, query parameter and hand-read form field at once,
     with a message (JSON under ``/api/``, the page layout elsewhere, a toast for HTMX).
     JSON bodies are left to the serializers (the bulk endpoint strips NULs on purpose).
+    It runs before the session is read, so it also drops any cookie carrying a NUL.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # A cookie with a NUL (the session's, say) is dropped, as if the browser had none:
+        # refusing it would refuse every later request of that browser too.
+        for name in [name for name, value in request.COOKIES.items() if NUL in name + value]:
+            del request.COOKIES[name]
         if _has_nul(request):
             return self._refuse(request)
         return self.get_response(request)

@@ -134,3 +134,18 @@ def test_a_nul_anywhere_in_a_query_is_never_a_500(page_client, manager, manager_
     client = page_client(manager)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {manager_key}"
     assert client.get(path).status_code < 500
+
+
+@pytest.mark.parametrize("cookie", ["ll_session", "ll_csrftoken", "messages"])
+def test_a_nul_in_a_cookie_is_ignored_not_a_500(page_client, manager, cookie):
+    client = page_client()
+    client.defaults["HTTP_COOKIE"] = f"{cookie}=abcdefghij\x00klm"
+    assert client.get("/login/").status_code == 200
+    assert client.get("/approvals/").status_code == 302  # simply not signed in
+    assert client.get("/api/v1/outcomes/").status_code in (401, 403)
+
+
+def test_the_refusal_page_keeps_the_security_headers(page_client, manager):
+    response = page_client(manager).get("/approvals/history/", {"account": "\x00"})
+    assert response.status_code == 400
+    assert "Content-Security-Policy" in response
