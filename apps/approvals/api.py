@@ -15,7 +15,7 @@ from rest_framework.routers import SimpleRouter
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.approvals.notifications import may_decide
-from apps.approvals.selectors import action_get, action_public_data
+from apps.approvals.selectors import action_get, action_public_data, actions_visible_to
 from apps.approvals.services import (
     DecisionConflict,
     ResultConflict,
@@ -25,6 +25,7 @@ from apps.approvals.services import (
 )
 from apps.crm.api import AccountRef, DealRef
 from apps.personas.models import Clone
+from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
 from learning_site.api_errors import Conflict
 
@@ -157,7 +158,9 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return [HasCapability(capability)()]
 
     def get_queryset(self):
-        return ProposedAction.objects.select_related("account", "deal", "clone", "decided_by")
+        return actions_visible_to(self.request.user).select_related(
+            "account", "deal", "clone", "decided_by"
+        )
 
     def filter_queryset(self, queryset):
         # A browser decision inside its undo window reads as pending to the agent
@@ -182,7 +185,7 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _get(self, pk: str) -> ProposedAction:
         try:
-            return action_get(int(pk))
+            return action_get(int(pk), user=self.request.user)
         except (ValueError, ProposedAction.DoesNotExist) as missing:
             raise Http404 from missing
 
@@ -222,6 +225,7 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 user=request.user,
                 via="api",
                 ip=client_ip(request),
+                api_key=request.auth if isinstance(request.auth, ApiKey) else None,
                 **incoming.validated_data,
             )
         except DecisionConflict as conflict:

@@ -346,6 +346,8 @@ class ActionEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150)
     via = models.CharField(max_length=20, blank=True)  # api, page, bulk, guardrails, expiry
+    # A personal key made by someone else for the actor: that creator's username.
+    key_created_by = models.CharField(max_length=150, blank=True)
     reason = models.TextField(blank=True)
     rules = models.JSONField(default=list, blank=True)
     # An approval with edits: [{"field", "before", "after"}], what the approver changed.

@@ -17,6 +17,7 @@ from apps.approvals.models import (
     ApprovalSettings,
     ProposedAction,
 )
+from apps.crm.selectors import accounts_visible_to
 
 QUEUE_SORTS = {
     "risk": ["-risk", "expires_at", "pk"],
@@ -60,6 +61,14 @@ def _with_related(actions: QuerySet[ProposedAction]) -> QuerySet[ProposedAction]
     return actions.select_related("account", "deal", "clone", "decided_by")
 
 
+def actions_visible_to(user) -> QuerySet[ProposedAction]:
+    """Actions on the accounts ``user`` may see: the accounts' one visibility rule
+    (``accounts_visible_to``: a rep only the accounts they own) applies to actions too."""
+    return ProposedAction.objects.filter(
+        account__in=accounts_visible_to(user).order_by().values("pk")
+    )
+
+
 def queue_actions(*, sort: str = DEFAULT_SORT) -> QuerySet[ProposedAction]:
     """Pending actions, riskiest (or most valuable, or oldest) first."""
     ordering = QUEUE_SORTS.get(sort, QUEUE_SORTS[DEFAULT_SORT])
@@ -81,9 +90,9 @@ class HistoryFilters:
     payload: dict | None = None  # e.g. {"to": "dana@example.com"}: payload contains it
 
 
-def history_actions(filters: HistoryFilters) -> QuerySet[ProposedAction]:
-    """Decided actions, newest decision first, narrowed by the page's filters."""
-    actions = _with_related(ProposedAction.objects.filter(status__in=DECIDED_STATUSES))
+def history_actions(filters: HistoryFilters, *, user) -> QuerySet[ProposedAction]:
+    """Decided actions ``user`` may see, newest decision first, narrowed by the page's filters."""
+    actions = _with_related(actions_visible_to(user).filter(status__in=DECIDED_STATUSES))
     if filters.status:
         actions = actions.filter(status=filters.status)
     if filters.action_type:
@@ -131,8 +140,9 @@ def history_choices() -> dict[str, list]:
     return {"action_types": action_types, "deciders": deciders}
 
 
-def action_get(action_id: int) -> ProposedAction:
-    return _with_related(ProposedAction.objects.all()).get(pk=action_id)
+def action_get(action_id: int, *, user) -> ProposedAction:
+    """One action ``user`` may see; ``DoesNotExist`` otherwise (a 404, like another org's id)."""
+    return _with_related(actions_visible_to(user)).get(pk=action_id)
 
 
 def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:

@@ -44,7 +44,8 @@ from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
 from apps.personas.models import Clone
 from apps.tenancy.outbound import OutboundRefused, post_json
-from apps.users.models import User
+from apps.users.models import ApiKey, User
+from apps.users.services import api_key_delegated_by
 
 MAX_REASON = 2000
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -116,6 +117,7 @@ def _event(
     rules: list | None = None,
     ip: str | None = None,
     changes: list | None = None,
+    key_created_by: str = "",
 ) -> ActionEvent:
     return ActionEvent(
         action_id=action_id,
@@ -127,6 +129,7 @@ def _event(
         rules=rules or [],
         changes=changes or [],
         ip_address=ip or None,
+        key_created_by=key_created_by,
         created_at=at,
     )
 
@@ -288,6 +291,7 @@ def action_decide(
     ip: str | None = None,
     via: str = "page",
     undoable: bool = False,
+    api_key: ApiKey | None = None,
 ) -> ProposedAction:
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
 
@@ -329,6 +333,7 @@ def action_decide(
                         reason=reason,
                         ip=ip,
                         changes=changes,
+                        key_created_by=api_key_delegated_by(api_key, acting_user=user),
                     )
                 ]
             )

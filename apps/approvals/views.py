@@ -85,10 +85,10 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _action_or_404(pk: int) -> ProposedAction:
-    """One place decides which actions a page may touch: any in this organisation."""
+def _action_or_404(request: HttpRequest, pk: int) -> ProposedAction:
+    """One place decides which actions a page may touch: those on accounts the user sees."""
     try:
-        return action_get(pk)
+        return action_get(pk, user=request.user)
     except ProposedAction.DoesNotExist as missing:
         raise Http404("No such action.") from missing
 
@@ -157,7 +157,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @approver_required
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject one action. HTMX: the queue item goes away (or shows why not)."""
-    action = _action_or_404(pk)
+    action = _action_or_404(request, pk)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
     back = _next_url(request, reverse("approvals:queue"))
@@ -317,7 +317,7 @@ def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
 @approver_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One action in full: payload, reasons, the audit trail, and the decision forms."""
-    action = _action_or_404(pk)
+    action = _action_or_404(request, pk)
     extra = {"next": request.path, "undo_banner": _undo_banner(request)}
     return render(request, "approvals/detail.html", _detail_context(action, extra))
 
@@ -360,7 +360,9 @@ def history(request: HttpRequest) -> HttpResponse:
         since=since,
         until=until,
     )
-    page = Paginator(history_actions(filters), HISTORY_PAGE_SIZE).get_page(params.get("page"))
+    page = Paginator(history_actions(filters, user=request.user), HISTORY_PAGE_SIZE).get_page(
+        params.get("page")
+    )
     query = params.copy()
     query.pop("page", None)
     context = {

@@ -79,11 +79,15 @@ class OutcomeDaily(models.Model):
     score_sum = models.FloatField(default=0.0)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["day"]),
-            models.Index(fields=["owner", "day"]),
-        ]
+        indexes = [models.Index(fields=["owner", "day"])]  # day leads the unique key's index
         constraints = [
+            # One row per group: concurrent refreshes upsert on it and never duplicate a row.
+            # NULL clone or owner is a group of its own (NULLS NOT DISTINCT, PostgreSQL 15+).
+            models.UniqueConstraint(
+                fields=["day", "action_type", "clone", "owner"],
+                nulls_distinct=False,
+                name="outcome_daily_one_row_per_group",
+            ),
             models.CheckConstraint(
                 condition=Q(decided__lte=models.F("outcomes"), succeeded__lte=models.F("decided")),
                 name="outcome_daily_counts_consistent",

@@ -101,12 +101,27 @@ def pattern_rollup_refresh() -> int:
 
 RECENT_DAYS = 35  # longer than every action window (30 days), so late resolutions land
 
+# pg_advisory_xact_lock(namespace, hashtext(schema)): one lock per organisation for the
+# daily summary, so a "refresh now" and the 5-minute job (or eight "refresh now"s) take
+# turns instead of interleaving their writes. Released when the transaction ends.
+_OUTCOME_DAILY_LOCK_NAMESPACE = 0x4F44  # "OD"
+
+
+def _outcome_daily_lock(cursor) -> None:
+    cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+        [_OUTCOME_DAILY_LOCK_NAMESPACE, connection.schema_name],
+    )
+
 
 def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None = None) -> int:
     """Recompute the daily outcome counts from ``since`` (all history when neither is given)
-    or for exactly ``days``; one DELETE and one INSERT … SELECT … GROUP BY, in a transaction.
+    or for exactly ``days``; returns the number of daily rows written.
 
-    Returns the number of daily rows written.
+    One statement under the organisation's advisory lock: the fresh counts are upserted on
+    the summary's unique key (day, action type, clone, owner) and the rows of the range
+    that no longer have outcomes are deleted. With the lock two refreshes never interleave;
+    with the unique key a row can never be counted twice whatever happens.
     """
     daily, outcomes = OutcomeDaily._meta.db_table, OutcomeRecord._meta.db_table
     accounts = Account._meta.db_table
@@ -117,34 +132,51 @@ def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None 
             JOIN {outcomes} o ON o.occurred_at >= (d.day::timestamp AT TIME ZONE 'UTC')
                              AND o.occurred_at < ((d.day + 1)::timestamp AT TIME ZONE 'UTC')"""
         params = {"days": sorted(set(days))}  # a day twice would count its outcomes twice
-        delete = f"DELETE FROM {daily} WHERE day = ANY(%(days)s)"
+        in_range = "day = ANY(%(days)s)"
     elif since is not None:
         moment = datetime.combine(since, time.min, tzinfo=UTC)
         where, params = "o.occurred_at >= %(moment)s", {"moment": moment, "since": since}
-        delete = f"DELETE FROM {daily} WHERE day >= %(since)s"
+        in_range = "day >= %(since)s"
     else:
-        params, delete = {}, f"DELETE FROM {daily}"
-    insert = f"""
-        INSERT INTO {daily} (day, action_type_id, clone_id, owner_id, outcomes, decided,
-                             succeeded, score_sum)
-        SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type_id, o.clone_id,
-               a.owner_id, count(*),
-               count(*) FILTER (WHERE o.status <> 'pending'),
-               count(*) FILTER (WHERE o.status = 'resolved'),
-               coalesce(sum(o.score) FILTER (WHERE o.status <> 'pending'), 0)
-          FROM {source}
-          JOIN {accounts} a ON a.id = o.account_id
-         WHERE {where} AND o.deleted_at IS NULL
-         GROUP BY 1, 2, 3, 4
+        params, in_range = {}, "TRUE"
+    # The DELETE sees the table as it was before the statement, so it must not touch the
+    # rows the upsert just wrote: it keeps every id the upsert returned.
+    statement = f"""
+        WITH upserted AS (
+            INSERT INTO {daily} (day, action_type_id, clone_id, owner_id, outcomes, decided,
+                                 succeeded, score_sum)
+            SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type_id, o.clone_id,
+                   a.owner_id, count(*),
+                   count(*) FILTER (WHERE o.status <> 'pending'),
+                   count(*) FILTER (WHERE o.status = 'resolved'),
+                   coalesce(sum(o.score) FILTER (WHERE o.status <> 'pending'), 0)
+              FROM {source}
+              JOIN {accounts} a ON a.id = o.account_id
+             WHERE {where} AND o.deleted_at IS NULL
+             GROUP BY 1, 2, 3, 4
+            ON CONFLICT (day, action_type_id, clone_id, owner_id) DO UPDATE SET
+                outcomes = EXCLUDED.outcomes,
+                decided = EXCLUDED.decided,
+                succeeded = EXCLUDED.succeeded,
+                score_sum = EXCLUDED.score_sum
+            RETURNING id
+        ), stale AS (
+            DELETE FROM {daily}
+             WHERE {in_range} AND id NOT IN (SELECT id FROM upserted)
+        )
+        SELECT count(*) FROM upserted
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(delete, params or None)
-        cursor.execute(insert, params or None)
-        return cursor.rowcount
+        _outcome_daily_lock(cursor)
+        cursor.execute(statement, params or None)
+        return cursor.fetchone()[0]
 
 
 def outcome_daily_refresh_recent() -> int:
-    """The job's share: the last 35 days, and older days that got back-filled records."""
+    """The job's share: the last 35 days, and older days that got back-filled records.
+
+    One transaction, so the organisation's lock is held across both parts.
+    """
     now = timezone.now()
     since = (now - timedelta(days=RECENT_DAYS)).astimezone(UTC).date()
     since_moment = datetime.combine(since, time.min, tzinfo=UTC)
@@ -157,9 +189,10 @@ def outcome_daily_refresh_recent() -> int:
         .values_list("day", flat=True)
         .distinct()
     )
-    written = outcome_daily_refresh(since=since)
-    if backfilled:
-        written += outcome_daily_refresh(days=backfilled)
+    with transaction.atomic():
+        written = outcome_daily_refresh(since=since)
+        if backfilled:
+            written += outcome_daily_refresh(days=backfilled)
     return written
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -23,6 +24,7 @@ from apps.insights.services import (
     insight_act,
     insight_dismiss,
 )
+from apps.insights.streams import InsightStreamView
 from apps.users.permissions import HasCapability
 from learning_site.api_errors import Conflict
 
@@ -138,4 +140,8 @@ class InsightViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 router = SimpleRouter()
 router.register("insights", InsightViewSet, basename="api-insights")
-urlpatterns = router.urls
+urlpatterns = [
+    # Before the router: "stream" would otherwise be read as an insight id.
+    path("insights/stream/", InsightStreamView.as_view(), name="api-insights-stream"),
+    *router.urls,
+]

@@ -3,28 +3,21 @@ and the Server-Sent Events stream. Thin: validate, call one service or selector,
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.contrib.auth import get_user
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.core.handlers.asgi import ASGIRequest
 from django.core.paginator import Paginator
-from django.db import close_old_connections
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
-from django_tenants.utils import tenant_context
 
 from apps.crm.selectors import accounts_visible_to
-from apps.insights import events
+from apps.insights import streams
 from apps.insights.forms import (
     ActForm,
     BulkDismissForm,
@@ -369,56 +362,6 @@ def account(request: HttpRequest, account_id: int) -> HttpResponse:
     return render(request, "insights/account.html", context)
 
 
-# --- real time ------------------------------------------------------------------------------
+# --- real time: the stream views live in apps/insights/streams.py -------------------------
 
-
-def _stream_viewer(request: HttpRequest, tenant) -> tuple[object | None, bool, bool]:
-    """(user, may read, sees all) — run in a thread, inside the tenant's schema."""
-    try:
-        with tenant_context(tenant):
-            user = get_user(request)
-            if not user.is_authenticated:
-                return None, False, False
-            return user, can(user, "insights.read"), sees_all_insights(user)
-    finally:
-        # A stream lasts long: its request must not pin an expired DB connection meanwhile.
-        close_old_connections()
-
-
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-async def stream(request: HttpRequest) -> HttpResponse:
-    """Server-Sent Events: insight changes of this organisation that the user may see."""
-    if request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET"})
-    tenant = request.tenant
-    user, allowed, sees_all = await sync_to_async(_stream_viewer)(request, tenant)
-    if user is None:
-        return redirect_to_login(request.get_full_path())
-    if not allowed:
-        return HttpResponse("Your role is not allowed to open this page.", status=403)
-    if not isinstance(request, ASGIRequest):
-        # Under a WSGI server an endless stream would hold a worker thread per open tab
-        # for ever. 204 tells EventSource to stop reconnecting; the pages work without it.
-        return HttpResponse(status=204)
-
-    async def messages_for_user():
-        yield b"retry: 3000\n\n"
-        async for message in events.subscribe(tenant.schema_name):
-            if message is None:
-                yield b": keep-alive\n\n"
-                continue
-            payload = json.loads(message)
-            owner = payload.get("owner_id")
-            if not sees_all and payload.get("kind") != "bulk_resolved" and owner != user.pk:
-                continue
-            if payload.get("id"):
-                payload["url"] = reverse("insights:detail", args=[payload["id"]])
-            yield _sse("insight", payload)
-
-    response = StreamingHttpResponse(messages_for_user(), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+stream = streams.stream

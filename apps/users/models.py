@@ -39,7 +39,8 @@ class ApiKey(models.Model):
     """A bearer key for the REST API, stored as a SHA-256 hash.
 
     Without a user it is an agent key (acts as the agent runtime); with a user it acts as
-    that user with their role. Revoked keys stop working at once.
+    that user with their role. Revoked keys stop working at once. ``created_by`` is who
+    made it (an admin may make a personal key for someone else; the audit trail says so).
     """
 
     name = models.CharField(max_length=100)
@@ -47,6 +48,9 @@ class ApiKey(models.Model):
     hashed_key = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from apps.users.models import ApiKey, User
 from apps.users.roles import Role
 
 KEY_PREFIX = "ll"
+_PREFIX = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), as api_key_create makes it
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -55,12 +57,32 @@ def _hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_create(*, name: str, user: User | None = None) -> tuple[ApiKey, str]:
-    """Create a key; the raw key is returned once and never stored."""
+def api_key_create(
+    *, name: str, user: User | None = None, created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned once and never stored, logged or put in a cookie.
+
+    ``created_by`` is the person who made it (None from the command line).
+    """
     prefix = secrets.token_hex(4)
     raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(name=name, prefix=prefix, hashed_key=_hash(raw_key), user=user)
+    key = ApiKey.objects.create(
+        name=name, prefix=prefix, hashed_key=_hash(raw_key), user=user, created_by=created_by
+    )
     return key, raw_key
+
+
+def api_key_delegated_by(key: ApiKey | None, *, acting_user: User | None) -> str:
+    """Who created ``key``, when that is someone other than the person it acts as.
+
+    A personal key made by an admin for someone else acts as that person; the audit trail
+    records "via key created by <creator>" so the decision is not silently theirs alone.
+    """
+    if key is None or key.created_by_id is None or acting_user is None:
+        return ""
+    if key.created_by_id == getattr(acting_user, "pk", None):
+        return ""
+    return key.created_by.username
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:
@@ -73,10 +95,10 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. Compared by hash only."""
     parts = raw_key.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
+        return None  # a forged prefix (a NUL, any length) never reaches the database
     key = (
-        ApiKey.objects.select_related("user")
+        ApiKey.objects.select_related("user", "created_by")
         .filter(prefix=parts[1], revoked_at__isnull=True)
         .first()
     )

@@ -81,6 +81,8 @@ def test_no_generated_request_breaks_the_api(api_schema, live_api):
     with requests.Session() as session:
         for result in api_schema.get_all_operations():
             operation = result.ok()
+            if operation.path.endswith("/stream/"):
+                continue  # an endless event stream: checked by test_the_event_stream_answers
             operations += 1
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 failures = fuzz_operation(operation, mode, live_api, session)
@@ -98,3 +100,73 @@ def test_no_generated_request_breaks_the_api(api_schema, live_api):
 def test_the_schema_documents_the_bearer_key(api_schema):
     raw = api_schema.raw_schema
     assert raw["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+
+
+# Inputs an attack found answering 500 (issue 20.8), sent as they were, on the live server.
+EXPLICIT_BAD_CURSORS = ["cD1hYmM=", "cD0=", "bz14", "!!!", "cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ=="]
+EXPLICIT_NUL_URLS = [
+    "/approvals/history/?account=%00",
+    "/approvals/history/?decided_by=a%00b",
+    "/approvals/history/?action_type=%00",
+    "/personas/%00/",
+    "/api/v1/clones/%00/persona/",
+    "/api/v1/outcomes/?account=%00",
+    "/api/v1/actions/?action_type=%00",
+]
+
+
+def test_explicit_malformed_inputs_are_refused_not_500(api_schema, live_api):
+    list_paths = [
+        path
+        for path, operations in api_schema.raw_schema["paths"].items()
+        if "get" in operations and "{" not in path and not path.endswith("/stream/")
+    ]
+    failures: list[str] = []
+    with requests.Session() as session:
+        session.headers.update(live_api.headers(live_api.manager_key))
+        for path in list_paths:
+            plain = session.get(f"{live_api.base_url}{path}", timeout=30)
+            paginated = plain.ok and "next" in plain.json()
+            for cursor in EXPLICIT_BAD_CURSORS:
+                response = session.get(
+                    f"{live_api.base_url}{path}", params={"cursor": cursor}, timeout=30
+                )
+                if response.status_code >= 500 or (paginated and response.status_code != 400):
+                    failures.append(f"{path}?cursor={cursor}: {response.status_code}")
+        for url in EXPLICIT_NUL_URLS:
+            response = session.get(f"{live_api.base_url}{url}", timeout=30, allow_redirects=False)
+            if response.status_code >= 500:
+                failures.append(f"{url}: {response.status_code}")
+        agent = requests.post(
+            f"{live_api.base_url}/api/v1/actions/",
+            json={
+                "external_id": "fuzz-nul-reason",
+                "action_type": "discount_offer",
+                "account": "acc-0",
+                "discount_pct": "40",
+            },
+            headers=live_api.headers(live_api.agent_key),
+            timeout=30,
+        )
+        assert agent.status_code in (200, 201), agent.text
+        decision = session.post(
+            f"{live_api.base_url}/api/v1/actions/{agent.json()['id']}/decision/",
+            json={"decision": "reject", "reason": "too\x00risky"},
+            timeout=30,
+        )
+        if decision.status_code != 400:
+            failures.append(f"NUL in the reject reason: {decision.status_code}")
+    assert failures == []
+
+
+def test_the_event_stream_answers_and_refuses_bad_keys(live_api):
+    url = f"{live_api.base_url}/api/v1/insights/stream/"
+    with requests.get(
+        url, headers=live_api.headers(live_api.agent_key), stream=True, timeout=30
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        assert next(response.iter_lines()).startswith(b"retry:")
+    for key in ["", "ll_00000000_forged", "not-a-key"]:
+        headers = live_api.headers(key) if key else {"Host": live_api.host}
+        assert requests.get(url, headers=headers, timeout=30).status_code in (401, 403)
