@@ -153,9 +153,26 @@ def recent_comments(*, limit: int = 10) -> QuerySet[AlertFeedback]:
 SUMMARY_WINDOWS = (30, 90, 365)
 
 
-def account_timeline(account: Account) -> QuerySet[Interaction]:
-    """Every interaction on the account, newest first (paginate it)."""
-    return account.interactions.select_related("deal").order_by("-occurred_at", "-id")
+TIMELINE_ORDERS = ("newest", "oldest")
+
+
+def account_timeline(
+    account: Account,
+    *,
+    days: int | None = None,
+    oldest_first: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Interaction]:
+    """The account's interactions on every channel (within the last ``days`` when given),
+    newest first or oldest first (paginate it)."""
+    interactions = account.interactions.select_related("deal")
+    if days is not None:
+        interactions = interactions.filter(
+            occurred_at__gt=(now or timezone.now()) - timedelta(days=days)
+        )
+    if oldest_first:
+        return interactions.order_by("occurred_at", "id")
+    return interactions.order_by("-occurred_at", "-id")
 
 
 def account_summaries(account: Account, *, now: datetime | None = None) -> list[dict]:

@@ -34,6 +34,7 @@ from apps.insights.forms import (
 )
 from apps.insights.models import AlertFeedback, DismissReason, Insight, InsightStatus
 from apps.insights.selectors import (
+    TIMELINE_ORDERS,
     account_choices,
     account_open_insights,
     account_recent_outcomes,
@@ -353,8 +354,17 @@ def report(request: HttpRequest) -> HttpResponse:
 @capability_required("insights.read")
 def account(request: HttpRequest, account_id: int) -> HttpResponse:
     account = get_object_or_404(accounts_visible_to(request.user), pk=account_id)
-    page = Paginator(account_timeline(account), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"account": account, "page": page, "timeline": page.object_list}
+    order = request.GET.get("order")
+    order = order if order in TIMELINE_ORDERS else "newest"
+    timeline = account_timeline(account, oldest_first=order == "oldest")
+    page = Paginator(timeline, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "account": account,
+        "page": page,
+        "timeline": page.object_list,
+        "order": order,
+        "orders": [("newest", "Newest first"), ("oldest", "Oldest first")],
+    }
     if request.htmx and request.htmx.target == "timeline":
         return render(request, "insights/account.html#timeline", context)
     context.update(
