@@ -42,6 +42,16 @@ class InsightSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Deal warnings",
+            {
+                "fields": [
+                    "deal_inactive_days",
+                    "close_date_grace_days",
+                    "single_thread_window_days",
+                ]
+            },
+        ),
         ("Engagement change", {"fields": ["engagement_change_pct", "engagement_min_interactions"]}),
         (
             "Cross-account patterns",

@@ -92,6 +92,21 @@ class InsightSettings(models.Model):
     cross_account_window_days = models.PositiveSmallIntegerField(
         default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
+    deal_inactive_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An open deal with no interaction on it (or on its account) for this long.",
+    )
+    close_date_grace_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(90)],
+        help_text="Days past an open deal's expected close date before it is flagged.",
+    )
+    single_thread_window_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(7), MaxValueValidator(180)],
+        help_text="An open deal is single-threaded when only one contact wrote in this long.",
+    )
     redetect_after_days = models.PositiveSmallIntegerField(
         default=7, help_text="A closed insight is not raised again for the same signal before this."
     )
