@@ -54,6 +54,7 @@ from apps.dashboards.periods import Period
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.feedback.selectors import learnings_ranked
 from apps.goals.models import Goal, GoalStatus, GoalType
+from apps.goals.selectors import goals_history
 from apps.insights.models import SEVERITY_RANK, Insight, InsightStatus, Severity
 from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.selectors import calibration_reports
@@ -830,6 +831,7 @@ def _goal_row(goal: Goal) -> dict:
         "current": current,
         "progress": round(min(1.0, current / target), 4) if target else None,
         "status": goal.status,
+        "period_start": goal.period_start.isoformat(),
         "period_end": goal.period_end.isoformat(),
         "is_percentage": goal.is_percentage,
         "is_money": goal.goal_type in (GoalType.PIPELINE, GoalType.REVENUE),
@@ -852,11 +854,14 @@ def goal_attainment(period: Period, *, limit: int = 8) -> dict:
         missed=Count("pk", filter=ended & Q(status=GoalStatus.MISSED)),
         active=Count("pk", filter=Q(status=GoalStatus.ACTIVE)),
     )
-    active = Goal.objects.filter(status=GoalStatus.ACTIVE).order_by("period_end", "name")[:limit]
+    active = list(
+        Goal.objects.filter(status=GoalStatus.ACTIVE).order_by("period_end", "name")[:limit]
+    )
+    history = goals_history(active, today=period.now.date())
     return {
         "completed": row["completed"],
         "missed": row["missed"],
         "active_count": row["active"],
         "attainment_rate": _rate(row["completed"], row["completed"] + row["missed"]),
-        "active": [_goal_row(goal) for goal in active],
+        "active": [_goal_row(goal) | {"history": history[goal.pk]} for goal in active],
     }
