@@ -14,7 +14,7 @@ from datetime import date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 30
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 32
 
 
 def goal_figure(value: float, goal_type: str) -> str:
@@ -30,15 +30,18 @@ def goal_figure(value: float, goal_type: str) -> str:
     return f"{value:,.0f}"
 
 
-def _axis_top(value: float) -> float:
-    """The smallest 1, 2 or 5 × 10^n at or above ``value`` (at least 1)."""
+def _axis(value: float) -> tuple[float, int]:
+    """An axis top and tick count for ``value``: the smallest step of 1, 2 or 5 × 10^n that
+    reaches it in at most five ticks."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for multiple in (1, 2, 2.5, 5, 10):
-        if multiple * magnitude >= value:
-            return multiple * magnitude
-    return 10 * magnitude
+        return 4.0, 4
+    magnitude = 10 ** math.floor(math.log10(value / 5)) if value >= 5 else 1
+    for multiple in (1, 2, 5, 10, 20):
+        step = multiple * magnitude
+        ticks = math.ceil(value / step)
+        if ticks <= 5:
+            return step * max(ticks, 2), max(ticks, 2)
+    return value, 1
 
 
 def goal_progress_chart(
@@ -49,14 +52,14 @@ def goal_progress_chart(
     target: float,
     start: date,
     end: date,
-    width: int = 720,
-    height: int = 240,
+    width: int = 960,
+    height: int = 280,
 ) -> SafeString:
     """The running value per day (a line, from the snapshots) across the goal's whole period,
     a dashed line at the target and a faint line for the even pace from 0 to the target."""
     plot_width, plot_height = width - LEFT - RIGHT, height - TOP - BOTTOM
     span = max(1, (end - start).days)
-    top = _axis_top(max([target, *(point["value"] for point in history)]) * 1.08)
+    top, ticks = _axis(max([target, *(point["value"] for point in history)]) * 1.05)
 
     def x_of(day: date) -> float:
         return LEFT + plot_width * min(1.0, max(0.0, (day - start).days / span))
@@ -65,8 +68,8 @@ def goal_progress_chart(
         return TOP + plot_height * (1 - value / top)
 
     body = []
-    for step in range(5):
-        value = top * step / 4
+    for step in range(ticks + 1):
+        value = top * step / ticks
         y = y_of(value)
         body.append(
             f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
@@ -92,19 +95,20 @@ def goal_progress_chart(
     if len(points) > 1:
         path = " ".join(f"{x_of(day):.1f},{y_of(value):.1f}" for day, value in points)
         body.append(f'<polyline class="line progress-line" points="{path}"/>')
+    radius = 3 if len(points) <= 20 else 1.8  # a quarter of daily dots would blur the line
     for day, value in points:
         tip = f"{day:%d %b}: {goal_figure(value, goal_type)} of {goal_figure(target, goal_type)}"
         body.append(
-            f'<circle class="dot" cx="{x_of(day):.1f}" cy="{y_of(value):.1f}" r="3">'
+            f'<circle class="dot" cx="{x_of(day):.1f}" cy="{y_of(value):.1f}" r="{radius}">'
             f"<title>{escape(tip)}</title></circle>"
         )
     body.append(
         f'<line class="axis" x1="{LEFT}" x2="{width - RIGHT}" y1="{TOP + plot_height}" '
         f'y2="{TOP + plot_height}"/>'
     )
-    for day in (start, start + (end - start) / 2, end):
+    for day, anchor in ((start, "start"), (start + (end - start) / 2, "middle"), (end, "end")):
         body.append(
-            f'<text class="x-label" x="{x_of(day):.1f}" y="{height - 8}" text-anchor="middle">'
+            f'<text class="x-label" x="{x_of(day):.1f}" y="{height - 8}" text-anchor="{anchor}">'
             f"{day:%d %b}</text>"
         )
     if points:

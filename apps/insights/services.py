@@ -47,6 +47,7 @@ from apps.insights.selectors import (
     insight_settings,
     team_alerts,
 )
+from apps.tenancy.models import Organization
 from apps.users.models import User
 
 UNDO_SECONDS = 30
@@ -343,6 +344,9 @@ def alert_feedback_record(
 
 def _site_url() -> str:
     tenant = getattr(connection, "tenant", None)
+    if tenant is not None and not hasattr(tenant, "get_primary_domain"):
+        # Inside schema_context() (commands, jobs) the tenant is a stand-in without domains.
+        tenant = Organization.objects.filter(schema_name=connection.schema_name).first()
     domain = tenant.get_primary_domain() if tenant is not None else None
     scheme = "https" if django_settings.PRODUCTION else "http"
     return f"{scheme}://{domain.domain}" if domain else ""
