@@ -239,6 +239,7 @@ PATTERN_DETAIL_EXAMPLE = {
 
 class PatternDetailAnalytics(_AnalyticsView):
     @extend_schema(
+        operation_id="v1_analytics_pattern_detail",
         responses=dict,
         examples=[OpenApiExample("One pattern", value=PATTERN_DETAIL_EXAMPLE, response_only=True)],
     )
