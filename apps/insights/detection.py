@@ -409,13 +409,18 @@ def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Cand
     """
     rows = _rows(
         """
-        WITH last_touch AS (
+        WITH touches AS (
+            -- One pass over the interactions (a correlated max per deal took seconds).
+            SELECT account_id, deal_id, max(occurred_at) AS last_at
+            FROM crm_interaction WHERE occurred_at <= %(now)s
+            GROUP BY account_id, deal_id
+        ), last_touch AS (
             SELECT d.id, d.account_id, d.name, d.stage, d.amount,
-                   GREATEST(d.stage_changed_at,
-                            (SELECT max(i.occurred_at) FROM crm_interaction i
-                              WHERE i.account_id = d.account_id AND i.occurred_at <= %(now)s
-                                AND (i.deal_id = d.id OR i.deal_id IS NULL))) AS last_activity
+                   GREATEST(d.stage_changed_at, own.last_at, general.last_at) AS last_activity
             FROM crm_deal d
+            LEFT JOIN touches own ON own.deal_id = d.id
+            LEFT JOIN touches general
+                   ON general.account_id = d.account_id AND general.deal_id IS NULL
             WHERE d.stage NOT IN ('closed_won', 'closed_lost')
         )
         SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount, last_activity,
