@@ -60,6 +60,7 @@ class DealSerializer(serializers.ModelSerializer):
     account = AccountRef()
     stage = serializers.ChoiceField(choices=DealStage.choices, default=DealStage.PROSPECTING)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, default=0)
+    close_date = serializers.DateField(required=False, allow_null=True)
 
     class Meta:
         model = Deal
@@ -70,6 +71,7 @@ class DealSerializer(serializers.ModelSerializer):
             "name",
             "stage",
             "amount",
+            "close_date",
             "stage_changed_at",
             "closed_at",
             "created_at",

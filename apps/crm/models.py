@@ -74,6 +74,9 @@ class Deal(models.Model):
     )
     stage_changed_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    close_date = models.DateField(
+        null=True, blank=True, help_text="When the deal is expected to close (from the CRM)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from apps.crm.models import CLOSED_STAGES, Account, Channel, Deal, DealStageChange, Interaction
 from apps.users.models import User
+
+_UNCHANGED = object()
 
 
 def _insert_unless_exists(instance: models.Model, key: str) -> tuple[models.Model, bool]:
@@ -80,8 +82,11 @@ def deal_upsert(
     stage: str,
     amount: Decimal,
     changed_at: datetime | None = None,
+    close_date: date | None | object = _UNCHANGED,
 ) -> tuple[Deal, bool]:
-    """Create or update a deal by CRM id; a new stage is recorded as a stage change."""
+    """Create or update a deal by CRM id; a new stage is recorded as a stage change.
+
+    ``close_date`` (expected close) is kept as it is when not given."""
     now = changed_at or timezone.now()
     new = Deal(
         external_id=external_id,
@@ -89,6 +94,7 @@ def deal_upsert(
         name=name,
         stage=stage,
         amount=amount,
+        close_date=None if close_date is _UNCHANGED else close_date,
         stage_changed_at=now,
         closed_at=now if stage in CLOSED_STAGES else None,
     )
@@ -98,7 +104,11 @@ def deal_upsert(
         return deal, True
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
     deal.account, deal.name, deal.amount = account, name, amount
-    deal.save(update_fields=["account", "name", "amount", "updated_at"])
+    fields = ["account", "name", "amount", "updated_at"]
+    if close_date is not _UNCHANGED:
+        deal.close_date = close_date
+        fields.append("close_date")
+    deal.save(update_fields=fields)
     return deal_stage_change(deal=deal, stage=stage, changed_at=now), False
 
 

@@ -1,7 +1,8 @@
 """Analytics API: the dashboards' numbers for the agent and for integrations.
 
 ``GET /api/v1/analytics/rep/`` (``?rep=username`` for managers), ``/manager/``,
-``/executive/``, ``/trends/?metric=…&period=30d|90d|365d`` and ``/patterns/``. Executives
+``/executive/``, ``/trends/?metric=…&period=30d|90d|365d|day|week|month``, ``/patterns/``
+and ``/patterns/{action_type}/``. Executives
 and managers see the whole organisation; reps see their own accounts and get 403 on the
 manager and executive numbers. Answers are cached for 5 minutes per organisation;
 ``?refresh=1`` recomputes them.
@@ -10,9 +11,10 @@ manager and executive numbers. Answers are cached for 5 minutes per organisation
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -28,11 +30,13 @@ from apps.dashboards.selectors import (
     executive_dashboard_data,
     manager_dashboard_data,
     pattern_analytics,
+    pattern_detail,
     rep_dashboard_data,
     rep_scope_for,
     trend_data,
 )
 from apps.dashboards.services import dashboard_numbers
+from apps.outcomes.models import ActionType
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
@@ -128,14 +132,42 @@ class TrendAnalytics(_AnalyticsView):
     @extend_schema(
         parameters=[
             OpenApiParameter("metric", str, required=True, enum=list(TREND_METRICS)),
-            PERIOD_PARAM,
+            OpenApiParameter(
+                "period",
+                str,
+                enum=["30d", "90d", "365d", "day", "week", "month"],
+                description="a range, or the bucket wanted: day = 30d per day, week = 90d per "
+                "week, month = 365d per month (default 30d)",
+            ),
             REFRESH_PARAM,
             REP_PARAM,
         ],
         responses=dict,
+        examples=[
+            OpenApiExample(
+                "Satisfaction per week",
+                description="GET /api/v1/analytics/trends/?metric=satisfaction&period=week",
+                value={
+                    "metric": "satisfaction",
+                    "label": "Satisfaction (mean detailed rating, 1-5)",
+                    "period": "90d",
+                    "bucket": "week",
+                    "points": [
+                        {"start": "2026-09-07", "label": "7 Sep", "value": 4.2, "count": 12},
+                        {"start": "2026-09-14", "label": "14 Sep", "value": None, "count": 0},
+                    ],
+                    "generated_at": "2026-12-04T09:00:00+00:00",
+                    "from_cache": False,
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
-        """One metric bucketed by day (30d), week (90d) or month (365d). Reps: their accounts."""
+        """One metric bucketed by day (30d), week (90d) or month (365d). Reps: their accounts.
+
+        ``satisfaction`` and ``usefulness`` are the mean detailed ratings (1-5) given in each
+        bucket (``null`` when none was given; ``count`` says how many)."""
         cleaned = _valid(TrendForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
@@ -156,10 +188,78 @@ class PatternAnalytics(_AnalyticsView):
         return Response({"results": pattern_analytics()})
 
 
+PATTERN_DETAIL_EXAMPLE = {
+    "action_type": "email_sent",
+    "name": "Email sent",
+    "rollup": {
+        "action_type": "email_sent",
+        "name": "Email sent",
+        "total": 1840,
+        "last_7_days": 96,
+        "last_30_days": 410,
+        "decided": 1790,
+        "succeeded": 1020,
+        "failed": 770,
+        "success_rate": 0.5698,
+        "mean_score": 0.5698,
+        "ratings": 212,
+        "mean_satisfaction": 3.9,
+        "mean_likelihood_to_reuse": 7.4,
+        "would_recommend": 150,
+        "mean_usefulness": 3.7,
+        "last_activity_at": "2026-12-04T08:55:00+00:00",
+        "refreshed_at": "2026-12-04T09:00:00+00:00",
+    },
+    "recent_feedback": [
+        {
+            "id": 5121,
+            "outcome": 88213,
+            "outcome_external_id": "act-88213",
+            "user": "rory",
+            "kind": "dashboard",
+            "rating": 4,
+            "usefulness": 5,
+            "comment": "Good follow-up, a bit long.",
+            "updated_at": "2026-12-03T16:20:00+00:00",
+        }
+    ],
+    "weekly_trend": [
+        {
+            "start": "2026-11-30",
+            "label": "30 Nov",
+            "outcomes": 96,
+            "decided": 80,
+            "success_rate": 0.6,
+            "ratings": 14,
+            "satisfaction": 4.1,
+        }
+    ],
+}
+
+
+class PatternDetailAnalytics(_AnalyticsView):
+    @extend_schema(
+        operation_id="v1_analytics_pattern_detail",
+        responses=dict,
+        examples=[OpenApiExample("One pattern", value=PATTERN_DETAIL_EXAMPLE, response_only=True)],
+    )
+    def get(self, request: Request, action_type: str) -> Response:
+        """One action type: the rollup row, the last 20 ratings with their comments (reps:
+        on their accounts) and a weekly trend of success rate and satisfaction (90 days).
+        An unknown action type is a 404."""
+        kind = get_object_or_404(ActionType, code=action_type)
+        return Response(pattern_detail(kind, request.user))
+
+
 urlpatterns = [
     path("analytics/rep/", RepAnalytics.as_view(), name="api-analytics-rep"),
     path("analytics/manager/", ManagerAnalytics.as_view(), name="api-analytics-manager"),
     path("analytics/executive/", ExecutiveAnalytics.as_view(), name="api-analytics-executive"),
     path("analytics/trends/", TrendAnalytics.as_view(), name="api-analytics-trends"),
     path("analytics/patterns/", PatternAnalytics.as_view(), name="api-analytics-patterns"),
+    path(
+        "analytics/patterns/<str:action_type>/",
+        PatternDetailAnalytics.as_view(),
+        name="api-analytics-pattern-detail",
+    ),
 ]

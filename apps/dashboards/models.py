@@ -25,12 +25,21 @@ class PatternRollup(models.Model):
     last_30_days = models.PositiveIntegerField(default=0)
     decided = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(
+        default=0, help_text="Expired: no customer signal within the action's window."
+    )
     success_rate = models.FloatField(null=True, blank=True)
     mean_score = models.FloatField(null=True, blank=True)
     ratings = models.PositiveIntegerField(default=0, help_text="Detailed (1-5) ratings.")
     mean_satisfaction = models.FloatField(null=True, blank=True)
     mean_likelihood_to_reuse = models.FloatField(null=True, blank=True)
     would_recommend = models.PositiveIntegerField(default=0)
+    mean_usefulness = models.FloatField(
+        null=True, blank=True, help_text="Mean usefulness (1-5) of the detailed ratings."
+    )
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest action of this type or feedback on one."
+    )
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -44,6 +53,10 @@ class PatternRollup(models.Model):
             models.CheckConstraint(
                 condition=Q(succeeded__lte=models.F("decided")),
                 name="pattern_rollup_succeeded_within_decided",
+            ),
+            models.CheckConstraint(
+                condition=Q(failed__lte=models.F("decided") - models.F("succeeded")),
+                name="pattern_rollup_failed_within_decided",
             ),
         ]
 

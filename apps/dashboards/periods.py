@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 PERIOD_DAYS: dict[str, int] = {"30d": 30, "90d": 90, "365d": 365}
 DEFAULT_PERIOD = "30d"
 PERIOD_LABELS: dict[str, str] = {"30d": "30 days", "90d": "90 days", "365d": "12 months"}
+# The trends API also accepts the bucket it wants (source 003's ``period=day|week|month``):
+# each names the range whose chart uses that bucket.
+BUCKET_PERIODS: dict[str, str] = {"day": "30d", "week": "90d", "month": "365d"}
 
 
 @dataclass(frozen=True)

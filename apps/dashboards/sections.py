@@ -7,6 +7,8 @@ that a rating disappears from the list at once, not five minutes later.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -14,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from apps.dashboards import charts
 from apps.dashboards.periods import Period
 from apps.dashboards.selectors import awaiting_my_rating
+from apps.goals.charts import goal_progress_chart
 
 HALF_WIDTH, HALF_HEIGHT = 600, 300  # charts in a half-width card keep a readable font
 
@@ -50,8 +53,30 @@ def team_extra(data: dict) -> dict:
     }
 
 
+def goal_charts(goals: list[dict]) -> list[dict]:
+    """Each active goal's snapshot history drawn against its target (small multiples)."""
+    return [
+        {
+            "goal": goal,
+            "chart": goal_progress_chart(
+                goal.get("history", []),
+                name=goal["name"],
+                goal_type=goal["type"],
+                target=goal["target"],
+                start=date.fromisoformat(goal["period_start"]),
+                end=date.fromisoformat(goal["period_end"]),
+                width=420,
+                height=200,
+            ),
+        }
+        for goal in goals
+        if "period_start" in goal  # numbers cached before this change have no history
+    ]
+
+
 def executive_extra(data: dict) -> dict:
     return {
+        "goal_charts": goal_charts(data["goals"]["active"]),
         "revenue_chart": charts.trend_chart(
             data["revenue_trend"],
             bar_key="revenue_won",

@@ -48,11 +48,13 @@ from django.utils import timezone
 
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.crm.models import Deal, DealStage
+from apps.crm.selectors import accounts_visible_to
 from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.dashboards.periods import Period
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.feedback.selectors import learnings_ranked
 from apps.goals.models import Goal, GoalStatus, GoalType
+from apps.goals.selectors import goals_history
 from apps.insights.models import SEVERITY_RANK, Insight, InsightStatus, Severity
 from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.selectors import calibration_reports
@@ -71,7 +73,10 @@ TREND_METRICS: dict[str, str] = {
     "mean_score": "Mean outcome score",
     "revenue_won": "Revenue won",
     "revenue_influenced": "Revenue won, influenced by the agent",
+    "satisfaction": "Satisfaction (mean detailed rating, 1-5)",
+    "usefulness": "Usefulness (mean, 1-5)",
 }
+FEEDBACK_METRICS = ("satisfaction", "usefulness")
 
 _EMAIL = Q(action_type__code=EMAIL_ACTION)
 
@@ -344,9 +349,10 @@ def revenue_trend(period: Period, rep: User | None = None) -> list[dict]:
 # --- pattern analytics ---------------------------------------------------------------
 
 
-def pattern_analytics() -> list[dict]:
+def pattern_analytics(rows: QuerySet[PatternRollup] | None = None) -> list[dict]:
     """The rollup rows kept by the ``refresh_analytics`` job, one per action type."""
-    rows = PatternRollup.objects.select_related("action_type").order_by("action_type__code")
+    rows = PatternRollup.objects.all() if rows is None else rows
+    rows = rows.select_related("action_type").order_by("action_type__code")
     return [
         {
             "action_type": row.action_type.code,
@@ -355,15 +361,121 @@ def pattern_analytics() -> list[dict]:
             "last_7_days": row.last_7_days,
             "last_30_days": row.last_30_days,
             "decided": row.decided,
+            "succeeded": row.succeeded,
+            "failed": row.failed,
             "success_rate": row.success_rate,
             "mean_score": row.mean_score,
             "ratings": row.ratings,
             "mean_satisfaction": row.mean_satisfaction,
             "mean_likelihood_to_reuse": row.mean_likelihood_to_reuse,
             "would_recommend": row.would_recommend,
+            "mean_usefulness": row.mean_usefulness,
+            "last_activity_at": row.last_activity_at.isoformat() if row.last_activity_at else None,
             "refreshed_at": row.refreshed_at.isoformat(),
         }
         for row in rows
+    ]
+
+
+RECENT_FEEDBACK = 20
+
+
+def pattern_detail(action_type: ActionType, viewer) -> dict:
+    """One action type: its rollup row, the last 20 ratings (with comments) on outcomes the
+    viewer may see, and a weekly trend of success rate and satisfaction over 90 days.
+
+    Four queries whatever the data size: the rollup row, the feedback page, the weekly
+    outcome sums, the weekly mean rating.
+    """
+    rollup = pattern_analytics(PatternRollup.objects.filter(action_type=action_type))
+    feedback = (
+        FeedbackEntry.objects.filter(
+            outcome__action_type=action_type,
+            outcome__account__in=accounts_visible_to(viewer).values("pk"),
+        )
+        .select_related("user", "outcome")
+        .order_by("-updated_at", "-id")[:RECENT_FEEDBACK]
+    )
+    period = Period("90d", timezone.now())
+    outcomes = outcome_trend(daily_in_scope(None).filter(action_type=action_type), period)
+    ratings = _feedback_means(
+        FeedbackEntry.objects.filter(outcome__action_type=action_type), period
+    )
+    return {
+        "action_type": action_type.code,
+        "name": action_type.name,
+        "rollup": rollup[0] if rollup else None,
+        "recent_feedback": [
+            {
+                "id": entry.pk,
+                "outcome": entry.outcome_id,
+                "outcome_external_id": entry.outcome.external_id,
+                "user": entry.user.username,
+                "kind": entry.kind,
+                "rating": entry.rating,
+                "usefulness": entry.usefulness,
+                "comment": entry.comment,
+                "updated_at": entry.updated_at.isoformat(),
+            }
+            for entry in feedback
+        ],
+        "weekly_trend": [
+            {
+                "start": point["start"],
+                "label": point["label"],
+                "outcomes": point["outcomes"],
+                "decided": point["decided"],
+                "success_rate": point["success_rate"],
+                "ratings": ratings.get(point["start"], {}).get("ratings", 0),
+                "satisfaction": ratings.get(point["start"], {}).get("satisfaction"),
+            }
+            for point in outcomes
+        ],
+    }
+
+
+def _feedback_means(entries: QuerySet[FeedbackEntry], period: Period) -> dict[str, dict]:
+    """Mean detailed rating (1-5) and usefulness (1-5) per bucket of the period, by when the
+    rating was given; one query."""
+    rows = (
+        entries.filter(kind=FeedbackKind.DASHBOARD, updated_at__gte=period.start)
+        .annotate(bucket=Trunc("updated_at", period.bucket, tzinfo=UTC))
+        .values("bucket")
+        .annotate(
+            ratings=Count("pk"),
+            satisfaction=Avg("rating"),
+            useful_count=Count("usefulness"),
+            usefulness=Avg("usefulness"),
+        )
+        .order_by()
+    )
+    return {
+        _day(row["bucket"]).isoformat(): {
+            "ratings": row["ratings"],
+            "satisfaction": _mean(row["satisfaction"], 1),
+            "usefulness": _mean(row["usefulness"], 1),
+            "rated_usefulness": row["useful_count"],
+        }
+        for row in rows
+    }
+
+
+def feedback_trend(metric: str, period: Period, rep: User | None) -> list[dict]:
+    """Mean detailed rating (``satisfaction``) or usefulness per bucket, empty buckets None."""
+    entries = FeedbackEntry.objects.all()
+    if rep is not None:
+        entries = entries.filter(outcome__account__owner=rep)
+    means = _feedback_means(entries, period)
+    return [
+        {
+            "start": start.isoformat(),
+            "label": period.bucket_label(start),
+            "value": means.get(start.isoformat(), {}).get(metric),
+            "count": means.get(start.isoformat(), {}).get(
+                "ratings" if metric == "satisfaction" else "rated_usefulness", 0
+            ),
+        }
+        for start in period.bucket_starts()
     ]
 
 
@@ -430,7 +542,9 @@ def executive_dashboard_data(period: Period) -> dict:
 
 def trend_data(metric: str, period: Period, rep: User | None) -> dict:
     """One metric over the period, bucketed like the dashboards' charts."""
-    if metric.startswith("revenue"):
+    if metric in FEEDBACK_METRICS:
+        points = feedback_trend(metric, period, rep)
+    elif metric.startswith("revenue"):
         points = [
             {"start": p["start"], "label": p["label"], "value": p[metric]}
             for p in revenue_trend(period, rep)
@@ -717,6 +831,7 @@ def _goal_row(goal: Goal) -> dict:
         "current": current,
         "progress": round(min(1.0, current / target), 4) if target else None,
         "status": goal.status,
+        "period_start": goal.period_start.isoformat(),
         "period_end": goal.period_end.isoformat(),
         "is_percentage": goal.is_percentage,
         "is_money": goal.goal_type in (GoalType.PIPELINE, GoalType.REVENUE),
@@ -739,11 +854,14 @@ def goal_attainment(period: Period, *, limit: int = 8) -> dict:
         missed=Count("pk", filter=ended & Q(status=GoalStatus.MISSED)),
         active=Count("pk", filter=Q(status=GoalStatus.ACTIVE)),
     )
-    active = Goal.objects.filter(status=GoalStatus.ACTIVE).order_by("period_end", "name")[:limit]
+    active = list(
+        Goal.objects.filter(status=GoalStatus.ACTIVE).order_by("period_end", "name")[:limit]
+    )
+    history = goals_history(active, today=period.now.date())
     return {
         "completed": row["completed"],
         "missed": row["missed"],
         "active_count": row["active"],
         "attainment_rate": _rate(row["completed"], row["completed"] + row["missed"]),
-        "active": [_goal_row(goal) for goal in active],
+        "active": [_goal_row(goal) | {"history": history[goal.pk]} for goal in active],
     }

@@ -16,7 +16,15 @@ from apps.dashboards.periods import Period
 from apps.dashboards.selectors import cache_key, cached
 from apps.outcomes.models import ActionType, OutcomeRecord
 
-_FEEDBACK_FIELDS = {"outcome", "kind", "rating", "likelihood_to_reuse", "would_recommend"}
+_FEEDBACK_FIELDS = {
+    "outcome",
+    "kind",
+    "rating",
+    "likelihood_to_reuse",
+    "would_recommend",
+    "usefulness",
+    "updated_at",
+}
 
 
 def _feedback_table() -> str | None:
@@ -33,8 +41,10 @@ def pattern_rollup_refresh() -> int:
     """Recompute every action type's pattern analytics in one statement; returns the rows.
 
     Per action type: totals, actions in the last 7 and 30 days, decided and succeeded
-    (resolved) outcomes, success rate and mean score, and from detailed (1-5) feedback the
-    mean satisfaction, mean likelihood to reuse (1-10) and how many would recommend.
+    (resolved) and failed (expired) outcomes, success rate and mean score, the last
+    activity (latest action, resolution or feedback), and from detailed (1-5) feedback the
+    mean satisfaction, mean usefulness, mean likelihood to reuse (1-10) and how many would
+    recommend.
     """
     feedback = _feedback_table()
     if feedback:
@@ -44,27 +54,35 @@ def pattern_rollup_refresh() -> int:
                    count(*) AS ratings,
                    avg(f.rating)::float AS mean_satisfaction,
                    avg(f.likelihood_to_reuse)::float AS mean_reuse,
-                   count(*) FILTER (WHERE f.would_recommend) AS recommend
+                   count(*) FILTER (WHERE f.would_recommend) AS recommend,
+                   avg(f.usefulness)::float AS mean_usefulness,
+                   max(f.updated_at) AS last_feedback
               FROM {feedback} f
               JOIN {OutcomeRecord._meta.db_table} o ON o.id = f.outcome_id
              WHERE f.kind = 'dashboard'
              GROUP BY o.action_type_id
         ) fb ON fb.action_type_id = t.id"""
-        feedback_columns = "coalesce(fb.ratings, 0), fb.mean_satisfaction, fb.mean_reuse, coalesce(fb.recommend, 0)"
+        feedback_columns = (
+            "coalesce(fb.ratings, 0), fb.mean_satisfaction, fb.mean_reuse, "
+            "coalesce(fb.recommend, 0), fb.mean_usefulness"
+        )
+        last_feedback = "fb.last_feedback"
     else:
         feedback_join = ""
-        feedback_columns = "0, NULL, NULL, 0"
+        feedback_columns = "0, NULL, NULL, 0, NULL"
+        last_feedback = "NULL"
     sql = f"""
         INSERT INTO {PatternRollup._meta.db_table} (
-            action_type_id, total, last_7_days, last_30_days, decided, succeeded,
+            action_type_id, total, last_7_days, last_30_days, decided, succeeded, failed,
             success_rate, mean_score, ratings, mean_satisfaction, mean_likelihood_to_reuse,
-            would_recommend, refreshed_at)
+            would_recommend, mean_usefulness, last_activity_at, refreshed_at)
         SELECT t.id,
                coalesce(oc.total, 0), coalesce(oc.last_7, 0), coalesce(oc.last_30, 0),
-               coalesce(oc.decided, 0), coalesce(oc.succeeded, 0),
+               coalesce(oc.decided, 0), coalesce(oc.succeeded, 0), coalesce(oc.failed, 0),
                oc.succeeded::float / nullif(oc.decided, 0),
                oc.score_sum / nullif(oc.decided, 0),
                {feedback_columns},
+               GREATEST(oc.last_action, oc.last_resolution, {last_feedback}),
                %(now)s
           FROM {ActionType._meta.db_table} t
           LEFT JOIN (
@@ -74,7 +92,10 @@ def pattern_rollup_refresh() -> int:
                    count(*) FILTER (WHERE occurred_at >= %(now)s - interval '30 days') AS last_30,
                    count(*) FILTER (WHERE status <> 'pending') AS decided,
                    count(*) FILTER (WHERE status = 'resolved') AS succeeded,
-                   sum(score) FILTER (WHERE status <> 'pending') AS score_sum
+                   count(*) FILTER (WHERE status = 'expired') AS failed,
+                   sum(score) FILTER (WHERE status <> 'pending') AS score_sum,
+                   max(occurred_at) AS last_action,
+                   max(resolved_at) AS last_resolution
               FROM {OutcomeRecord._meta.db_table}
              WHERE deleted_at IS NULL
              GROUP BY action_type_id
@@ -86,12 +107,15 @@ def pattern_rollup_refresh() -> int:
             last_30_days = EXCLUDED.last_30_days,
             decided = EXCLUDED.decided,
             succeeded = EXCLUDED.succeeded,
+            failed = EXCLUDED.failed,
             success_rate = EXCLUDED.success_rate,
             mean_score = EXCLUDED.mean_score,
             ratings = EXCLUDED.ratings,
             mean_satisfaction = EXCLUDED.mean_satisfaction,
             mean_likelihood_to_reuse = EXCLUDED.mean_likelihood_to_reuse,
             would_recommend = EXCLUDED.would_recommend,
+            mean_usefulness = EXCLUDED.mean_usefulness,
+            last_activity_at = EXCLUDED.last_activity_at,
             refreshed_at = EXCLUDED.refreshed_at
     """
     with transaction.atomic(), connection.cursor() as cursor:

@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from apps.crm.models import CLOSED_STAGES, DealStage
-from apps.goals.models import Goal
+from apps.goals.models import Goal, PerformanceSnapshot
 from apps.users.models import User
 from apps.users.roles import Role, can
 
@@ -164,3 +164,81 @@ def goals_visible_to(user) -> QuerySet[Goal]:
 def goals_for_dashboard(user, *, today: date) -> QuerySet[Goal]:
     """Goals running today that the user sees, nearest deadline first (for dashboards)."""
     return goals_visible_to(user).filter(period_start__lte=today, period_end__gte=today)
+
+
+# The snapshot history of many goals in one statement: for each goal, each day of its period
+# (up to today) that has snapshots, the running total from the period's start, measured the
+# goal's way. Activity and quality add up the clones in scope; pipeline and revenue are
+# figures of the clone owner's accounts, the same for every clone of one owner, so each
+# owner counts once per day (max over their clones), then owners add up.
+_HISTORY_SQL = """
+WITH goal AS (
+    SELECT id, goal_type, period_start, LEAST(period_end, %(today)s::date) AS last_day,
+           clone_id, owner_id
+    FROM {goals} WHERE id = ANY(%(ids)s)
+),
+snap AS (
+    SELECT s.day, s.clone_id, c.owner_id, s.pipeline_value, s.activity_count,
+           s.decided_count, s.positive_count, s.revenue_value
+    FROM {snapshots} s JOIN {clones} c ON c.id = s.clone_id
+    WHERE s.day >= (SELECT min(period_start) FROM goal)
+      AND s.day <= (SELECT max(last_day) FROM goal)
+),
+in_scope AS (
+    SELECT goal.id AS goal_id, goal.goal_type, snap.*
+    FROM goal JOIN snap
+      ON snap.day BETWEEN goal.period_start AND goal.last_day
+     AND (snap.clone_id = goal.clone_id
+          OR (goal.clone_id IS NULL
+              AND (goal.owner_id IS NULL OR snap.owner_id = goal.owner_id)))
+),
+per_owner AS (
+    SELECT goal_id, day, owner_id, max(pipeline_value) AS pipeline, max(revenue_value) AS revenue
+    FROM in_scope GROUP BY goal_id, day, owner_id
+),
+per_day AS (
+    SELECT i.goal_id, i.goal_type, i.day,
+           sum(i.activity_count) AS activity, sum(i.decided_count) AS decided,
+           sum(i.positive_count) AS positive,
+           (SELECT sum(o.pipeline) FROM per_owner o
+             WHERE o.goal_id = i.goal_id AND o.day = i.day) AS pipeline,
+           (SELECT sum(o.revenue) FROM per_owner o
+             WHERE o.goal_id = i.goal_id AND o.day = i.day) AS revenue
+    FROM in_scope i GROUP BY i.goal_id, i.goal_type, i.day
+),
+running AS (
+    SELECT goal_id, goal_type, day,
+           sum(activity) OVER w AS activity, sum(decided) OVER w AS decided,
+           sum(positive) OVER w AS positive, sum(pipeline) OVER w AS pipeline,
+           sum(revenue) OVER w AS revenue
+    FROM per_day
+    WINDOW w AS (PARTITION BY goal_id ORDER BY day)
+)
+SELECT goal_id, day,
+       ROUND(CASE goal_type
+           WHEN 'pipeline' THEN pipeline
+           WHEN 'revenue' THEN revenue
+           WHEN 'activity' THEN activity
+           WHEN 'quality' THEN COALESCE(positive * 100.0 / NULLIF(decided, 0), 0)
+           ELSE 0
+       END, 2)::numeric(14, 2) AS value
+FROM running ORDER BY goal_id, day
+"""
+
+
+def goals_history(goals: list[Goal], *, today: date) -> dict[int, list[dict]]:
+    """Each goal's progress per day from its performance snapshots, as
+    ``{goal id: [{"day": "2026-11-03", "value": 12.0}, …]}`` (one query for all goals)."""
+    ids = [goal.pk for goal in goals]
+    history: dict[int, list[dict]] = {pk: [] for pk in ids}
+    if not ids:
+        return history
+    clones = PerformanceSnapshot._meta.get_field("clone").related_model._meta.db_table
+    sql = _HISTORY_SQL.format(
+        goals=Goal._meta.db_table, snapshots=PerformanceSnapshot._meta.db_table, clones=clones
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": ids, "today": today})
+        for goal_id, day, value in cursor.fetchall():
+            history[goal_id].append({"day": day.isoformat(), "value": float(value)})
+    return history

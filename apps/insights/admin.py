@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 
 from apps.insights.models import (
+    AlertDelivery,
     AlertFeedback,
+    AlertPreference,
     DigestDelivery,
     DismissReason,
     Insight,
@@ -39,6 +41,16 @@ class InsightSettingsAdmin(admin.ModelAdmin):
                     "stall_default_median_days",
                     "champion_min_interactions",
                     "champion_silent_days",
+                ]
+            },
+        ),
+        (
+            "Deal warnings",
+            {
+                "fields": [
+                    "deal_inactive_days",
+                    "close_date_grace_days",
+                    "single_thread_window_days",
                 ]
             },
         ),
@@ -106,3 +118,30 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
     list_display = ["day", "user", "insight_count", "sent_at"]
     list_select_related = ["user"]
     list_filter = ["day"]
+
+
+@admin.register(AlertPreference)
+class AlertPreferenceAdmin(admin.ModelAdmin):
+    """People's choices per severity (they edit them at /insights/preferences/)."""
+
+    list_display = ["user", "severity", "channel", "updated_at"]
+    list_filter = ["severity", "channel"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    """What was sent at once, to whom (empty: the organisation's chat). Read-only record."""
+
+    list_display = ["insight", "user", "channel", "sent_at"]
+    list_filter = ["channel"]
+    search_fields = ["insight__title", "user__username"]
+    list_select_related = ["insight", "user"]
+    date_hierarchy = "sent_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -27,6 +27,9 @@ SIGNAL_LABELS: dict[str, str] = {
     "champion_silent": "Champion gone silent",
     "engagement_up": "Engagement up",
     "engagement_down": "Engagement down",
+    "deal_inactive": "Deal without activity",
+    "close_date_passed": "Close date passed",
+    "single_threaded": "Single-threaded deal",
 }
 
 
@@ -398,10 +401,155 @@ def detect_cross_account_patterns(settings: InsightSettings, now: datetime) -> l
     return candidates
 
 
+def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """An open deal with no interaction on it, or on its account, for ``deal_inactive_days``.
+
+    The deal's own last stage change counts as activity too (it is also when the deal was
+    first mirrored); one candidate per account: its longest-silent deal.
+    """
+    rows = _rows(
+        """
+        WITH touches AS (
+            -- One pass over the interactions (a correlated max per deal took seconds).
+            SELECT account_id, deal_id, max(occurred_at) AS last_at
+            FROM crm_interaction WHERE occurred_at <= %(now)s
+            GROUP BY account_id, deal_id
+        ), last_touch AS (
+            SELECT d.id, d.account_id, d.name, d.stage, d.amount,
+                   GREATEST(d.stage_changed_at, own.last_at, general.last_at) AS last_activity
+            FROM crm_deal d
+            LEFT JOIN touches own ON own.deal_id = d.id
+            LEFT JOIN touches general
+                   ON general.account_id = d.account_id AND general.deal_id IS NULL
+            WHERE d.stage NOT IN ('closed_won', 'closed_lost')
+        )
+        SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount, last_activity,
+               EXTRACT(EPOCH FROM %(now)s - last_activity) / 86400.0 AS idle_days
+        FROM last_touch
+        WHERE last_activity < %(idle_since)s
+        ORDER BY account_id, last_activity, id
+        """,
+        {"now": now, "idle_since": now - timedelta(days=settings.deal_inactive_days)},
+    )
+    candidates = []
+    for row in rows:
+        idle = float(row["idle_days"])
+        severity = Severity.HIGH if idle >= 2 * settings.deal_inactive_days else Severity.MEDIUM
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="deal_inactive",
+                account_id=row["account_id"],
+                title=f"Deal “{row['name']}” has had no activity for {idle:.0f} days",
+                confidence=_clamp(0.5 + 0.1 * idle / settings.deal_inactive_days),
+                severity=severity,
+                evidence={
+                    "deal_id": row["id"],
+                    "deal": row["name"],
+                    "stage": row["stage"],
+                    "amount": str(row["amount"]),
+                    "last_activity": row["last_activity"].isoformat(),
+                    "idle_days": round(idle, 1),
+                    "threshold_days": settings.deal_inactive_days,
+                },
+            )
+        )
+    return candidates
+
+
+def detect_overdue_close_dates(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """An open deal whose expected close date is past (by more than the grace days)."""
+    rows = _rows(
+        """
+        SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount, close_date,
+               (%(today)s::date - close_date) AS overdue_days
+        FROM crm_deal
+        WHERE stage NOT IN ('closed_won', 'closed_lost') AND close_date IS NOT NULL
+          AND close_date < %(today)s::date - %(grace)s
+        ORDER BY account_id, close_date, id
+        """,
+        {"today": now.date(), "grace": settings.close_date_grace_days},
+    )
+    candidates = []
+    for row in rows:
+        overdue = int(row["overdue_days"])
+        severity = Severity.CRITICAL if overdue >= 30 else Severity.HIGH
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="close_date_passed",
+                account_id=row["account_id"],
+                title=f"Deal “{row['name']}” was expected to close {overdue} "
+                f"day{'s' if overdue != 1 else ''} ago and is still in {row['stage']}",
+                confidence=_clamp(0.6 + 0.01 * overdue),
+                severity=severity,
+                evidence={
+                    "deal_id": row["id"],
+                    "deal": row["name"],
+                    "stage": row["stage"],
+                    "amount": str(row["amount"]),
+                    "close_date": row["close_date"].isoformat(),
+                    "overdue_days": overdue,
+                },
+            )
+        )
+    return candidates
+
+
+def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> list[Candidate]:
+    """An open deal on an account where only one customer contact wrote in lately."""
+    rows = _rows(
+        """
+        WITH engaged AS (
+            SELECT account_id, count(DISTINCT contact_name) AS contacts,
+                   min(contact_name) AS contact, count(*) AS messages
+            FROM crm_interaction
+            WHERE direction = 'inbound' AND channel <> 'crm' AND contact_name <> ''
+              AND occurred_at > %(since)s AND occurred_at <= %(now)s
+            GROUP BY account_id
+        )
+        SELECT DISTINCT ON (d.account_id) d.account_id, d.id, d.name, d.stage, d.amount,
+               e.contact, e.messages
+        FROM crm_deal d JOIN engaged e ON e.account_id = d.account_id
+        WHERE d.stage NOT IN ('closed_won', 'closed_lost') AND e.contacts = 1
+        ORDER BY d.account_id, d.amount DESC, d.id
+        """,
+        {"now": now, "since": now - timedelta(days=settings.single_thread_window_days)},
+    )
+    late_stages = {"proposal", "negotiation"}
+    candidates = []
+    for row in rows:
+        late = row["stage"] in late_stages
+        candidates.append(
+            Candidate(
+                pattern_type=PatternType.RISK_INDICATOR,
+                signal="single_threaded",
+                account_id=row["account_id"],
+                title=f"Deal “{row['name']}” is single-threaded: only {row['contact']} "
+                f"engaged in {settings.single_thread_window_days} days",
+                confidence=_clamp(0.55 + (0.15 if late else 0) + 0.02 * row["messages"]),
+                severity=Severity.HIGH if late else Severity.MEDIUM,
+                evidence={
+                    "deal_id": row["id"],
+                    "deal": row["name"],
+                    "stage": row["stage"],
+                    "amount": str(row["amount"]),
+                    "contact": row["contact"],
+                    "messages": row["messages"],
+                    "window_days": settings.single_thread_window_days,
+                },
+            )
+        )
+    return candidates
+
+
 ACCOUNT_DETECTORS = [
     detect_buying_signals,
     detect_negative_streaks,
     detect_stalled_deals,
     detect_silent_champions,
     detect_engagement_changes,
+    detect_inactive_deals,
+    detect_overdue_close_dates,
+    detect_single_threaded_deals,
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.insights.models import DismissReason, InsightStatus, PatternType, Severity
+from apps.insights.models import AlertChannel, DismissReason, InsightStatus, PatternType, Severity
 
 
 def _with_any(choices, label: str = "Any") -> list[tuple[str, str]]:
@@ -60,3 +60,17 @@ class FeedbackForm(forms.Form):
         choices=[("yes", "Useful"), ("no", "Not useful")], coerce=lambda value: value == "yes"
     )
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+class AlertPreferencesForm(forms.Form):
+    """One radio group per severity, most severe first: how the person hears of it."""
+
+    def __init__(self, *args, current: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for severity in reversed(Severity.values):
+            self.fields[severity] = forms.ChoiceField(
+                label=Severity(severity).label,
+                choices=AlertChannel.choices,
+                initial=current[severity],
+                widget=forms.RadioSelect,
+            )

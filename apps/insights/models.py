@@ -92,6 +92,21 @@ class InsightSettings(models.Model):
     cross_account_window_days = models.PositiveSmallIntegerField(
         default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
+    deal_inactive_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="An open deal with no interaction on it (or on its account) for this long.",
+    )
+    close_date_grace_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(90)],
+        help_text="Days past an open deal's expected close date before it is flagged.",
+    )
+    single_thread_window_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(7), MaxValueValidator(180)],
+        help_text="An open deal is single-threaded when only one contact wrote in this long.",
+    )
     redetect_after_days = models.PositiveSmallIntegerField(
         default=7, help_text="A closed insight is not raised again for the same signal before this."
     )
@@ -250,3 +265,90 @@ class DigestDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"digest {self.day} → {self.user_id}"
+
+
+class AlertChannel(models.TextChoices):
+    """How a person hears of a new insight of one severity (each includes the quieter ones
+    that make sense: an emailed insight also pops up live and is in the daily digest)."""
+
+    LIVE = "live", "Live in the app (and in the digest)"
+    EMAIL = "email", "Email at once (and live, and in the digest)"
+    DIGEST = "digest", "Daily digest only"
+    NONE = "none", "Only in the inbox"
+
+
+# What a person gets before choosing: critical by email at once, high live, the rest in the
+# digest. The one statement of the defaults; the preferences page and delivery read it.
+DEFAULT_ALERT_CHANNELS: dict[str, str] = {
+    Severity.CRITICAL: AlertChannel.EMAIL,
+    Severity.HIGH: AlertChannel.LIVE,
+    Severity.MEDIUM: AlertChannel.DIGEST,
+    Severity.LOW: AlertChannel.DIGEST,
+}
+LIVE_CHANNELS = frozenset({AlertChannel.LIVE, AlertChannel.EMAIL})
+DIGEST_CHANNELS = frozenset({AlertChannel.LIVE, AlertChannel.EMAIL, AlertChannel.DIGEST})
+
+
+class AlertPreference(models.Model):
+    """A person's choice of how to hear of new insights of one severity.
+
+    No row means the default of ``DEFAULT_ALERT_CHANNELS``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preferences"
+    )
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    channel = models.CharField(max_length=10, choices=AlertChannel.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "severity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "severity"], name="alert_preference_one_per_severity"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="alert_preference_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=AlertChannel.values), name="alert_preference_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.severity} → {self.channel}"
+
+
+class AlertDelivery(models.Model):
+    """An insight sent at once to a person by email, or to the organisation's chat
+    (``user`` empty): claimed before sending, so that a re-run never sends it twice."""
+
+    insight = models.ForeignKey(Insight, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_deliveries",
+    )
+    channel = models.CharField(max_length=10)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["insight", "user", "channel"],
+                condition=Q(user__isnull=False),
+                name="alert_delivery_once_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["insight", "channel"],
+                condition=Q(user__isnull=True),
+                name="alert_delivery_once_per_org_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.insight_id} → {self.user_id or 'chat'} ({self.channel})"

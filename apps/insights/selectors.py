@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from apps.crm.models import Account, Channel, Interaction
 from apps.insights.models import (
+    DEFAULT_ALERT_CHANNELS,
+    LIVE_CHANNELS,
     SEVERITY_RANK,
     AlertFeedback,
+    AlertPreference,
     Insight,
     InsightSettings,
     InsightStatus,
@@ -21,7 +24,7 @@ from apps.insights.models import (
 )
 from apps.outcomes.models import OutcomeRecord
 from apps.users.models import User
-from apps.users.roles import can
+from apps.users.roles import Role, can
 
 
 def insight_settings() -> InsightSettings:
@@ -153,9 +156,26 @@ def recent_comments(*, limit: int = 10) -> QuerySet[AlertFeedback]:
 SUMMARY_WINDOWS = (30, 90, 365)
 
 
-def account_timeline(account: Account) -> QuerySet[Interaction]:
-    """Every interaction on the account, newest first (paginate it)."""
-    return account.interactions.select_related("deal").order_by("-occurred_at", "-id")
+TIMELINE_ORDERS = ("newest", "oldest")
+
+
+def account_timeline(
+    account: Account,
+    *,
+    days: int | None = None,
+    oldest_first: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Interaction]:
+    """The account's interactions on every channel (within the last ``days`` when given),
+    newest first or oldest first (paginate it)."""
+    interactions = account.interactions.select_related("deal")
+    if days is not None:
+        interactions = interactions.filter(
+            occurred_at__gt=(now or timezone.now()) - timedelta(days=days)
+        )
+    if oldest_first:
+        return interactions.order_by("occurred_at", "id")
+    return interactions.order_by("-occurred_at", "-id")
 
 
 def account_summaries(account: Account, *, now: datetime | None = None) -> list[dict]:
@@ -251,11 +271,79 @@ def account_recent_outcomes(account: Account, *, limit: int = 10) -> QuerySet[Ou
     )
 
 
-# --- digest -------------------------------------------------------------------------------
+# --- alert delivery and digest ----------------------------------------------------------
+
+
+def alert_channels_for(user) -> dict[str, str]:
+    """The person's channel for each severity: their choice, else the default (one query)."""
+    chosen = dict(AlertPreference.objects.filter(user=user).values_list("severity", "channel"))
+    return {
+        severity: chosen.get(severity, DEFAULT_ALERT_CHANNELS[severity])
+        for severity in Severity.values
+    }
+
+
+def live_severities_for(user) -> set[str]:
+    """Severities whose new insights should pop up in this person's open browser tabs (for
+    the live stream's filter)."""
+    if not isinstance(user, User):
+        return set(Severity.values)  # API keys of the agent follow every event
+    return {s for s, channel in alert_channels_for(user).items() if channel in LIVE_CHANNELS}
 
 
 def digest_recipients() -> QuerySet[User]:
-    return User.objects.filter(role="manager", is_active=True).exclude(email="")
+    return User.objects.filter(role=Role.MANAGER, is_active=True).exclude(email="")
+
+
+# Which managers an insight concerns, with the channel each chose for its severity. The one
+# statement of "a manager's team": accounts owned by the manager or by one of their reports
+# (``User.manager``), plus accounts nobody owns (else no one would hear of them). A
+# cross-account pattern concerns a manager when one of the accounts it names is in the team.
+# One statement whatever the number of managers and insights.
+_TEAM_ALERTS_SQL = """
+SELECT m.id AS manager_id, i.id AS insight_id,
+       COALESCE(p.channel, CASE i.severity {defaults} END) AS channel
+FROM {users} m
+CROSS JOIN {insights} i
+LEFT JOIN {accounts} a ON a.id = i.account_id
+LEFT JOIN {users} owner ON owner.id = a.owner_id
+LEFT JOIN {preferences} p ON p.user_id = m.id AND p.severity = i.severity
+WHERE m.role = %(manager)s AND m.is_active AND m.id = ANY(%(managers)s)
+  AND i.id = ANY(%(ids)s)
+  AND (
+      (a.id IS NOT NULL AND (a.owner_id IS NULL OR owner.id = m.id OR owner.manager_id = m.id))
+   OR (i.account_id IS NULL AND EXISTS (
+          SELECT 1 FROM {accounts} named JOIN {users} o ON o.id = named.owner_id
+          WHERE named.id IN (SELECT value::bigint
+                               FROM jsonb_array_elements_text(
+                                   CASE WHEN jsonb_typeof(i.evidence -> 'account_ids') = 'array'
+                                        THEN i.evidence -> 'account_ids' ELSE '[]'::jsonb END))
+            AND (o.id = m.id OR o.manager_id = m.id)))
+  )
+ORDER BY m.id, i.id
+"""
+
+
+def team_alerts(*, insight_ids: list[int], manager_ids: list[int]) -> list[tuple[int, int, str]]:
+    """(manager id, insight id, channel chosen for its severity) for every insight that is
+    about one of the manager's team's accounts."""
+    if not insight_ids or not manager_ids:
+        return []
+    params: dict = {"manager": Role.MANAGER, "managers": manager_ids, "ids": insight_ids}
+    defaults = []
+    for number, (severity, channel) in enumerate(DEFAULT_ALERT_CHANNELS.items()):
+        params[f"s{number}"], params[f"c{number}"] = severity, channel
+        defaults.append(f"WHEN %(s{number})s THEN %(c{number})s")
+    sql = _TEAM_ALERTS_SQL.format(
+        defaults=" ".join(defaults),
+        users=User._meta.db_table,
+        insights=Insight._meta.db_table,
+        accounts=Account._meta.db_table,
+        preferences=AlertPreference._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(manager, insight, channel) for manager, insight, channel in cursor.fetchall()]
 
 
 def digest_insights(*, since: datetime, until: datetime) -> QuerySet[Insight]:

@@ -5,6 +5,7 @@ Every state change publishes its real-time event here, so no caller can forget i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -19,15 +20,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.crm.models import Account
-from apps.insights import events
+from apps.insights import delivery, events
 from apps.insights.detection import (
     ACCOUNT_DETECTORS,
     Candidate,
     detect_cross_account_patterns,
 )
 from apps.insights.models import (
+    DIGEST_CHANNELS,
     SEVERITY_RANK,
+    AlertChannel,
+    AlertDelivery,
     AlertFeedback,
+    AlertPreference,
     DigestDelivery,
     DismissReason,
     Insight,
@@ -35,10 +40,18 @@ from apps.insights.models import (
     PatternType,
     Severity,
 )
-from apps.insights.selectors import digest_insights, digest_recipients, insight_settings
+from apps.insights.selectors import (
+    alert_channels_for,
+    digest_insights,
+    digest_recipients,
+    insight_settings,
+    team_alerts,
+)
+from apps.tenancy.models import Organization
 from apps.users.models import User
 
 UNDO_SECONDS = 30
+logger = logging.getLogger(__name__)
 
 
 class InsightConflict(Exception):
@@ -140,6 +153,7 @@ def insights_detect(*, now: datetime | None = None) -> DetectionSummary:
     cross = detect_cross_account_patterns(thresholds, now)
     new_ids += _store(cross, now, redetect_after)
     summary = DetectionSummary(candidates=len(candidates) + len(cross))
+    _alerts_after_commit(new_ids)
     new = Insight.objects.filter(id__in=new_ids).select_related("account")
     for insight in new:
         summary.created[insight.pattern_type] = summary.created.get(insight.pattern_type, 0) + 1
@@ -190,6 +204,7 @@ def insight_create(
         return existing, False
     if insight.severity == Severity.CRITICAL:
         events.publish(events.insight_event("created", insight))
+    _alerts_after_commit([insight.pk])
     return insight, True
 
 
@@ -329,6 +344,9 @@ def alert_feedback_record(
 
 def _site_url() -> str:
     tenant = getattr(connection, "tenant", None)
+    if tenant is not None and not hasattr(tenant, "get_primary_domain"):
+        # Inside schema_context() (commands, jobs) the tenant is a stand-in without domains.
+        tenant = Organization.objects.filter(schema_name=connection.schema_name).first()
     domain = tenant.get_primary_domain() if tenant is not None else None
     scheme = "https" if django_settings.PRODUCTION else "http"
     return f"{scheme}://{domain.domain}" if domain else ""
@@ -336,22 +354,30 @@ def _site_url() -> str:
 
 @transaction.atomic
 def digest_send(*, now: datetime | None = None) -> int:
-    """Email each manager the last 24 h of insights grouped by account. Returns emails sent.
+    """Email each manager the last 24 h of insights on their team's accounts, grouped by
+    account, leaving out the severities they chose to hear of nowhere. Returns emails sent.
 
-    At most one digest per manager and day: re-running the job sends nothing twice.
+    At most one digest per manager and day: re-running the job sends nothing twice (a
+    manager with nothing to read gets none, and may get one later that day).
     """
     now = now or timezone.now()
-    insights = list(digest_insights(since=now - timedelta(hours=24), until=now))
+    insights = {i.pk: i for i in digest_insights(since=now - timedelta(hours=24), until=now)}
     if not insights:
         return 0
     day = now.date()
-    recipients = list(digest_recipients().exclude(insight_digests__day=day))
-    if not recipients:
+    recipients = {u.pk: u for u in digest_recipients().exclude(insight_digests__day=day)}
+    wanted: dict[int, list[int]] = {}
+    for manager_id, insight_id, channel in team_alerts(
+        insight_ids=list(insights), manager_ids=list(recipients)
+    ):
+        if channel in DIGEST_CHANNELS:
+            wanted.setdefault(manager_id, []).append(insight_id)
+    if not wanted:
         return 0
     DigestDelivery.objects.bulk_create(
         [
-            DigestDelivery(user=user, day=day, insight_count=len(insights), sent_at=now)
-            for user in recipients
+            DigestDelivery(user_id=user_id, day=day, insight_count=len(ids), sent_at=now)
+            for user_id, ids in wanted.items()
         ],
         ignore_conflicts=True,
     )
@@ -360,6 +386,18 @@ def digest_send(*, now: datetime | None = None) -> int:
         DigestDelivery.objects.filter(day=day, sent_at=now).values_list("user_id", flat=True)
     )
     site = _site_url()
+    order = {pk: position for position, pk in enumerate(insights)}
+    messages = []
+    for user_id, ids in wanted.items():
+        if user_id not in claimed:
+            continue
+        theirs = [insights[pk] for pk in sorted(ids, key=order.__getitem__)]
+        messages.append(_digest_message(recipients[user_id], theirs, day=day, site=site))
+    with get_connection() as mail:
+        return mail.send_messages(messages) or 0
+
+
+def _digest_message(user: User, insights: list[Insight], *, day, site: str):
     groups = [
         {
             "subject": group[0].subject,
@@ -372,28 +410,156 @@ def digest_send(*, now: datetime | None = None) -> int:
         for group in [list(items)]
     ]
     critical = sum(1 for insight in insights if insight.severity == Severity.CRITICAL)
-    messages = []
-    for user in recipients:
-        if user.pk not in claimed:
-            continue
-        context = {
-            "user": user,
-            "groups": groups,
-            "total": len(insights),
-            "critical": critical,
-            "day": day,
-            "inbox_url": site + reverse("insights:inbox"),
-            "org_name": getattr(connection.tenant, "name", ""),
-        }
-        message = EmailMultiAlternatives(
-            subject=f"Insights digest: {len(insights)} new in the last 24 h"
-            + (f" ({critical} critical)" if critical else ""),
-            body=render_to_string("insights/email/digest.txt", context),
-            to=[user.email],
+    context = {
+        "user": user,
+        "groups": groups,
+        "total": len(insights),
+        "critical": critical,
+        "day": day,
+        "inbox_url": site + reverse("insights:inbox"),
+        "preferences_url": site + reverse("insights:preferences"),
+        "org_name": getattr(connection.tenant, "name", ""),
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Insights digest: {len(insights)} new in the last 24 h"
+        + (f" ({critical} critical)" if critical else ""),
+        body=render_to_string("insights/email/digest.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("insights/email/digest.html", context), "text/html")
+    return message
+
+
+# --- immediate alerts -----------------------------------------------------------------------
+
+
+def _alerts_after_commit(insight_ids: list[int]) -> None:
+    """Send the immediate alerts of newly stored insights once the transaction commits.
+
+    Detection already runs in a background job, so sending here delays no person. A failure
+    (mail server down) is logged; the ``deliver_alerts`` job retries every few minutes.
+    """
+    if not insight_ids:
+        return
+    ids = list(insight_ids)
+
+    def send() -> None:
+        try:
+            insight_alerts_deliver(insight_ids=ids)
+        except Exception:  # noqa: BLE001 - the insights are stored; the job retries
+            logger.warning("immediate insight alerts failed; the job will retry", exc_info=True)
+
+    transaction.on_commit(send)
+
+
+ALERT_RETRY_WINDOW = timedelta(hours=2)
+
+
+def insight_alerts_retry(*, now: datetime | None = None) -> int:
+    """Deliver what an immediate send missed: pending insights of the last two hours
+    (already-sent ones are skipped by their claims)."""
+    now = now or timezone.now()
+    ids = list(
+        Insight.objects.filter(
+            status=InsightStatus.PENDING, detected_at__gte=now - ALERT_RETRY_WINDOW
+        ).values_list("pk", flat=True)
+    )
+    return insight_alerts_deliver(insight_ids=ids, now=now) if ids else 0
+
+
+@transaction.atomic
+def insight_alerts_deliver(*, insight_ids: list[int], now: datetime | None = None) -> int:
+    """Send new insights at once to those who asked: an email to each manager of the
+    account's team who chose "email" for its severity, and critical insights to the
+    organisation's chat webhook if one is set. Returns how many messages went out.
+
+    Each (insight, person, channel) is claimed in AlertDelivery first, so re-running sends
+    nothing twice; an insight closed meanwhile is not sent.
+    """
+    now = now or timezone.now()
+    insights = {
+        i.pk: i
+        for i in Insight.objects.filter(pk__in=insight_ids, status=InsightStatus.PENDING)
+        .select_related("account")
+        .order_by("pk")
+    }
+    if not insights:
+        return 0
+    managers = {u.pk: u for u in digest_recipients()}
+    pairs = [
+        (manager_id, insight_id)
+        for manager_id, insight_id, channel in team_alerts(
+            insight_ids=list(insights), manager_ids=list(managers)
         )
-        message.attach_alternative(
-            render_to_string("insights/email/digest.html", context), "text/html"
+        if channel == AlertChannel.EMAIL
+    ]
+    critical = [pk for pk, i in insights.items() if i.severity == Severity.CRITICAL]
+    webhook = delivery.chat_webhook_url()
+    claims = [
+        AlertDelivery(insight_id=i, user_id=m, channel=AlertChannel.EMAIL, sent_at=now)
+        for m, i in pairs
+    ]
+    if webhook:
+        claims += [AlertDelivery(insight_id=i, channel="chat", sent_at=now) for i in critical]
+    AlertDelivery.objects.bulk_create(claims, ignore_conflicts=True)
+    ours = set(
+        AlertDelivery.objects.filter(sent_at=now, insight_id__in=list(insights)).values_list(
+            "insight_id", "user_id", "channel"
         )
-        messages.append(message)
-    with get_connection() as mail:
-        return mail.send_messages(messages) or 0
+    )
+    site = _site_url()
+    messages = [
+        _alert_message(managers[m], insights[i], site=site)
+        for m, i in pairs
+        if (i, m, AlertChannel.EMAIL) in ours
+    ]
+    sent = 0
+    if messages:
+        with get_connection() as mail:
+            sent += mail.send_messages(messages) or 0
+    for insight_id in critical:
+        if webhook and (insight_id, None, "chat") in ours:
+            sent += delivery.chat_post(webhook, delivery.chat_payload(insights[insight_id], site))
+    return sent
+
+
+def _alert_message(user: User, insight: Insight, *, site: str) -> EmailMultiAlternatives:
+    context = {
+        "user": user,
+        "insight": insight,
+        "url": site + reverse("insights:detail", args=[insight.pk]),
+        "account_url": site + reverse("insights:account", args=[insight.account_id])
+        if insight.account_id
+        else "",
+        "preferences_url": site + reverse("insights:preferences"),
+        "org_name": getattr(connection.tenant, "name", ""),
+    }
+    message = EmailMultiAlternatives(
+        subject=f"[{insight.get_severity_display()}] {insight.subject}: {insight.title}"[:200],
+        body=render_to_string("insights/email/alert.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string("insights/email/alert.html", context), "text/html")
+    return message
+
+
+# --- alert preferences ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_preferences_save(*, user: User, channels: dict[str, str]) -> dict[str, str]:
+    """Store the person's channel for each severity given (one upsert). Returns them all."""
+    errors = {
+        severity: "Choose live, email, digest or none."
+        for severity, channel in channels.items()
+        if severity not in Severity.values or channel not in AlertChannel.values
+    }
+    if errors:
+        raise ValidationError(errors)
+    AlertPreference.objects.bulk_create(
+        [AlertPreference(user=user, severity=s, channel=c) for s, c in channels.items()],
+        update_conflicts=True,
+        unique_fields=["user", "severity"],
+        update_fields=["channel", "updated_at"],
+    )
+    return alert_channels_for(user)

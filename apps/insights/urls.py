@@ -8,6 +8,7 @@ urlpatterns = [
     path("insights/", views.inbox, name="inbox"),
     path("insights/stream/", views.stream, name="stream"),
     path("insights/report/", views.report, name="report"),
+    path("insights/preferences/", views.preferences, name="preferences"),
     path("insights/bulk-dismiss/", views.bulk_dismiss, name="bulk_dismiss"),
     path("insights/<int:insight_id>/", views.detail, name="detail"),
     path("insights/<int:insight_id>/act/", views.act, name="act"),

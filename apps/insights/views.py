@@ -13,13 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from apps.crm.selectors import accounts_visible_to
 from apps.insights import streams
 from apps.insights.forms import (
     ActForm,
+    AlertPreferencesForm,
     BulkDismissForm,
     DismissForm,
     FeedbackForm,
@@ -27,11 +28,13 @@ from apps.insights.forms import (
 )
 from apps.insights.models import AlertFeedback, DismissReason, Insight, InsightStatus
 from apps.insights.selectors import (
+    TIMELINE_ORDERS,
     account_choices,
     account_open_insights,
     account_recent_outcomes,
     account_summaries,
     account_timeline,
+    alert_channels_for,
     insight_settings,
     insights_visible_to,
     most_urgent_first,
@@ -45,6 +48,7 @@ from apps.insights.services import (
     UNDO_SECONDS,
     InsightConflict,
     alert_feedback_record,
+    alert_preferences_save,
     insight_act,
     insight_dismiss,
     insight_reopen,
@@ -339,6 +343,31 @@ def report(request: HttpRequest) -> HttpResponse:
     return render(request, "insights/report.html", context, status=status)
 
 
+# --- alert preferences ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@capability_required("insights.read")
+def preferences(request: HttpRequest) -> HttpResponse:
+    """How this person hears of new insights, per severity: live, email, digest or none."""
+    current = alert_channels_for(request.user)
+    form = AlertPreferencesForm(request.POST or None, current=current)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            alert_preferences_save(user=request.user, channels=form.cleaned_data)
+            messages.success(request, "Saved: this is how new insights will reach you.")
+            return redirect("insights:preferences")
+        status = 400
+    context = {
+        "form": form,
+        "rows": [form[severity] for severity in form.fields],
+        "gets_digest": request.user.role == "manager" and bool(request.user.email),
+        "has_email": bool(request.user.email),
+    }
+    return render(request, "insights/preferences.html", context, status=status)
+
+
 # --- customer view --------------------------------------------------------------------------
 
 
@@ -346,8 +375,17 @@ def report(request: HttpRequest) -> HttpResponse:
 @capability_required("insights.read")
 def account(request: HttpRequest, account_id: int) -> HttpResponse:
     account = get_object_or_404(accounts_visible_to(request.user), pk=account_id)
-    page = Paginator(account_timeline(account), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"account": account, "page": page, "timeline": page.object_list}
+    order = request.GET.get("order")
+    order = order if order in TIMELINE_ORDERS else "newest"
+    timeline = account_timeline(account, oldest_first=order == "oldest")
+    page = Paginator(timeline, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "account": account,
+        "page": page,
+        "timeline": page.object_list,
+        "order": order,
+        "orders": [("newest", "Newest first"), ("oldest", "Oldest first")],
+    }
     if request.htmx and request.htmx.target == "timeline":
         return render(request, "insights/account.html#timeline", context)
     context.update(

@@ -136,7 +136,9 @@ def test_a_deal_under_twice_the_median_is_not_stalled(account, now):
 
     insights_detect(now=now)
 
-    assert only("risk_indicator") == []
+    # 18 quiet days make it an inactive deal (its own warning), but not a stalled one.
+    assert [i.signal for i in only("risk_indicator")] in ([], ["deal_inactive"])
+    assert not Insight.objects.filter(evidence__other_signals__contains=["deal_stalled"])
 
 
 def test_a_champion_who_went_silent_on_an_open_deal_is_a_risk(account, signal, now):
@@ -163,7 +165,9 @@ def test_a_champion_still_writing_or_without_an_open_deal_is_not_a_risk(account,
 
     insights_detect(now=now)
 
-    assert only("risk_indicator") == []
+    # (Dana alone writing in on Cedar's open deal is a single-threaded deal, not this risk.)
+    assert [i.signal for i in only("risk_indicator")] in ([], ["single_threaded"])
+    assert not Insight.objects.filter(evidence__other_signals__contains=["champion_silent"])
 
 
 def test_only_the_strongest_risk_of_an_account_becomes_its_open_insight(account, signal, now):
