@@ -501,10 +501,15 @@ def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> li
     rows = _rows(
         """
         WITH engaged AS (
-            SELECT account_id, count(DISTINCT contact_name) AS contacts,
-                   min(contact_name) AS contact, count(*) AS messages
+            -- A person is their address or CRM id (``contact``) where the CRM sends one,
+            -- else their name.
+            SELECT account_id,
+                   count(DISTINCT coalesce(nullif(contact, ''), contact_name)) AS contacts,
+                   min(coalesce(nullif(contact_name, ''), contact)) AS contact,
+                   count(*) AS messages
             FROM crm_interaction
-            WHERE direction = 'inbound' AND channel <> 'crm' AND contact_name <> ''
+            WHERE direction = 'inbound' AND channel <> 'crm'
+              AND coalesce(nullif(contact, ''), contact_name) <> ''
               AND occurred_at > %(since)s AND occurred_at <= %(now)s
             GROUP BY account_id
         )

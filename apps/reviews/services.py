@@ -341,7 +341,8 @@ def _fill_sql() -> str:
             SELECT q.id, o.id, 0, now()
             FROM chosen q
             JOIN {outcome} o
-              ON (q.filled_at IS NULL
+              ON o.deleted_at IS NULL
+             AND (q.filled_at IS NULL
                   OR o.created_at >= q.filled_at - %(overlap)s
                   OR o.resolved_at >= q.filled_at - %(overlap)s)
              AND (q.min_confidence IS NULL OR o.predicted_confidence >= q.min_confidence)

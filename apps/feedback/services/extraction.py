@@ -198,6 +198,7 @@ WITH scored AS (
     FROM {_OUTCOME_TABLE} o
     JOIN {_FEEDBACK_TABLE} f ON f.outcome_id = o.id
     LEFT JOIN {_CLONE_TABLE} c ON c.id = o.clone_id
+    WHERE o.deleted_at IS NULL
     GROUP BY o.id, c.formal_casual, c.concise_detailed
 ), labelled AS (
     SELECT *, CASE WHEN goodness >= 0.6 THEN 'good' ELSE 'poor' END AS label

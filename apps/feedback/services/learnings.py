@@ -150,7 +150,7 @@ WITH applied AS (
     SELECT DISTINCT a.learning_id, o.id AS outcome_id, o.action_type_id, o.score,
            date_trunc('week', o.occurred_at AT TIME ZONE 'UTC') AS week
     FROM {_APPLICATION} a JOIN {_OUTCOME} o ON o.id = a.outcome_record_id
-    WHERE o.status = ANY(%(decided)s)
+    WHERE o.status = ANY(%(decided)s) AND o.deleted_at IS NULL
 ), per_stratum AS (
     SELECT learning_id, action_type_id, week, COUNT(*) AS n, SUM(score) AS x
     FROM applied GROUP BY learning_id, action_type_id, week
@@ -162,7 +162,7 @@ WITH applied AS (
       ON o.action_type_id = s.action_type_id
      AND o.occurred_at >= s.week AT TIME ZONE 'UTC'
      AND o.occurred_at < (s.week + interval '7 days') AT TIME ZONE 'UTC'
-     AND o.status = ANY(%(decided)s)
+     AND o.status = ANY(%(decided)s) AND o.deleted_at IS NULL
     GROUP BY s.action_type_id, s.week
 ), groups AS (
     SELECT p.learning_id, SUM(p.n) AS n1, SUM(p.x) AS x1,
