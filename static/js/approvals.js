@@ -21,11 +21,14 @@
     return list ? Array.from(list.querySelectorAll(".q-item[data-action-id]")) : [];
   }
 
-  function select(index) {
+  // `quiet` marks the card without moving focus or scrolling: on load the page header and
+  // the filters stay in view, and a screen reader starts at the top of the page.
+  function select(index, quiet) {
     const all = items();
     if (!all.length) { current = -1; return; }
     current = Math.max(0, Math.min(index, all.length - 1));
     all.forEach(function (item, i) { item.classList.toggle("selected", i === current); });
+    if (quiet) return;
     all[current].focus({ preventScroll: true });
     all[current].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
@@ -131,5 +134,5 @@
   }
 
   refreshBulk();
-  if (items().length) select(0);
+  if (items().length) select(0, true);
 })();
