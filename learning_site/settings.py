@@ -315,6 +315,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button (nested interactive
+    # controls, which screen readers cannot reach): off.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several apps have a "status" or "category" choice set; name each one in the schema.
@@ -329,6 +332,11 @@ SPECTACULAR_SETTINGS = {
     },
     # Importing the hook module registers the bearer-key security scheme.
     "PREPROCESSING_HOOKS": ["learning_site.api_schema.preprocess_endpoints"],
+    # Operations grouped by area (tags), each with a summary (learning_site.api_schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "learning_site.api_schema.tag_by_area",
+    ],
 }
 
 # --- logging ----------------------------------------------------------------------------
