@@ -112,6 +112,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "learning_site.navigation.navigation",
             ],
+            # `when` (dates) and `money` in every template without a {% load %}.
+            "builtins": ["apps.tenancy.templatetags.display"],
         },
     }
 ]

@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -8,6 +9,13 @@ class Organization(TenantMixin):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # ISO 4217 code every amount of this organisation is shown in (apps.tenancy.money).
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        db_default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code, e.g. USD.")],
+    )
 
     auto_create_schema = True
     auto_drop_schema = True

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone
 
+from apps.tenancy.money import current_currency, format_money
+
 register = template.Library()
 
 # Payload keys a manager wants to see first, in this order; the rest follow.
@@ -59,9 +61,7 @@ def pretty_json(value: object) -> str:
 
 @register.filter
 def money(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f}"
+    return format_money(value, current_currency())
 
 
 @register.filter
