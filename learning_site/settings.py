@@ -113,7 +113,10 @@ TEMPLATES = [
                 "learning_site.navigation.navigation",
             ],
             # `when` (dates) and `money` in every template without a {% load %}.
-            "builtins": ["apps.tenancy.templatetags.display"],
+            "builtins": [
+                "apps.tenancy.templatetags.display",
+                "apps.users.templatetags.access",  # {% if user|can:"area.verb" %}
+            ],
         },
     }
 ]
