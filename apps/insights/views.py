@@ -113,7 +113,10 @@ def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) ->
         "page": page,
         "insights": page.object_list,
         "query": urlencode(query),
-        "counts": severity_counts(visible),
+        # The cards count what the type and account filters select, and keep those filters.
+        "counts": severity_counts(filters.narrow(visible) if filters.is_valid() else visible),
+        "card_query": urlencode({k: v for k, v in query.items() if k in ("type", "account")}),
+        "filtered": bool(set(query) - {"status"}),
         "account_choices": account_choices(visible),
         "can_act": can(request.user, "insights.act"),
         "can_feedback": can(request.user, "insights.feedback"),

@@ -85,3 +85,17 @@ def test_approval_detail_links_to_account_and_outcome(org, page_client, manager,
 def test_alert_usefulness_page_has_the_same_name_in_its_tab(org, page_client, manager):
     html = page_client(manager).get(reverse("insights:report")).content.decode()
     assert "<title>Alert usefulness" in html
+
+
+def test_a_filtered_inbox_with_no_match_does_not_claim_inbox_zero(org, page_client, manager):
+    from tests.factories.insights import InsightFactory
+
+    InsightFactory(severity="high", pattern_type="risk_indicator")
+    client = page_client(manager)
+    html = client.get(reverse("insights:inbox") + "?type=buying_signal").content.decode()
+    assert "Inbox zero" not in html
+    assert "No insights match these filters" in html
+    # The severity cards count what the type filter selects, not the whole inbox.
+    assert '<span class="label">High</span><span class="value">0</span>' in html
+    unfiltered = client.get(reverse("insights:inbox")).content.decode()
+    assert '<span class="label">High</span><span class="value">1</span>' in unfiltered
