@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from learning_site import views
 
 urlpatterns = [
+    path("", views.organisations, name="organisations"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),

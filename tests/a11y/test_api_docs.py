@@ -38,3 +38,17 @@ def test_favicon_answers_instead_of_a_404(org):
     response = Client(HTTP_HOST="acme.localhost").get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
+
+
+def test_bare_host_links_to_each_organisation_in_development(org, settings):
+    settings.DEBUG = True
+    html = Client(HTTP_HOST="localhost").get("/").content.decode()
+    assert 'href="http://acme.localhost/"' in html
+    assert 'href="http://globex.localhost/"' in html
+
+
+def test_bare_host_names_no_organisation_in_production(org, settings):
+    settings.DEBUG = False
+    response = Client(HTTP_HOST="localhost").get("/")
+    assert response.status_code == 200
+    assert "acme.localhost" not in response.content.decode()
