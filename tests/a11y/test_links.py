@@ -99,3 +99,16 @@ def test_a_filtered_inbox_with_no_match_does_not_claim_inbox_zero(org, page_clie
     assert '<span class="label">High</span><span class="value">0</span>' in html
     unfiltered = client.get(reverse("insights:inbox")).content.decode()
     assert '<span class="label">High</span><span class="value">1</span>' in unfiltered
+
+
+def test_insight_evidence_reads_in_plain_words(org, page_client, manager):
+    from tests.factories.insights import InsightFactory
+
+    insight = InsightFactory(
+        signal="deal_stalled",
+        evidence={"deal_id": 19, "median_days": 9.0, "amount": "120000.00", "demo": "x"},
+    )
+    html = page_client(manager).get(reverse("insights:detail", args=[insight.pk])).content.decode()
+    assert "Deal id" not in html and "Demo key" not in html
+    assert "Typical days in this stage (median)" in html and "<dd>9</dd>" in html
+    assert "$120,000" in html
