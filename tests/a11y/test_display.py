@@ -89,3 +89,17 @@ def test_the_money_filter_uses_the_organisations_currency(org):
 def test_the_when_filter_is_available_in_every_template_without_a_load(org):
     html = Template("{{ moment|when }}").render(Context({"moment": timezone.now()}))
     assert html.startswith("<time datetime=") and ">just now</time>" in html
+
+
+@pytest.mark.django_db
+def test_every_jargon_statistic_has_its_plain_language_help(org, page_client, manager):
+    from django.urls import reverse
+
+    from tests.factories.feedback import LearningFactory
+
+    LearningFactory()
+    html = page_client(manager).get(reverse("feedback:learnings")).content.decode()
+    assert 'aria-label="What is Rank?"' in html and "Relevance × confidence × decay" in html
+    assert 'aria-label="What is Confidence?"' in html and "Wilson" in html
+    team = page_client(manager).get(reverse("dashboards:manager")).content.decode()
+    assert 'aria-label="What is Success rate?"' in team

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
 
 from apps.tenancy.dates import format_when
+from apps.tenancy.glossary import GLOSSARY
 from apps.tenancy.money import current_currency, format_money
 
 register = template.Library()
@@ -20,3 +22,16 @@ def when(value):
 def money(value, style: str = ""):
     """``{{ deal.amount|money }}`` → "$62,000"; ``|money:"compact"`` → "$62k"."""
     return format_money(value, current_currency(), compact=style == "compact")
+
+
+@register.simple_tag(name="help")
+def help_text(key: str):
+    """A "?" beside a statistic that opens one plain-language sentence (no JavaScript)."""
+    term, sentence = GLOSSARY[key]
+    return format_html(
+        '<details class="help"><summary aria-label="What is {}?" title="What is {}?">?</summary>'
+        "{}</details>",
+        term,
+        term,
+        sentence,
+    )
