@@ -103,3 +103,20 @@ def test_every_jargon_statistic_has_its_plain_language_help(org, page_client, ma
     assert 'aria-label="What is Confidence?"' in html and "Wilson" in html
     team = page_client(manager).get(reverse("dashboards:manager")).content.decode()
     assert 'aria-label="What is Success rate?"' in team
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "Very formal"),
+        (30, "Fairly formal"),
+        (50, "Balanced"),
+        (65, "Fairly casual"),
+        (95, "Very casual"),
+        (None, "Not set"),
+        ("oops", "Not set"),
+    ],
+)
+def test_a_persona_setting_reads_as_a_position_between_its_ends(value, text):
+    rendered = Template('{{ value|lean:"Formal,Casual" }}').render(Context({"value": value}))
+    assert rendered == text

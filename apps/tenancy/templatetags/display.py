@@ -35,3 +35,26 @@ def help_text(key: str):
         term,
         sentence,
     )
+
+
+def lean_text(value: int | None, left: str, right: str) -> str:
+    """Where a 0-100 two-ended setting sits, in words: "Very formal", "Fairly casual",
+    "Balanced" (0 is all ``left``, 100 all ``right``)."""
+    if value is None:
+        return "Not set"
+    if 41 <= value <= 59:
+        return "Balanced"
+    side = left if value < 50 else right
+    strength = "Very" if value <= 20 or value >= 80 else "Fairly"
+    return f"{strength} {side.lower()}"
+
+
+@register.filter
+def lean(value, ends: str) -> str:
+    """``{{ clone.formal_casual|lean:"Formal,Casual" }}`` → "Fairly formal"."""
+    left, _, right = ends.partition(",")
+    try:
+        number = None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        number = None  # a bound form's bad input: the form shows the error
+    return lean_text(number, left, right)
