@@ -8,6 +8,7 @@ from apps.approvals.models import (
     WebhookDelivery,
 )
 from apps.approvals.services import webhooks_retry
+from apps.tenancy.admin_display import money_column, when_column
 
 
 @admin.register(ApprovalSettings)
@@ -82,10 +83,10 @@ class ProposedActionAdmin(ReadOnlyAdmin):
         "category",
         "status",
         "risk",
-        "amount",
-        "proposed_at",
+        money_column("amount"),
+        when_column("proposed_at", "proposed"),
         "decided_by",
-        "decided_at",
+        when_column("decided_at", "decided"),
     ]
     list_filter = ["status", "category", "action_type"]
     search_fields = ["external_id", "account__name", "rationale"]

@@ -120,3 +120,15 @@ def test_every_jargon_statistic_has_its_plain_language_help(org, page_client, ma
 def test_a_persona_setting_reads_as_a_position_between_its_ends(value, text):
     rendered = Template('{{ value|lean:"Formal,Casual" }}').render(Context({"value": value}))
     assert rendered == text
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_our_amounts_and_dates_the_same_way(org, page_client, admin_user):
+    from decimal import Decimal as D
+
+    from tests.factories.crm import DealFactory
+
+    DealFactory(name="Cedar platform", amount=D("62000"))
+    html = page_client(admin_user).get("/admin/crm/deal/").content.decode()
+    assert "$62,000" in html
+    assert "<time datetime=" in html

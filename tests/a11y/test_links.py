@@ -112,3 +112,8 @@ def test_insight_evidence_reads_in_plain_words(org, page_client, manager):
     assert "Deal id" not in html and "Demo key" not in html
     assert "Typical days in this stage (median)" in html and "<dd>9</dd>" in html
     assert "$120,000" in html
+
+
+def test_feedback_summary_period_menu_shows_the_period_of_the_figures(org, page_client, manager):
+    html = page_client(manager).get(reverse("feedback:summary")).content.decode()
+    assert '<option value="30" selected>Last 30 days</option>' in html
