@@ -18,6 +18,7 @@ from django.db import connection
 
 from apps.demo.constants import DEMO_PASSWORD
 from apps.tenancy.models import Organization
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 
@@ -69,13 +70,17 @@ def signed_in(browser, demo_org, live_server_port):
         page.context.close()
 
 
-def _check(page, axe, screenshot, name: str) -> list[str]:
-    """Problems found on the page at each width; screenshots at both."""
+def _check(page, axe, name: str) -> list[str]:
+    """Problems found on the page at each width; a screenshot at both (the whole page on a
+    laptop, the first screen on a phone, where pages run many screens long)."""
     problems = []
     for label, size in VIEWPORTS.items():
         page.set_viewport_size(size)
         page.wait_for_timeout(50)
-        screenshot(page, f"a11y-{name}-{label}")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(ARTIFACTS / f"a11y-{name}-{label}.png"), full_page=label == "laptop"
+        )
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > size["width"]:
             problems.append(f"{name} @{label}: document is {width}px wide: {_overflowing(page)}")
@@ -124,7 +129,7 @@ def _nav_urls(page) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_navigation_page_fits_a_phone_and_passes_axe(
-    role, signed_in, demo_org, live_server_port, axe, screenshot
+    role, signed_in, demo_org, live_server_port, axe
 ):
     page = signed_in(role)
     base = f"http://{demo_org.slug}.localhost:{live_server_port}"
@@ -137,16 +142,16 @@ def test_every_navigation_page_fits_a_phone_and_passes_axe(
         assert response.status == 200, f"{role}: {label} answered {response.status}"
         page.wait_for_load_state("networkidle")
         slug = label.lower().replace(" ", "-")
-        problems += _check(page, axe, screenshot, f"{role}-{slug}")
+        problems += _check(page, axe, f"{role}-{slug}")
     assert not problems, "\n".join(problems)
 
 
-def test_login_admin_and_api_docs_pass_axe(signed_in, demo_org, live_server_port, axe, screenshot):
+def test_login_admin_and_api_docs_pass_axe(signed_in, demo_org, live_server_port, axe):
     base = f"http://{demo_org.slug}.localhost:{live_server_port}"
     problems = []
     anonymous = signed_in("")
     anonymous.goto(f"{base}/login/")
-    problems += _check(anonymous, axe, screenshot, "login")
+    problems += _check(anonymous, axe, "login")
     assert anonymous.locator("h1").count() == 1
 
     page = signed_in("admin")
@@ -159,6 +164,6 @@ def test_login_admin_and_api_docs_pass_axe(signed_in, demo_org, live_server_port
         if name == "admin-change-form":
             page.locator("#result_list tbody a").first.click()
         page.wait_for_load_state("networkidle")
-        problems += _check(page, axe, screenshot, name)
+        problems += _check(page, axe, name)
         assert page.evaluate("document.documentElement.lang").startswith("en"), name
     assert not problems, "\n".join(problems)
