@@ -70,7 +70,7 @@ def main() -> int:
         print("Demo logins (username / password):")
         for username, role, password, _name in DEMO_USERS:
             print(f"  {role:<10} {username:<10} {password}")
-        print("Press Enter to see the logins again, Ctrl-C to stop.\n", flush=True)
+        print("Press Ctrl-C to stop, or Enter to see the logins again.\n", flush=True)
 
     def ready() -> None:
         time.sleep(2)  # the worker and beat finish starting: the logins are the last lines
