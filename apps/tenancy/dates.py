@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -50,6 +51,11 @@ def format_when(value: datetime | date | None, now: datetime | None = None) -> S
     """``<time datetime="…" title="exact">relative or absolute</time>``; "—" for None."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, str):  # a date or moment that went through JSON (cached page data)
+        parsed = parse_date(value) if len(value) == 10 else parse_datetime(value)
+        if parsed is None:
+            return value
+        value = parsed
     if not isinstance(value, datetime):
         return format_html('<time datetime="{}">{}</time>', value.isoformat(), absolute_text(value))
     now = now or timezone.now()

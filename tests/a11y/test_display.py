@@ -52,6 +52,9 @@ def test_the_exact_time_tooltip_follows_the_users_zone():
 def test_a_date_without_time_reads_absolute_and_nothing_reads_as_a_dash():
     assert format_when(date(2026, 12, 31)) == '<time datetime="2026-12-31">31 Dec 2026</time>'
     assert format_when(None) == "—"
+    # Values that went through JSON (cached dashboard data) read the same.
+    assert format_when("2026-12-31") == '<time datetime="2026-12-31">31 Dec 2026</time>'
+    assert format_when("not a date") == "not a date"
 
 
 @pytest.mark.parametrize(
