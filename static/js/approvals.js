@@ -66,8 +66,20 @@
     if (help.open) help.close(); else help.showModal();
   }
 
+  // Single-key shortcuts can be turned off in the help dialog (kept per browser).
+  const KEYS_OFF = "ll-queue-keys-off";
+  const keysToggle = document.querySelector("[data-keys-toggle]");
+  function keysOn() { try { return localStorage.getItem(KEYS_OFF) !== "1"; } catch (e) { return true; } }
+  if (keysToggle) {
+    keysToggle.checked = keysOn();
+    keysToggle.addEventListener("change", function () {
+      try { localStorage.setItem(KEYS_OFF, keysToggle.checked ? "0" : "1"); } catch (e) { /* private mode */ }
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!keysOn() && !(event.target && event.target.name === "reason")) return;
     const target = event.target;
     const typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
     if (typing) {

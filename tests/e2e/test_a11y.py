@@ -60,8 +60,10 @@ def signed_in(browser, demo_org, live_server_port):
                 page.goto(f"{base}/login/")
                 page.fill("input[name=username]", ROLES[role])
                 page.fill("input[name=password]", DEMO_PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_load_state("networkidle")
+                # Wait for the sign-in to land (under load, "networkidle" can come first).
+                with page.expect_navigation():
+                    page.click("button[type=submit]")
+                assert "/login/" not in page.url, f"{role} could not sign in"
             contexts[role] = page
         return contexts[role]
 
