@@ -169,3 +169,26 @@ def test_login_admin_and_api_docs_pass_axe(signed_in, demo_org, live_server_port
         problems += _check(page, axe, name)
         assert page.evaluate("document.documentElement.lang").startswith("en"), name
     assert not problems, "\n".join(problems)
+
+
+def test_on_a_phone_the_navigation_is_a_menu_button_that_opens_and_closes(
+    signed_in, demo_org, live_server_port
+):
+    page = signed_in("manager")
+    page.set_viewport_size(VIEWPORTS["phone"])
+    page.goto(f"http://{demo_org.slug}.localhost:{live_server_port}/approvals/")
+    toggle = page.get_by_role("button", name="Menu")
+    nav = page.locator("nav.mainnav")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert not nav.is_visible()
+    # The page opens at its header, not scrolled to the first card.
+    assert page.evaluate("window.scrollY") == 0
+
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert nav.is_visible() and page.get_by_role("button", name="Log out").is_visible()
+    page.keyboard.press("Escape")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert not nav.is_visible()
+    page.set_viewport_size(VIEWPORTS["laptop"])
+    assert nav.is_visible() and not toggle.is_visible()
