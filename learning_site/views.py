@@ -34,3 +34,29 @@ def home(request):
     if entries:
         return redirect(entries[0]["url"])
     return render(request, "home.html", {"entries": entries})
+
+
+@require_GET
+def organisations(request):
+    """The bare host's front page: in development, a link to each organisation's host (so
+    that http://localhost:8000/ is not a dead end); in production, only the operator's
+    admin (organisation names are not public)."""
+    from django.conf import settings
+
+    from apps.tenancy.models import Domain
+
+    links = []
+    if settings.DEBUG:
+        port = request.get_port()
+        suffix = "" if port in ("80", "443") else f":{port}"
+        domains = (
+            Domain.objects.filter(is_primary=True)
+            .exclude(tenant__schema_name=connection.schema_name)
+            .select_related("tenant")
+            .order_by("tenant__name")
+        )
+        links = [
+            {"name": d.tenant.name, "url": f"{request.scheme}://{d.domain}{suffix}/"}
+            for d in domains
+        ]
+    return render(request, "public_index.html", {"organisations": links})

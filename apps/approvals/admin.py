@@ -29,6 +29,9 @@ def _show_secret_once(request: HttpRequest, secret: str) -> HttpResponse:
     return response
 
 
+from apps.tenancy.admin_display import money_column, when_column
+
+
 @admin.register(ApprovalSettings)
 class ApprovalSettingsAdmin(admin.ModelAdmin):
     """One row per organisation: approval timeout, the decision webhook, the chat webhook.
@@ -152,10 +155,10 @@ class ProposedActionAdmin(ReadOnlyAdmin):
         "category",
         "status",
         "risk",
-        "amount",
-        "proposed_at",
+        money_column("amount"),
+        when_column("proposed_at", "proposed"),
         "decided_by",
-        "decided_at",
+        when_column("decided_at", "decided"),
     ]
     list_filter = ["status", "category", "action_type"]
     search_fields = ["external_id", "account__name", "rationale"]

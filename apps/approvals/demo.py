@@ -20,19 +20,55 @@ from apps.approvals.services import (
     action_record_result,
     actions_expire,
 )
-from apps.crm.models import Account
-from apps.outcomes.models import OutcomeRecord
+from apps.crm.models import CLOSED_STAGES, STAGE_ORDER, Account, Deal, DealStage
+from apps.outcomes.models import ActionType, OutcomeRecord, Signal
 from apps.personas.models import Clone
 
 PENDING_PER_SCALE = 25
+QUEUE_ATTEMPTS = 6  # proposals tried per queue slot (most are autonomous)
 HISTORY_PER_SCALE = 70
 AGENT = "agent:northwind-runtime"
 
-# (action type, amount range in thousands or None, discount or None, payload, rationale)
+# Action types the demo agent proposes beyond the four every organisation starts with,
+# defined as an admin would (code, name, window in hours, resolving signal). A type the
+# organisation does not define would send every such proposal to a person.
+DEMO_ACTION_TYPES = [
+    ("discount_offer", "Discount offer", 720, Signal.DEAL_PROGRESSION),
+    ("linkedin_message", "LinkedIn message", 72, Signal.INBOUND_EMAIL),
+    ("contract_send", "Contract sent", 720, Signal.DEAL_PROGRESSION),
+    ("pricing_commitment", "Pricing commitment", 720, Signal.DEAL_PROGRESSION),
+]
+# Kinds whose amount is the deal's value: they need an open deal on the account.
+NEEDS_OPEN_DEAL = {"email_sent", "discount_offer", "escalation", "deal_progression"}
+# Share of the history that is routine (follow-ups, notes, non-executive meetings): the
+# guardrails let those through at once, as they would for a team that trusts its agent.
+ROUTINE_SHARE = 0.62
+ROUTINE = [
+    (
+        "email_sent",
+        {
+            "subject": "Notes from today's call",
+            "to": "{first}@{domain}",
+            "body": "Thanks for the call today; here are the three points we agreed on.",
+        },
+        "A recap the same day keeps the next steps visible to everyone on their side.",
+    ),
+    (
+        "linkedin_message",
+        {"profile": "linkedin.com/in/{handle}", "message": "Great talk at the summit!"},
+        "A short personal note after the event keeps the relationship warm.",
+    ),
+    (
+        "meeting_request",
+        {"contact_name": "{first}", "contact_title": "IT Manager", "subject": "SSO setup call"},
+        "Their IT manager asked how SSO is set up; a 20-minute call answers it faster.",
+    ),
+]
+# (action type, has an amount, discount range or None, payload, rationale)
 PROPOSALS = [
     (
         "email_sent",
-        (55, 180),
+        True,
         None,
         {
             "subject": "Proposal for {seats} seats",
@@ -45,7 +81,7 @@ PROPOSALS = [
     ),
     (
         "discount_offer",
-        (60, 240),
+        True,
         (8, 18),
         {
             "subject": "A loyalty discount for your renewal",
@@ -57,7 +93,7 @@ PROPOSALS = [
     ),
     (
         "meeting_request",
-        None,
+        False,
         None,
         {
             "contact_name": "{exec_name}",
@@ -69,7 +105,7 @@ PROPOSALS = [
     ),
     (
         "escalation",
-        (50, 120),
+        True,
         None,
         {"to": "support-lead@{domain}", "summary": "SSO outage raised in two chats"},
         "Negative sentiment in the last two chats and the deal is in negotiation; "
@@ -77,7 +113,7 @@ PROPOSALS = [
     ),
     (
         "linkedin_message",
-        None,
+        False,
         None,
         {"profile": "linkedin.com/in/{handle}", "message": "Congrats on the new role!"},
         "The economic buyer changed jobs last week; a short personal note keeps the "
@@ -85,11 +121,11 @@ PROPOSALS = [
     ),
     (
         "deal_progression",
-        (70, 300),
+        True,
         None,
-        {"stage": "proposal", "next_step": "Send order form after legal review"},
+        {"stage": "{next_stage}", "next_step": "Send order form after legal review"},
         "Security review passed and pricing is agreed in principle; moving the deal "
-        "to proposal matches what the buyer told us.",
+        "to {next_stage} matches what the buyer told us.",
     ),
 ]
 # Appended to a rationale so that neighbouring proposals read differently.
@@ -143,12 +179,44 @@ def _fill(value, facts: dict):
     return value
 
 
-def _propose(ctx, index: int, accounts: list[Account], clones: list[Clone], *, kind: int):
+def define_action_types() -> None:
+    """Every action type the demo proposes exists in the organisation (see DEMO_ACTION_TYPES)."""
+    for code, name, window_hours, signal in DEMO_ACTION_TYPES:
+        ActionType.objects.get_or_create(
+            code=code, defaults={"name": name, "window_hours": window_hours, "signal": signal}
+        )
+
+
+def _next_stage(deal: Deal) -> str:
+    """The stage after the deal's current one (never back, never a closed stage)."""
+    position = STAGE_ORDER.get(deal.stage, 0)
+    following = [stage for stage, order in STAGE_ORDER.items() if order == position + 1]
+    return following[0] if following and following[0] not in CLOSED_STAGES else deal.stage
+
+
+def _propose(
+    ctx,
+    index: int,
+    accounts: list[Account],
+    clones: list[Clone],
+    *,
+    kind: int,
+    routine: bool = False,
+):
     rng = ctx.rng
-    action_type, amount_range, discount_range, payload, rationale = PROPOSALS[kind]
-    rationale = " ".join([rationale, EXTRA_CONTEXT[index % len(EXTRA_CONTEXT)]])
+    if routine:
+        action_type, payload, rationale = ROUTINE[kind % len(ROUTINE)]
+        has_amount, discount_range = False, None
+    else:
+        action_type, has_amount, discount_range, payload, rationale = PROPOSALS[kind]
+        rationale = " ".join([rationale, EXTRA_CONTEXT[index % len(EXTRA_CONTEXT)]])
     account = accounts[index % len(accounts)]
-    deal = account.deals.first()
+    deal = _open_deal(account)
+    if action_type in NEEDS_OPEN_DEAL and not routine and deal is None:
+        # Money and stage moves only make sense on a deal still open: use the next account
+        # that has one (deal_progression on a closed-won deal would move it back).
+        account = next((a for a in _rotate(accounts, index) if _open_deal(a)), account)
+        deal = _open_deal(account)
     executive = EXECUTIVES[index % len(EXECUTIVES)]
     facts = {
         "seats": rng.choice([50, 120, 200, 350]),
@@ -157,14 +225,17 @@ def _propose(ctx, index: int, accounts: list[Account], clones: list[Clone], *, k
         "exec_title": executive[1],
         "quarter": rng.choice(["Q1", "Q2"]),
         "handle": executive[0].lower().replace(" ", "-"),
+        "first": rng.choice(["dana", "luis", "priya", "tom"]),
+        "next_stage": _next_stage(deal) if deal else DealStage.QUALIFICATION,
     }
-    amount = Decimal(rng.randint(*amount_range) * 1000) if amount_range else None
+    # The amount at stake is the deal's value: never more than the deal is worth.
+    amount = deal.amount if has_amount and deal is not None else None
     discount = Decimal(rng.randint(*discount_range)) if discount_range else None
     action, created = action_propose(
         external_id=f"demo-prop-{index}",
         action_type=action_type,
         account=account,
-        deal=deal,
+        deal=deal if (has_amount or action_type in NEEDS_OPEN_DEAL) else None,
         clone=clones[index % len(clones)] if clones else None,
         payload=_fill(payload, facts),
         rationale=_fill(rationale, facts),
@@ -200,39 +271,66 @@ def _shift_back(action_id: int, hours: float) -> None:
     ActionEvent.objects.bulk_create(events)
 
 
-def _decide_history(action: ProposedAction, number: int, roll: float, deciders: list) -> None:
-    """Decide a history proposal the way a team would: mostly approve, some reject, a few lapse."""
+# How a team decides the proposals held for it, in turn: mostly approve (the agent then
+# reports the result; one in six bounces), one in four rejected, one in nine left to lapse.
+DECISIONS = [
+    "approve",
+    "reject",
+    "approve",
+    "approve",
+    "expire",
+    "approve",
+    "reject",
+    "approve",
+    "approve",
+]
+
+
+def _decide_history(action: ProposedAction, held: int, deciders: list) -> None:
+    """Decide the ``held``-th held history proposal the way a team would (DECISIONS)."""
     if action.status != "pending":
         return
-    if not deciders or roll > 0.94:
+    decision = DECISIONS[held % len(DECISIONS)]
+    if not deciders or decision == "expire":
         ProposedAction.objects.filter(pk=action.pk).update(expires_at=action.proposed_at)
         actions_expire(only_ids=[action.pk])
         return
-    decider = deciders[number % len(deciders)]
+    decider = deciders[held % len(deciders)]
     try:
-        if roll < 0.22:
+        if decision == "reject":
             action_decide(
                 action_id=action.pk,
                 user=decider,
                 decision="reject",
-                reason=REJECT_REASONS[number % len(REJECT_REASONS)],
+                reason=REJECT_REASONS[held % len(REJECT_REASONS)],
                 ip="10.20.0.14",
             )
             return
         action_decide(action_id=action.pk, user=decider, decision="approve", ip="10.20.0.14")
     except DecisionConflict:
         return
-    if roll < 0.75:
-        action_record_result(
-            action_id=action.pk,
-            reported_by=AGENT,
-            success=roll < 0.72,
-            output_text="Sent as approved." if roll < 0.72 else "Bounced: mailbox full.",
-        )
+    success = held % 6 != 5
+    action_record_result(
+        action_id=action.pk,
+        reported_by=AGENT,
+        success=success,
+        output_text="Sent as approved." if success else "Bounced: mailbox full.",
+    )
+
+
+def _open_deal(account: Account) -> Deal | None:
+    deals = [deal for deal in account.deals.all() if deal.stage not in CLOSED_STAGES]
+    return min(deals, key=lambda deal: deal.pk) if deals else None
+
+
+def _rotate(items: list, start: int) -> list:
+    start %= len(items)
+    return items[start:] + items[:start]
 
 
 def seed(ctx) -> None:
-    accounts = list(Account.objects.order_by("external_id")[:40])
+    define_action_types()
+    accounts = list(Account.objects.order_by("external_id").prefetch_related("deals")[:40])
     if not accounts:
         return
     clones = list(Clone.objects.order_by("external_id")[:3])
@@ -242,6 +340,7 @@ def seed(ctx) -> None:
     rng = ctx.rng
 
     # History first (older), then the queue.
+    held = 0
     for number in range(history_total):
         index = 10_000 + number
         roll = rng.random()
@@ -257,16 +356,34 @@ def seed(ctx) -> None:
                 confidence=0.6,
                 proposed_by=AGENT,
             )
+        elif roll < 0.06 + ROUTINE_SHARE:
+            action, created = _propose(ctx, index, accounts, clones, kind=number, routine=True)
         else:
             action, created = _propose(ctx, index, accounts, clones, kind=number % len(PROPOSALS))
         ctx.step()
         if not created:
             continue
-        _decide_history(action, number, roll, deciders)
+        if action.status == "approved" and rng.random() < 0.9:
+            # Autonomous: the agent went ahead and reports how it went.
+            action_record_result(
+                action_id=action.pk, reported_by=AGENT, success=True, output_text="Sent."
+            )
+        if action.status == "pending":
+            _decide_history(action, held, deciders)
+            held += 1
         _shift_back(action.pk, rng.uniform(60, 24 * 21))
 
-    for number in range(pending_total):
+    # The queue: proposals until enough of them wait for a person. The guardrails let the
+    # rest through at once; they stay as the agent's most recent autonomous actions.
+    pending = 0
+    for number in range(pending_total * QUEUE_ATTEMPTS):
+        if pending >= pending_total:
+            break
         action, created = _propose(ctx, number, accounts, clones, kind=number % len(PROPOSALS))
+        if action.status != "pending":
+            continue
+        pending += 1
         ctx.step()
-        if created and action.status == "pending":
+        if created:
             _shift_back(action.pk, rng.uniform(0.2, 44))
+    ctx.step(pending_total - pending)

@@ -1,11 +1,18 @@
 from django.contrib import admin
 
 from apps.crm.models import Account, Deal, DealStageChange, Interaction
+from apps.tenancy.admin_display import money_column, when_column
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "external_id", "industry", "owner", "created_at"]
+    list_display = [
+        "name",
+        "external_id",
+        "industry",
+        "owner",
+        when_column("created_at", "created"),
+    ]
     list_filter = ["industry"]
     search_fields = ["name", "external_id"]
     list_select_related = ["owner"]
@@ -20,7 +27,14 @@ class DealStageChangeInline(admin.TabularInline):
 
 @admin.register(Deal)
 class DealAdmin(admin.ModelAdmin):
-    list_display = ["name", "external_id", "account", "stage", "amount", "stage_changed_at"]
+    list_display = [
+        "name",
+        "external_id",
+        "account",
+        "stage",
+        money_column("amount"),
+        when_column("stage_changed_at", "stage changed"),
+    ]
     list_filter = ["stage"]
     search_fields = ["name", "external_id", "account__name"]
     list_select_related = ["account"]
@@ -29,7 +43,14 @@ class DealAdmin(admin.ModelAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "account", "channel", "direction", "sentiment", "summary"]
+    list_display = [
+        when_column("occurred_at", "when"),
+        "account",
+        "channel",
+        "direction",
+        "sentiment",
+        "summary",
+    ]
     list_filter = ["channel", "direction"]
     search_fields = ["account__name", "summary"]
     list_select_related = ["account"]

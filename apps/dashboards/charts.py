@@ -13,6 +13,8 @@ from collections.abc import Callable
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.tenancy.money import current_currency, format_money
+
 WIDTH, HEIGHT = 1180, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 52, 14, 34
 
@@ -26,13 +28,8 @@ def count(value: float | None) -> str:
 
 
 def money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if abs(value) >= 1_000_000:
-        return f"${value / 1_000_000:.1f}M"
-    if abs(value) >= 10_000:
-        return f"${value / 1000:.0f}k"
-    return f"${value:,.0f}"
+    """A headline or axis amount in the organisation's currency, rounded: "$1.2M"."""
+    return format_money(value, current_currency(), compact=True)
 
 
 def _nice_scale(value: float) -> tuple[float, int]:

@@ -65,6 +65,11 @@ MANUAL_LEARNINGS = [
 ]
 
 
+def mood_of(detailed_rating: int) -> str:
+    """Which comments fit a 1-5 rating: a comment never contradicts its stars."""
+    return "good" if detailed_rating >= 4 else ("middle" if detailed_rating == 3 else "poor")
+
+
 def planned_steps(ctx) -> int:
     return 3
 
@@ -136,7 +141,7 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
         )
         if rng.random() < 0.3:
             detailed = {1: rng.choice([4, 5]), 0: 3, -1: rng.choice([1, 2])}[rating]
-            mood = {1: "good", 0: "middle", -1: "poor"}[rating]
+            mood = mood_of(detailed)
             entries.append(
                 FeedbackEntry(
                     outcome=outcome,
@@ -153,14 +158,15 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
                 )
             )
         if manager is not None and rng.random() < 0.08:
+            detailed = rng.randint(2, 5)
             entries.append(
                 FeedbackEntry(
                     outcome=outcome,
                     user=manager,
                     kind=FeedbackKind.DASHBOARD,
                     feedback_source=FeedbackSource.DASHBOARD,
-                    rating=rng.randint(2, 5),
-                    comment=rng.choice(COMMENTS["middle"] + COMMENTS["good"]),
+                    rating=detailed,
+                    comment=rng.choice(COMMENTS[mood_of(detailed)]),
                 )
             )
     FeedbackEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)

@@ -149,6 +149,7 @@ class SummaryFilterForm(forms.Form):
             (365, "Last year"),
         ],
         label="Period",
+        initial=30,  # what an unfiltered page shows: the menu must say so
     )
 
 

@@ -26,10 +26,15 @@ class InboxFilterForm(forms.Form):
         status = data.get("status") or "pending"
         if status != "all":
             insights = insights.filter(status=status)
-        if data.get("type"):
-            insights = insights.filter(pattern_type=data["type"])
         if data.get("severity"):
             insights = insights.filter(severity=data["severity"])
+        return self.narrow(insights)
+
+    def narrow(self, insights):
+        """The type and account filters alone: the scope the severity cards count in."""
+        data = self.cleaned_data
+        if data.get("type"):
+            insights = insights.filter(pattern_type=data["type"])
         if data.get("account"):
             insights = insights.filter(account_id=data["account"])
         return insights

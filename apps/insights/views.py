@@ -54,6 +54,7 @@ from apps.insights.services import (
     insight_reopen,
     insights_bulk_dismiss,
 )
+from apps.tenancy.money import current_currency, format_money
 from apps.users.permissions import capability_required
 from apps.users.roles import can
 
@@ -110,7 +111,10 @@ def _render_inbox(request: HttpRequest, *, status: int = 200, bulk_form=None) ->
         "page": page,
         "insights": page.object_list,
         "query": urlencode(query),
-        "counts": severity_counts(visible),
+        # The cards count what the type and account filters select, and keep those filters.
+        "counts": severity_counts(filters.narrow(visible) if filters.is_valid() else visible),
+        "card_query": urlencode({k: v for k, v in query.items() if k in ("type", "account")}),
+        "filtered": bool(set(query) - {"status"}),
         "account_choices": account_choices(visible),
         "can_act": can(request.user, "insights.act"),
         "can_feedback": can(request.user, "insights.feedback"),
@@ -160,23 +164,48 @@ def _detail_context(request: HttpRequest, insight: Insight, **extra) -> dict:
     }
 
 
+# Evidence keys shown in plain words; EVIDENCE_HIDDEN are internal (ids, demo markers).
+EVIDENCE_HIDDEN = {"demo", "deal_id", "interaction_ids", "insight_ids", "account_ids"}
 EVIDENCE_LABELS = {
+    "window_days": "Looked back (days)",
+    "requests": "Pricing or demo requests",
+    "stakeholders": "People involved",
+    "contacts": "Contacts",
+    "examples": "What they said",
+    "streak_length": "Streak length (negative interactions in a row)",
+    "mean_sentiment": "Average sentiment (−1 to +1)",
+    "deal": "Deal",
+    "stage": "Stage",
+    "amount": "Deal value",
+    "days_in_stage": "Days in this stage",
+    "median_days": "Typical days in this stage (median)",
+    "ratio": "Times longer than typical",
+    "contact": "Contact",
+    "title": "Title",
+    "messages_90_days": "Messages, last 90 days",
+    "last_seen": "Last heard from",
+    "silent_days": "Days silent",
+    "industry": "Industry",
+    "source_pattern": "Pattern",
+    "accounts": "Accounts",
     "change_pct": "Change (%)",
     "recent_14_days": "Interactions, last 14 days",
     "previous_30_days": "Interactions, 30 days before",
     "recent_per_day": "Per day, last 14 days",
     "previous_per_day": "Per day, 30 days before",
-    "interaction_ids": "Interactions (ids)",
-    "insight_ids": "Insights (ids)",
-    "account_ids": "Accounts (ids)",
     "other_signals": "Also seen",
-    "demo": "Demo key",
 }
 
 
 def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
     rows = []
     for key, value in evidence.items():
+        if key in EVIDENCE_HIDDEN:
+            continue
+        if key == "amount":
+            value = format_money(value, current_currency())
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)  # "9", not "9.0"
         if isinstance(value, list):
             value = ", ".join(str(item) for item in value) or "—"
         label = EVIDENCE_LABELS.get(key) or key.replace("_", " ").capitalize()

@@ -105,7 +105,14 @@ def outcome_list(request: HttpRequest) -> HttpResponse:
 @capability_required("outcomes.read")
 def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(
-        outcomes_visible_to(request.user).select_related("resolving_interaction", "clone__owner"),
+        outcomes_visible_to(request.user).select_related(
+            "resolving_interaction",
+            "clone__owner",
+            "account",
+            "deal",
+            "action_type",
+            "proposed_action",
+        ),
         pk=pk,
     )
     history = list(record.changes.order_by("created_at", "id")[:50])

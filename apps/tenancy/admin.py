@@ -12,7 +12,7 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "schema_name", "created_at"]
+    list_display = ["name", "slug", "currency", "schema_name", "created_at"]
     search_fields = ["name", "slug"]
     readonly_fields = ["schema_name", "created_at"]
     inlines = [DomainInline]

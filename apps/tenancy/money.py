@@ -1,13 +1,16 @@
 """Money as people read it: the organisation's currency, the reader's number format.
 
-``format_money(Decimal("1234.5"), "EUR", "de")`` → ``"1.234,50 €"``. Small on purpose
-(no locale database): the separators and symbol placement of the locales we serve, and
-the symbols of common currencies; any other ISO code is written out (``"1,234.50 NOK"``).
+One statement for every page, e-mail and admin column. ``format_money(Decimal("201000"),
+"USD")`` → ``"$201,000"``; ``format_money(Decimal("1234.5"), "EUR", "de")`` →
+``"1.234,50 €"``. Whole amounts show no cents; others two decimals, or none for currencies
+without minor units (JPY). Small on purpose (no locale database): the separators and symbol
+placement of the locales we serve and the symbols of common currencies; any other ISO code
+is written out (``"1,234.50 NOK"``).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 DEFAULT_CURRENCY = "USD"
 SYMBOLS = {
@@ -18,10 +21,9 @@ SYMBOLS = {
     "INR": "₹",
     "CAD": "CA$",
     "AUD": "A$",
-    "CHF": "CHF",
 }
-ZERO_DECIMAL = {"JPY", "KRW"}
-# language → (thousands separator, decimal separator, symbol after the number)
+NO_MINOR_UNITS = {"JPY", "KRW"}
+# language → (thousands separator, decimal mark, symbol after the number)
 LOCALE_FORMATS = {
     "en": (",", ".", False),
     "de": (".", ",", True),
@@ -34,36 +36,25 @@ LOCALE_FORMATS = {
 }
 
 
-def _format(locale: str) -> tuple[str, str, bool]:
+def _locale_format(locale: str | None) -> tuple[str, str, bool]:
     locale = (locale or "en").lower().replace("_", "-")
-    return LOCALE_FORMATS.get(locale) or LOCALE_FORMATS.get(locale.split("-")[0], (",", ".", False))
-
-
-def format_number(value: Decimal, places: int, locale: str) -> str:
-    thousands, decimal_mark, _ = _format(locale)
-    quantum = Decimal(1).scaleb(-places)
-    rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
-    sign = "-" if rounded < 0 else ""
-    whole, _, fraction = f"{abs(rounded):.{places}f}".partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    text = thousands.join(groups)
-    return sign + (text + decimal_mark + fraction if places else text)
+    return LOCALE_FORMATS.get(locale) or LOCALE_FORMATS.get(
+        locale.split("-")[0], LOCALE_FORMATS["en"]
+    )
 
 
 def format_money(
     amount: Decimal | int | float | str | None,
     currency: str = DEFAULT_CURRENCY,
-    locale: str = "en",
+    locale: str | None = None,
     *,
     whole: bool = False,
+    compact: bool = False,
 ) -> str:
-    """The amount with its currency, formatted for the locale; "—" when there is none.
+    """``amount`` in ``currency`` for the reader's ``locale``; "—" when there is none.
 
-    ``whole=True`` drops the cents (for dashboards and facts where they are noise).
+    ``whole`` drops the cents (tables where they are noise); ``compact`` rounds for chart
+    labels and headline figures: "$1.2M", "$62k".
     """
     if amount is None or amount == "":
         return "—"
@@ -74,14 +65,35 @@ def format_money(
     if not value.is_finite():
         return "—"
     currency = (currency or DEFAULT_CURRENCY).upper()
-    places = 0 if whole or currency in ZERO_DECIMAL else 2
-    number = format_number(value, places, locale)
+    thousands, mark, after = _locale_format(locale)
+    sign = "−" if value < 0 else ""
+    value = abs(value)
+    suffix = ""
+    if compact and value >= 1_000_000:
+        value, suffix, places = value / 1_000_000, "M", 1
+    elif compact and value >= 10_000:
+        value, suffix, places = value / 1000, "k", 0
+    elif whole or currency in NO_MINOR_UNITS or value == value.to_integral_value():
+        places = 0
+    else:
+        places = 2
+    rounding = ROUND_HALF_EVEN if suffix else ROUND_HALF_UP  # headline figures: no upward bias
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=rounding)
+    integer, _, fraction = f"{rounded:,.{places}f}".partition(".")
+    number = integer.replace(",", thousands) + (mark + fraction if fraction else "") + suffix
     symbol = SYMBOLS.get(currency)
-    _, _, symbol_after = _format(locale)
-    if symbol is None:
-        return f"{number}\u00a0{currency}"
-    if symbol_after or len(symbol) > 1 and symbol.isalpha():
-        return f"{number}\u00a0{symbol}"
-    if number.startswith("-"):
-        return f"-{symbol}{number[1:]}"
-    return f"{symbol}{number}"
+    if after or symbol is None:
+        return f"{sign}{number}\u00a0{symbol or currency}"
+    return f"{sign}{symbol}{number}"
+
+
+def current_currency() -> str:
+    """The currency of the organisation this request or task runs in (USD outside one)."""
+    from django.db import connection
+
+    from apps.tenancy.models import Organization
+
+    tenant = getattr(connection, "tenant", None)
+    if not isinstance(tenant, Organization):
+        tenant = Organization.objects.filter(schema_name=connection.schema_name).first()
+    return getattr(tenant, "currency", "") or DEFAULT_CURRENCY

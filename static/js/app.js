@@ -20,6 +20,13 @@
       toast.appendChild(undo);
     }
     toast.hidden = false;
+    // Announce through the permanent live region (a region revealed at the moment its text
+    // changes is not reliably read out).
+    const live = document.getElementById("toast-live");
+    if (live) {
+      live.textContent = "";
+      setTimeout(function () { live.textContent = message || ""; }, 60);
+    }
     clearTimeout(toastTimer);
     toastTimer = setTimeout(function () { toast.hidden = true; }, (detail && detail.seconds ? detail.seconds : 4) * 1000);
   }

@@ -21,11 +21,14 @@
     return list ? Array.from(list.querySelectorAll(".q-item[data-action-id]")) : [];
   }
 
-  function select(index) {
+  // `quiet` marks the card without moving focus or scrolling: on load the page header and
+  // the filters stay in view, and a screen reader starts at the top of the page.
+  function select(index, quiet) {
     const all = items();
     if (!all.length) { current = -1; return; }
     current = Math.max(0, Math.min(index, all.length - 1));
     all.forEach(function (item, i) { item.classList.toggle("selected", i === current); });
+    if (quiet) return;
     all[current].focus({ preventScroll: true });
     all[current].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
@@ -63,8 +66,20 @@
     if (help.open) help.close(); else help.showModal();
   }
 
+  // Single-key shortcuts can be turned off in the help dialog (kept per browser).
+  const KEYS_OFF = "ll-queue-keys-off";
+  const keysToggle = document.querySelector("[data-keys-toggle]");
+  function keysOn() { try { return localStorage.getItem(KEYS_OFF) !== "1"; } catch (e) { return true; } }
+  if (keysToggle) {
+    keysToggle.checked = keysOn();
+    keysToggle.addEventListener("change", function () {
+      try { localStorage.setItem(KEYS_OFF, keysToggle.checked ? "0" : "1"); } catch (e) { /* private mode */ }
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!keysOn() && !(event.target && event.target.name === "reason")) return;
     const target = event.target;
     const typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
     if (typing) {
@@ -138,5 +153,5 @@
   }
 
   refreshBulk();
-  if (items().length) select(0);
+  if (items().length) select(0, true);
 })();

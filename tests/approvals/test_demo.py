@@ -1,4 +1,5 @@
 import random
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -13,7 +14,10 @@ def test_the_demo_fills_the_queue_and_the_history_and_is_idempotent(
 ):
     monkeypatch.setattr(demo, "HISTORY_PER_SCALE", 40)
     for number in range(6):
-        DealFactory(account=AccountFactory(external_id=f"demo-acc-{number}"))
+        # Proposal amounts are the deal's value: large enough deals for the guardrails to hold.
+        DealFactory(
+            account=AccountFactory(external_id=f"demo-acc-{number}"), amount=Decimal("120000")
+        )
     ctx = DemoContext(
         org=org,
         scale=1,

@@ -52,6 +52,8 @@ def test_make_run_serves_the_demo_org_and_ctrl_c_stops_everything(tmp_path):
         text = "".join(output)
         assert f"http://demo.localhost:{port}/" in text, text[-3000:]
         assert "manager    maria" in text
+        # The logins come after the workers' start-up output, not scrolled away by it.
+        assert "celery@" not in text.split("Demo logins")[-1]
 
         login = urllib.request.urlopen(
             urllib.request.Request(
@@ -72,6 +74,7 @@ def test_make_run_serves_the_demo_org_and_ctrl_c_stops_everything(tmp_path):
         server.wait(timeout=60)
     rest = server.stdout.read()
     assert "Stopped." in rest
+    assert "ERROR" not in rest and "PID file" not in rest  # a clean stop says nothing alarming
     leftovers = [
         p
         for p in psutil.process_iter(["cmdline"])

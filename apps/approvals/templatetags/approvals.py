@@ -9,8 +9,8 @@ from decimal import Decimal
 from django import template
 from django.utils import timezone, translation
 
-from apps.approvals.rendering import org_currency, text_diff
-from apps.tenancy.money import format_money
+from apps.approvals.rendering import text_diff
+from apps.tenancy.money import current_currency, format_money
 
 register = template.Library()
 
@@ -63,7 +63,7 @@ def pretty_json(value: object) -> str:
 @register.filter
 def money(value: Decimal | None) -> str:
     """In the organisation's currency, formatted for the reader's language, whole units."""
-    return format_money(value, org_currency(), translation.get_language() or "en", whole=True)
+    return format_money(value, current_currency(), translation.get_language() or "en", whole=True)
 
 
 @register.filter

@@ -1,0 +1,29 @@
+"""Admin list columns that show our values the way every page does (``when``, ``money``):
+``list_display = ["name", money_column("amount"), when_column("proposed_at")]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin
+
+from apps.tenancy.dates import format_when
+from apps.tenancy.money import current_currency, format_money
+
+
+def money_column(field: str, description: str | None = None) -> Callable:
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj):
+        return format_money(getattr(obj, field), current_currency())
+
+    column.__name__ = f"{field}_as_money"
+    return column
+
+
+def when_column(field: str, description: str | None = None) -> Callable:
+    @admin.display(description=description or field.replace("_", " "), ordering=field)
+    def column(obj):
+        return format_when(getattr(obj, field))
+
+    column.__name__ = f"{field}_as_when"
+    return column
