@@ -18,6 +18,7 @@ from apps.approvals.services import (
     webhook_secret_rotate,
     webhooks_retry,
 )
+from apps.tenancy.admin_display import money_column, when_column
 
 SECRET_ATTRIBUTE = "_approvals_new_webhook_secret"
 
@@ -27,9 +28,6 @@ def _show_secret_once(request: HttpRequest, secret: str) -> HttpResponse:
     response = render(request, "approvals/admin_secret.html", {"secret": secret})
     response["Cache-Control"] = "no-store"
     return response
-
-
-from apps.tenancy.admin_display import money_column, when_column
 
 
 @admin.register(ApprovalSettings)

@@ -37,9 +37,10 @@ from apps.approvals.models import (
     NoticeKind,
     ProposedAction,
 )
-from apps.approvals.rendering import current_organization, org_currency, render_action
+from apps.approvals.rendering import current_organization, render_action
 from apps.approvals.selectors import approval_settings_get
 from apps.crm.models import Account
+from apps.tenancy.money import current_currency
 from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import User
 from apps.users.roles import AGENT, CAPABILITIES, Role
@@ -237,7 +238,7 @@ def _emails(notice_ids: list[int], kind: str) -> list[EmailMultiAlternatives]:
     for notice in notices:
         by_recipient[notice.recipient_id].append(notice)
     base = site_url()
-    currency = org_currency()
+    currency = current_currency()
     messages = []
     for items in by_recipient.values():
         recipient = items[0].recipient

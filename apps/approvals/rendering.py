@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import translation
 
 from apps.tenancy.models import Organization
-from apps.tenancy.money import DEFAULT_CURRENCY, format_money
+from apps.tenancy.money import current_currency, format_money
 
 MAX_EDITED_PAYLOAD_BYTES = 64 * 1024
 
@@ -203,12 +203,6 @@ def current_organization() -> Organization | None:
     return Organization.objects.filter(schema_name=connection.schema_name).first()
 
 
-def org_currency() -> str:
-    """The current organisation's currency (its setting; USD when none is known)."""
-    organization = current_organization()
-    return getattr(organization, "currency", "") or DEFAULT_CURRENCY
-
-
 def _money_lines(action, payload: dict, currency: str, locale: str) -> list[tuple[str, str]]:
     """Pricing terms in money: amount, discount, deal value before and after."""
     lines: list[tuple[str, str]] = []
@@ -238,7 +232,7 @@ def render_action(
     payload = payload if payload is not None else action.to_execute
     if not isinstance(payload, dict):
         payload = {"payload": payload}
-    currency = currency or org_currency()
+    currency = currency or current_currency()
     locale = locale or translation.get_language() or "en"
     form = action_form(action.action_type, payload)
     known = {spec.key for spec in form.fields}
