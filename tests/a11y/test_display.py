@@ -103,7 +103,8 @@ def test_every_jargon_statistic_has_its_plain_language_help(org, page_client, ma
     LearningFactory()
     html = page_client(manager).get(reverse("feedback:learnings")).content.decode()
     assert 'aria-label="What is Rank?"' in html and "Relevance × confidence × decay" in html
-    assert 'aria-label="What is Confidence?"' in html and "Wilson" in html
+    assert 'aria-label="What is Confidence?"' in html and "0.50 with none" in html
+    assert 'aria-label="What is Lift?"' in html
     team = page_client(manager).get(reverse("dashboards:manager")).content.decode()
     assert 'aria-label="What is Success rate?"' in team
 
