@@ -34,6 +34,7 @@ run: $(STAMP)
 test: chromium $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-browser

@@ -64,6 +64,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     *COMMON_APPS,
     "apps.crm",
+    "apps.agents",
     "apps.outcomes",
     "apps.feedback",
     "apps.insights",
@@ -294,7 +295,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "learning_site.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "learning_site.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "apps.web.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["learning_site.security.ApiKeyRateThrottle"],
 }

@@ -10,6 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from apps.agents.api import CloneRef
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.approvals.selectors import action_get, action_public_data
 from apps.approvals.services import (
@@ -20,15 +21,8 @@ from apps.approvals.services import (
     action_record_result,
 )
 from apps.crm.api import AccountRef, DealRef
-from apps.personas.models import Clone
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import Conflict
-
-
-class CloneRef(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Clone.objects.all())
-        super().__init__(slug_field="external_id", **kwargs)
+from apps.web.api_errors import Conflict
 
 
 class ProposeSerializer(serializers.Serializer):

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.approvals.guardrails import Proposal, classify, risk_score
 from apps.approvals.models import (
     ActionEvent,
@@ -37,7 +38,6 @@ from apps.crm.models import Account, Deal
 from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
-from apps.personas.models import Clone
 from apps.users.models import User
 
 MAX_REASON = 2000

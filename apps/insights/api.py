@@ -24,7 +24,7 @@ from apps.insights.services import (
     insight_dismiss,
 )
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import Conflict
+from apps.web.api_errors import Conflict
 
 
 class InsightSerializer(serializers.ModelSerializer):

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from apps.agents.api import CloneRef
 from apps.crm.api import AccountRef, DealRef
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.outcomes.selectors import (
@@ -24,9 +25,8 @@ from apps.outcomes.selectors import (
     outcomes_visible_to,
 )
 from apps.outcomes.services import MAX_OUTPUT_TEXT, outcome_record, outcomes_record_bulk_json
-from apps.personas.models import Clone
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import PayloadTooLarge
+from apps.web.api_errors import PayloadTooLarge
 
 # 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
 MAX_BULK_BYTES = 64 * 2**20
@@ -41,9 +41,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
     )
     account = AccountRef()
     deal = DealRef(required=False, allow_null=True)
-    clone = serializers.SlugRelatedField(
-        slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
-    )
+    clone = CloneRef(required=False, allow_null=True)
     predicted_confidence = serializers.FloatField(min_value=0, max_value=1)
     occurred_at = serializers.DateTimeField(required=False)
     output_text = serializers.CharField(

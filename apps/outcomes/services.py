@@ -23,6 +23,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.agents.models import Clone
 from apps.crm.models import STAGE_ORDER, Account, Deal
 from apps.outcomes.models import (
     CALIBRATION_BINS,
@@ -30,7 +31,6 @@ from apps.outcomes.models import (
     OutcomeRecord,
     Signal,
 )
-from apps.personas.models import Clone
 
 MAX_BULK_ITEMS = 1000
 MAX_OUTPUT_TEXT = 50_000

@@ -18,9 +18,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from apps.agents.models import SLIDERS, Clone
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import OutcomeRecord
-from apps.personas.models import SLIDERS, Clone, PersonaVersion
+from apps.personas.models import PersonaVersion
 from apps.personas.rendering import SLIDER_LABELS
 from apps.users.models import User
 from apps.users.roles import Role, can
