@@ -23,6 +23,7 @@ from apps.approvals.services import (
 from apps.crm.api import AccountRef, DealRef
 from apps.users.permissions import HasCapability
 from apps.web.api_errors import Conflict
+from apps.web.htmx import client_ip
 
 
 class ProposeSerializer(serializers.Serializer):
@@ -89,10 +90,6 @@ class ResultSerializer(serializers.Serializer):
 
 class ResultResponseSerializer(ActionSerializer):
     outcome_note = serializers.CharField()
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _conflict(error: DecisionConflict) -> Response:

@@ -13,9 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
 from apps.approvals.models import ActionStatus, ProposedAction
 from apps.approvals.selectors import (
@@ -39,13 +37,10 @@ from apps.approvals.services import (
     actions_bulk_approve,
 )
 from apps.users.permissions import capability_required
+from apps.web.htmx import changed, client_ip, safe_next
 
 CHANGED = "approvals-changed"
 MAX_BULK = 200
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _action_or_404(pk: int) -> ProposedAction:
@@ -54,19 +49,6 @@ def _action_or_404(pk: int) -> ProposedAction:
         return action_get(pk)
     except ProposedAction.DoesNotExist as missing:
         raise Http404("No such action.") from missing
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}):
-        return candidate
-    return default
-
-
-def _changed(response: HttpResponse, message: str) -> HttpResponse:
-    trigger_client_event(response, CHANGED)
-    trigger_client_event(response, "toast", {"message": message})
-    return response
 
 
 @require_GET
@@ -100,14 +82,14 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_or_404(pk)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
-    back = _next_url(request, reverse("approvals:queue"))
+    back = safe_next(request, reverse("approvals:queue"))
     try:
         decided = action_decide(
             action_id=action.pk,
             user=request.user,
             decision=decision,
             reason=reason,
-            ip=_client_ip(request),
+            ip=client_ip(request),
             via="page",
         )
     except ValidationError as invalid:
@@ -126,13 +108,13 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 {"action": conflict.action, "conflict": str(conflict), "next": back},
                 status=409,
             )
-            return _changed(response, str(conflict))
+            return changed(response, CHANGED, message=str(conflict))
         messages.error(request, f"{conflict.action.account.name}: {conflict}")
         return redirect(back)
     verb = "Approved" if decided.status == ActionStatus.APPROVED else "Rejected"
     message = f"{verb}: {decided.action_type.replace('_', ' ')} for {decided.account.name}"
     if request.htmx:
-        return _changed(HttpResponse(""), message)
+        return changed(HttpResponse(""), CHANGED, message=message)
     messages.success(request, message)
     return redirect(back)
 
@@ -145,11 +127,11 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         ids = sorted({int(value) for value in request.POST.getlist("ids")})
     except ValueError:
         ids = []
-    back = _next_url(request, reverse("approvals:queue"))
+    back = safe_next(request, reverse("approvals:queue"))
     if not ids or len(ids) > MAX_BULK:
         error = "Select at least one action." if not ids else f"Select at most {MAX_BULK}."
         if request.htmx:
-            return _changed(HttpResponse(error, status=400), error)
+            return changed(HttpResponse(error, status=400), CHANGED, message=error)
         messages.error(request, error)
         return redirect(back)
     confirmed = request.htmx or request.POST.get("confirmed") == "yes"
@@ -160,7 +142,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         action_ids=ids,
         user=request.user,
         reason=request.POST.get("reason", ""),
-        ip=_client_ip(request),
+        ip=client_ip(request),
     )
     message = f"Approved {len(result.decided)} action{'s' if len(result.decided) != 1 else ''}"
     if result.skipped:
@@ -168,7 +150,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         response = HttpResponse("")
         response["HX-Refresh"] = "true"
-        return _changed(response, message)
+        return changed(response, CHANGED, message=message)
     messages.success(request, message + ".")
     return redirect(back)
 
