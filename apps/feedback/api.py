@@ -17,9 +17,10 @@ from apps.feedback.models import (
     LearningApplication,
     LearningCategory,
 )
-from apps.feedback.selectors import learnings_ranked, outcomes_visible_to
+from apps.feedback.selectors import learnings_ranked
 from apps.feedback.services import feedback_rate, learning_application_record
 from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.selectors import outcomes_visible_to
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 

@@ -22,17 +22,10 @@ from django.db.models.expressions import ExpressionWrapper
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apps.crm.selectors import accounts_visible_to
 from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning
 from apps.feedback.scoring import decay_sql
 from apps.outcomes.models import OutcomeRecord
-
-
-def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
-    """Agent outputs on the accounts ``user`` may see (a rep: the accounts they own)."""
-    return OutcomeRecord.objects.filter(
-        account__in=accounts_visible_to(user).order_by().values("pk")
-    )
+from apps.outcomes.selectors import outcomes_visible_to
 
 
 def outcome_for_rating(user, pk: int) -> OutcomeRecord:
