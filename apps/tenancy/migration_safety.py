@@ -10,7 +10,9 @@
    the pg_dump whose major version matches the server;
 4. migrate: django-tenants' ``migrate_schemas`` one schema at a time (or in a pool of forked
    workers with ``parallel``), stopping at the first failure;
-5. verify: every schema in scope is at the target, and no pre-existing table lost rows.
+5. verify: every schema in scope is at the target, no pre-existing table lost rows, and
+   each organisation's tables have the columns, indexes, constraints and triggers the
+   other organisations' schemas at the target share (the reference structure).
 
 A schema that failed is restored with ``safe_migrate --restore <backup file>``.
 """
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -274,6 +277,86 @@ def table_fingerprints(
             count, checksum = cursor.fetchone()
             fingerprints[table] = (count, checksum)
     return fingerprints
+
+
+def schema_structure(schema: str) -> dict[str, frozenset[str]]:
+    """``table -> its columns, indexes, constraints and triggers``, each as one line of text.
+
+    The text is PostgreSQL's own definition with the schema name taken out, so two schemas
+    migrated alike give equal structures: a column as ``column name type null|not null
+    default``, the rest as ``index|constraint|trigger name: definition``. A check
+    constraint is named with its columns only: PostgreSQL prints the same expression in
+    other words once a dump has been restored.
+    """
+    quote = connection.ops.quote_name
+    prefixes = (f"{quote(schema)}.", f"{schema}.")
+    structure: dict[str, set[str]] = {}
+
+    def add(table: str, line: str) -> None:
+        for prefix in prefixes:
+            line = line.replace(prefix, "")
+        structure.setdefault(table, set()).add(line)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT cls.relname, 'column ' || att.attname || ' '
+                   || format_type(att.atttypid, att.atttypmod)
+                   || CASE WHEN att.attnotnull THEN ' not null' ELSE ' null' END
+                   || coalesce(' default ' || pg_get_expr(def.adbin, def.adrelid), '')
+                   || CASE WHEN att.attidentity <> '' THEN ' identity' ELSE '' END
+            FROM pg_attribute att
+            JOIN pg_class cls ON cls.oid = att.attrelid
+            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+            LEFT JOIN pg_attrdef def ON def.adrelid = att.attrelid AND def.adnum = att.attnum
+            WHERE ns.nspname = %(schema)s AND cls.relkind IN ('r', 'p')
+              AND att.attnum > 0 AND NOT att.attisdropped
+            UNION ALL
+            SELECT tablename, 'index ' || indexname || ': ' || indexdef
+            FROM pg_indexes WHERE schemaname = %(schema)s
+            UNION ALL
+            SELECT cls.relname, 'constraint ' || con.conname || ': ' || CASE
+                WHEN con.contype = 'c' THEN 'CHECK on (' || array_to_string(ARRAY(
+                    SELECT attname FROM pg_attribute
+                    WHERE attrelid = con.conrelid AND attnum = ANY(con.conkey)
+                    ORDER BY attnum), ', ') || ')'
+                ELSE pg_get_constraintdef(con.oid) END
+            FROM pg_constraint con
+            JOIN pg_class cls ON cls.oid = con.conrelid
+            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+            WHERE ns.nspname = %(schema)s
+            UNION ALL
+            SELECT cls.relname, 'trigger ' || tg.tgname || ': ' || pg_get_triggerdef(tg.oid)
+            FROM pg_trigger tg
+            JOIN pg_class cls ON cls.oid = tg.tgrelid
+            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+            WHERE ns.nspname = %(schema)s AND NOT tg.tgisinternal
+            """,
+            {"schema": schema},
+        )
+        for table, line in cursor.fetchall():
+            add(table, line)
+    return {table: frozenset(lines) for table, lines in structure.items()}
+
+
+def structure_differences(
+    structure: dict[str, frozenset[str]], reference: dict[str, frozenset[str]]
+) -> list[str]:
+    """What ``structure`` lacks or has beyond ``reference``, one line each, table by table."""
+    differences = []
+    for table in sorted(structure.keys() | reference.keys()):
+        if table not in structure:
+            differences.append(f"table {table} is missing")
+        elif table not in reference:
+            differences.append(f"table {table} is not in the reference schema")
+        else:
+            differences += [
+                f"{table}: missing {line}" for line in sorted(reference[table] - structure[table])
+            ]
+            differences += [
+                f"{table}: extra {line}" for line in sorted(structure[table] - reference[table])
+            ]
+    return differences
 
 
 def schemas_size_bytes(schemas: list[str]) -> int:
@@ -649,6 +732,57 @@ def schemas_verify(
             )
         if result.rows_before:
             _compare_row_counts(result, table_row_counts(result.schema), rollback=rollback)
+    _compare_structures(results, targets, executor)
+
+
+# Organisations' schemas compared, at the least, for the structure check (others at the
+# target are added when the run covers fewer).
+STRUCTURE_QUORUM = 3
+
+
+def _compare_structures(results: list[SchemaResult], targets: list[Target], executor) -> None:
+    """Every organisation's schema has the structure most of them share (the reference).
+
+    The organisations of the run that reached the target, topped up to ``STRUCTURE_QUORUM``
+    with others at the same target, vote: the structure most share is the reference and
+    each schema of the run that differs gets a problem naming the differences. Without a
+    majority (two schemas, two structures) each differing schema is reported.
+    """
+    public = get_public_schema_name()
+    checked = [r for r in results if r.schema != public and not r.error and not r.problems]
+    structures = {result.schema: schema_structure(result.schema) for result in checked}
+    if not structures:
+        return
+    if len(structures) < STRUCTURE_QUORUM:
+        for schema, _ in schemas_in_scope():
+            if len(structures) >= STRUCTURE_QUORUM:
+                break
+            if schema != public and schema not in structures:
+                if not schema_plan(executor, schema, targets):
+                    structures[schema] = schema_structure(schema)
+    votes = Counter(_structure_key(structure) for structure in structures.values())
+    (winner, most), *others = votes.most_common()
+    majority = not others or others[0][1] < most
+    for result in checked:
+        structure = structures[result.schema]
+        if majority:
+            differences = structure_differences(structure, dict(winner))
+        else:
+            differences = [
+                f"differs from {schema}"
+                for schema, other in structures.items()
+                if schema != result.schema and other != structure
+            ]
+        if differences:
+            shown = "; ".join(differences[:5])
+            more = f" and {len(differences) - 5} more" if len(differences) > 5 else ""
+            result.problems.append(
+                f"structure differs from the other organisations' schemas: {shown}{more}"
+            )
+
+
+def _structure_key(structure: dict[str, frozenset[str]]) -> frozenset:
+    return frozenset(structure.items())
 
 
 def _compare_row_counts(result: SchemaResult, after: dict[str, int], *, rollback: bool) -> None:

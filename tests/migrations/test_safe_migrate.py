@@ -382,3 +382,37 @@ def test_a_migration_that_deletes_rows_fails_the_run_naming_schema_and_table(
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {stage_changes}")
         assert cursor.fetchone() == (count,)
+
+
+def test_a_schema_whose_structure_drifted_is_reported_by_name(orgs):
+    first, drifted, third = orgs
+    schema = connection.ops.quote_name(drifted.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s "
+            "AND connamespace = %s::regnamespace",
+            ["deal_amount_non_negative", drifted.schema_name],
+        )
+        (check,) = cursor.fetchone()
+        # someone "fixed" production by hand, in one organisation only
+        cursor.execute(f"ALTER TABLE {schema}.crm_account ADD COLUMN hotfix text")
+        cursor.execute(f"ALTER TABLE {schema}.crm_deal DROP CONSTRAINT deal_amount_non_negative")
+    try:
+        out = StringIO()
+        with pytest.raises(CommandError, match="1 of 3 schemas failed verification"):
+            call_command("safe_migrate", "--check", *_org_args(orgs), stdout=out)
+
+        run = migration_check(org_slugs=[org.slug for org in orgs])
+        by_schema = {result.schema: result for result in run.results}
+        assert by_schema[first.schema_name].ok and by_schema[third.schema_name].ok
+        (problem,) = by_schema[drifted.schema_name].problems
+        assert "crm_account: extra column hotfix text null" in problem
+        assert "crm_deal: missing constraint deal_amount_non_negative: CHECK on (amount)" in problem
+        assert "crm_account: extra column hotfix" in out.getvalue()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {schema}.crm_account DROP COLUMN IF EXISTS hotfix")
+            cursor.execute(
+                f"ALTER TABLE {schema}.crm_deal ADD CONSTRAINT deal_amount_non_negative {check}"
+            )
+    assert migration_check(org_slugs=[org.slug for org in orgs]).ok  # put back: no drift
