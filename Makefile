@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m learning_site.devserver
+	$(BIN)/python -m ops.devserver
 
 # The browser tests need Debian's Chromium at /usr/bin/chromium (never a downloaded one).
 # `chromium` comes first, so a machine without it stops before anything runs.
@@ -67,9 +67,9 @@ test-services: $(STAMP)
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/python -m pytest -m services -q $(PYTEST_ARGS)
 
-# Production serving on one host (see learning_site/serve.py for the defaults it fills in).
+# Production serving on one host (see ops/serve.py for the defaults it fills in).
 serve: $(STAMP)
-	$(BIN)/python -m learning_site.serve $(SERVE_ARGS)
+	$(BIN)/python -m ops.serve $(SERVE_ARGS)
 
 # API fuzzing (also part of test-services): a live `make serve` server on the machine's
 # PostgreSQL, schemathesis over every operation. FUZZ_MAX_EXAMPLES=50 for a longer run.

@@ -125,7 +125,7 @@ ASGI_APPLICATION = "learning_site.asgi.application"
 if os.environ.get("DATABASE_URL"):
     _database = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)
 else:
-    from learning_site.embedded import embedded_database
+    from ops.embedded import embedded_database
 
     _database = embedded_database(DATA_DIR)
 _database["ENGINE"] = "django_tenants.postgresql_backend"

@@ -9,7 +9,7 @@ import os
 import sys
 from urllib.parse import quote
 
-from learning_site.processes import celery_commands, port_free, supervise
+from ops.processes import celery_commands, port_free, supervise
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
@@ -64,7 +64,7 @@ def main() -> int:
 
     exit_code = supervise(commands, host=HOST, port=PORT, on_ready=announce, env=env)
     if not os.environ.get("DATABASE_URL"):
-        from learning_site.embedded import embedded_database_stop
+        from ops.embedded import embedded_database_stop
 
         embedded_database_stop(settings.DATA_DIR)
     print("Stopped.", flush=True)
