@@ -47,6 +47,17 @@ def slider_field(help_text: str) -> models.PositiveSmallIntegerField:
     )
 
 
+def slider_range_checks(prefix: str) -> list[models.CheckConstraint]:
+    """Each slider from 0 to 100, in the database (``<prefix>_<slider>_range``)."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{slider}__gte": 0, f"{slider}__lte": 100}),
+            name=f"{prefix}_{slider}_range",
+        )
+        for slider in SLIDERS
+    ]
+
+
 class Clone(models.Model):
     """An agent persona owned by a rep: how the agent writes when it acts for them.
 
@@ -74,13 +85,7 @@ class Clone(models.Model):
     class Meta:
         db_table = "personas_clone"
         ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(**{f"{slider}__gte": 0, f"{slider}__lte": 100}),
-                name=f"clone_{slider}_range",
-            )
-            for slider in SLIDERS
-        ]
+        constraints = slider_range_checks("clone")
         indexes = [models.Index(fields=["owner", "is_active"])]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.agents.models import SLIDERS, Clone, RegionProfile, slider_field
+from apps.agents.models import Clone, RegionProfile, slider_field, slider_range_checks
 
 
 class PersonaVersion(models.Model):
@@ -41,13 +41,7 @@ class PersonaVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["clone", "number"], name="persona_version_unique"),
             models.CheckConstraint(condition=Q(number__gte=1), name="persona_version_positive"),
-            *[
-                models.CheckConstraint(
-                    condition=Q(**{f"{slider}__gte": 0, f"{slider}__lte": 100}),
-                    name=f"persona_version_{slider}_range",
-                )
-                for slider in SLIDERS
-            ],
+            *slider_range_checks("persona_version"),
         ]
         indexes = [models.Index(fields=["clone", "created_at"])]
 
