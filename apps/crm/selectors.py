@@ -3,8 +3,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from apps.crm.models import Account, Deal
-from apps.users.models import User
-from apps.users.roles import Role, can
+from apps.users.roles import can, sees_only_own
 
 
 def account_visibility(user, via: str = "") -> Q:
@@ -16,7 +15,7 @@ def account_visibility(user, via: str = "") -> Q:
     """
     if not can(user, "crm.read"):
         return Q(pk__in=[])
-    if isinstance(user, User) and user.role == Role.REP:
+    if sees_only_own(user):
         return Q(**{f"{via}owner": user})
     return Q()
 
