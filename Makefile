@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-services lint install clean-data help serve fuzz bench check-deploy
+.PHONY: run test test-unit test-browser chromium test-services lint install clean-data help serve fuzz \
+	bench check-deploy
 
 help:
 	@echo "make run    install, start PostgreSQL (embedded unless DATABASE_URL), web, worker, beat"
-	@echo "make test   install and run the whole test suite"
+	@echo "make test   install (Chromium too, as root on Debian/Ubuntu) and run the whole test suite"
 	@echo "make lint   ruff"
 	@echo "make serve  production serving: gunicorn + uvicorn workers, whitenoise, worker, beat"
 	@echo "make fuzz   schemathesis against the live OpenAPI schema (machine's PostgreSQL)"
@@ -26,12 +27,38 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m learning_site.devserver
+	$(BIN)/python -m ops.devserver
 
-test: $(STAMP)
+# The browser tests need Debian's Chromium at /usr/bin/chromium (never a downloaded one).
+# `chromium` comes first, so a machine without it stops before anything runs.
+test: chromium $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -m "not services" -q $(PYTEST_ARGS)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-browser
+
+# Everything but the browser and services tests.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not services and not e2e" -q $(PYTEST_ARGS)
+
+# The browser tests (marker e2e) in a pytest process of their own: Playwright keeps an
+# event loop running in the test thread, which the unit suite never has to allow for.
+test-browser: chromium $(STAMP)
+	$(BIN)/python -m pytest -m "e2e and not services" -q $(PYTEST_ARGS)
+
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null || exit 1; \
+	  else \
+	    echo "make test needs Chromium at $(CHROMIUM) for the browser tests: install it (as root: apt-get install chromium) and run make test again"; \
+	    exit 1; \
+	  fi; \
+	fi
 
 # Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); run by .ci/run.
 test-services: $(STAMP)
@@ -40,9 +67,9 @@ test-services: $(STAMP)
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/python -m pytest -m services -q $(PYTEST_ARGS)
 
-# Production serving on one host (see learning_site/serve.py for the defaults it fills in).
+# Production serving on one host (see ops/serve.py for the defaults it fills in).
 serve: $(STAMP)
-	$(BIN)/python -m learning_site.serve $(SERVE_ARGS)
+	$(BIN)/python -m ops.serve $(SERVE_ARGS)
 
 # API fuzzing (also part of test-services): a live `make serve` server on the machine's
 # PostgreSQL, schemathesis over every operation. FUZZ_MAX_EXAMPLES=50 for a longer run.

@@ -42,11 +42,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from apps.agents.models import Clone  # noqa: E402
 from apps.crm.models import Account, Deal  # noqa: E402
 from apps.goals.models import Goal  # noqa: E402
 from apps.goals.services import goals_progress_refresh, performance_snapshots_write  # noqa: E402
 from apps.outcomes.models import ActionType, OutcomeRecord  # noqa: E402
-from apps.personas.models import Clone  # noqa: E402
 from apps.personas.services import persona_update  # noqa: E402
 from apps.tenancy.services import organization_create, public_tenant_ensure  # noqa: E402
 from apps.users.models import User  # noqa: E402

@@ -50,7 +50,7 @@ NOT_BUILT = "n/a: not built"
 
 def django_setup() -> None:
     """Configure this process like the server (production settings, the bench database)."""
-    from learning_site.serve import production_environment
+    from ops.serve import production_environment
 
     os.environ["DATABASE_URL"] = database_url(DATABASE)
     production_environment(DATA)
@@ -214,7 +214,7 @@ def ours(args) -> tuple[list, dict[str, Timing]]:
         env["REDIS_URL"] = redis_url  # as in production: cache (throttle counters) on Redis
     server = Server(
         "learning-loop",
-        [sys.executable, "-m", "learning_site.serve", "--web-only", "--no-migrate", "--no-demo"],
+        [sys.executable, "-m", "ops.serve", "--web-only", "--no-migrate", "--no-demo"],
         env=env,
         cwd=ROOT,
         log=ROOT / "artifacts" / "bench-server.log",

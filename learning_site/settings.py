@@ -64,6 +64,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     *COMMON_APPS,
     "apps.crm",
+    "apps.agents",
     "apps.outcomes",
     "apps.feedback",
     "apps.reviews",
@@ -132,7 +133,7 @@ ASGI_APPLICATION = "learning_site.asgi.application"
 if os.environ.get("DATABASE_URL"):
     _database = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)
 else:
-    from learning_site.embedded import embedded_database
+    from ops.embedded import embedded_database
 
     _database = embedded_database(DATA_DIR)
 _database["ENGINE"] = "django_tenants.postgresql_backend"
@@ -305,7 +306,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "learning_site.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "learning_site.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "apps.web.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": ["learning_site.security.ApiKeyRateThrottle"],
 }

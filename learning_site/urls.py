@@ -1,5 +1,7 @@
 """URLs of an organisation's host (``<slug>.localhost`` or any Domain row)."""
 
+from importlib.util import find_spec
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -9,7 +11,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from learning_site import views
 
-API_APPS = [
+# Every app with an API (``apps/<app>/api.py``, mounted at /api/v1/) and, when it has pages,
+# ``apps/<app>/urls.py`` (mounted at /).
+APPS = [
     "crm",
     "outcomes",
     "feedback",
@@ -20,17 +24,7 @@ API_APPS = [
     "personas",
     "dashboards",
 ]
-PAGE_APPS = [
-    "crm",
-    "outcomes",
-    "feedback",
-    "reviews",
-    "insights",
-    "approvals",
-    "goals",
-    "personas",
-    "dashboards",
-]
+PAGE_APPS = [app for app in APPS if find_spec(f"apps.{app}.urls")]
 
 admin.site.site_header = "Learning Loop administration"
 admin.site.site_title = "Learning Loop admin"
@@ -51,6 +45,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    *[path("api/v1/", include(f"apps.{app}.api")) for app in API_APPS],
+    *[path("api/v1/", include(f"apps.{app}.api")) for app in APPS],
     *[path("", include(f"apps.{app}.urls")) for app in PAGE_APPS],
 ]

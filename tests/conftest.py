@@ -8,13 +8,11 @@ Tests that need committed data (concurrency, live server) use ``fresh_org``.
 
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
-import pytest_django.fixtures as pytest_django_fixtures
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
@@ -29,29 +27,44 @@ OTHER_SLUG = "globex"
 ORG_HOST = "acme.localhost"
 OTHER_HOST = "globex.localhost"
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
-
-
-def _setup_default_database_always(items):
-    # pytest-django creates the test database only when a collected test uses `db` or the
-    # django_db marker; tests that only use `fresh_org` (committed data, e.g. the Celery
-    # services tests run alone with `-m services`) need it too.
-    aliases, serialized = _original_databases_for_setup(items)
-    return aliases | {"default"}, serialized
-
-
-_original_databases_for_setup = pytest_django_fixtures._get_databases_for_setup
-pytest_django_fixtures._get_databases_for_setup = _setup_default_database_always
-
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """The test database with its two organisations, whatever tests were collected.
+
+    Every test here reaches the database, through ``org`` (which asks for ``db``) or through
+    ``fresh_org`` (committed data, outside any test transaction). pytest-django's own fixture
+    creates the database only when a collected test asks for ``db`` or the ``django_db``
+    marker, and neither fits ``fresh_org``: ``db`` wraps the test in a transaction other
+    threads never see, and ``transactional_db`` flushes the shared tables (the organisations
+    themselves) after it. So this fixture, pytest-django's documented place to customise the
+    setup, always creates the default database, with the same reuse options.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
     with django_db_blocker.unblock():
+        databases = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={DEFAULT_DB_ALIAS},
+            keepdb=keepdb,
+        )
         public_tenant_ensure()
         for slug, name in [(ORG_SLUG, "Acme Corp"), (OTHER_SLUG, "Globex")]:
             if not Organization.objects.filter(slug=slug).exists():
                 organization_create(slug=slug, name=name)
     yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(databases, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture
@@ -164,22 +177,6 @@ def agent_api(api_client, agent_key):
 @pytest.fixture
 def manager_api(api_client, manager_key):
     return api_client(manager_key)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_every_connection(django_db_setup):
-    """At the end of the run, close the connections of every context, not only this one's.
-
-    Django keeps a connection per thread and context. Server threads of the browser and ASGI
-    tests, and fixtures that run after them, can hold connections that the teardown of the
-    test database never sees, and a single one left open makes dropping it fail ("being
-    accessed by other users").
-    """
-    yield
-    engine = type(connections[DEFAULT_DB_ALIAS])  # the backend's DatabaseWrapper
-    for wrapper in [item for item in gc.get_objects() if type(item) is engine]:
-        if wrapper.connection is not None:  # the raw one: the wrapper may be another thread's
-            wrapper.connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from apps.agents.api import CloneRef
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.approvals.notifications import may_decide
 from apps.approvals.selectors import action_get, action_public_data, actions_visible_to
@@ -24,16 +25,10 @@ from apps.approvals.services import (
     action_record_result,
 )
 from apps.crm.api import AccountRef, DealRef
-from apps.personas.models import Clone
 from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import Conflict
-
-
-class CloneRef(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Clone.objects.all())
-        super().__init__(slug_field="external_id", **kwargs)
+from apps.web.api_errors import Conflict
+from apps.web.htmx import client_ip
 
 
 class ProposeSerializer(serializers.Serializer):
@@ -109,10 +104,6 @@ class ResultSerializer(serializers.Serializer):
 
 class ResultResponseSerializer(ActionSerializer):
     outcome_note = serializers.CharField()
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _conflict(error: DecisionConflict) -> Response:

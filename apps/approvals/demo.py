@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import F
 
+from apps.agents.models import Clone
 from apps.approvals.models import ActionEvent, ProposedAction
 from apps.approvals.services import (
     DecisionConflict,
@@ -22,7 +23,6 @@ from apps.approvals.services import (
 )
 from apps.crm.models import CLOSED_STAGES, STAGE_ORDER, Account, Deal, DealStage
 from apps.outcomes.models import ActionType, OutcomeRecord, Signal
-from apps.personas.models import Clone
 
 PENDING_PER_SCALE = 25
 QUEUE_ATTEMPTS = 6  # proposals tried per queue slot (most are autonomous)

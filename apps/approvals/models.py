@@ -191,7 +191,7 @@ class ProposedAction(models.Model):
         related_name="proposed_actions",
     )
     clone = models.ForeignKey(
-        "personas.Clone",
+        "agents.Clone",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.approvals.guardrails import Proposal, classify, risk_score
 from apps.approvals.models import (
     ActionEvent,
@@ -42,7 +43,6 @@ from apps.feedback.services import feedback_rate
 from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
-from apps.personas.models import Clone
 from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import ApiKey, User
 from apps.users.services import api_key_delegated_by

@@ -16,9 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
 
 from apps.approvals.models import ActionStatus, ProposedAction
 from apps.approvals.notifications import (
@@ -60,6 +58,7 @@ from apps.approvals.services import (
     conflict_message as conflict_message_for,
 )
 from apps.users.permissions import capability_required
+from apps.web.htmx import changed, client_ip, safe_next, toast
 
 
 def approver_required(view):
@@ -81,23 +80,12 @@ CHANGED = "approvals-changed"
 MAX_BULK = 200
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _action_or_404(request: HttpRequest, pk: int) -> ProposedAction:
     """One place decides which actions a page may touch: those on accounts the user sees."""
     try:
         return action_get(pk, user=request.user)
     except ProposedAction.DoesNotExist as missing:
         raise Http404("No such action.") from missing
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    candidate = request.POST.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}):
-        return candidate
-    return default
 
 
 def _prepared(action: ProposedAction, submitted: dict | None = None) -> ProposedAction:
@@ -118,12 +106,6 @@ def _submitted_payload(request: HttpRequest, action: ProposedAction) -> dict | N
         if key.startswith("field-") and key.removeprefix("field-") in fields
     }
     return {**action.payload, **submitted}
-
-
-def _changed(response: HttpResponse, message: str) -> HttpResponse:
-    trigger_client_event(response, CHANGED)
-    trigger_client_event(response, "toast", {"message": message})
-    return response
 
 
 @require_GET
@@ -160,7 +142,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     action = _action_or_404(request, pk)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
-    back = _next_url(request, reverse("approvals:queue"))
+    back = safe_next(request, reverse("approvals:queue"))
     payload = _submitted_payload(request, action)
     try:
         decided = action_decide(
@@ -169,7 +151,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             decision=decision,
             reason=reason,
             payload=payload,
-            ip=_client_ip(request),
+            ip=client_ip(request),
             via="page",
             undoable=True,
         )
@@ -194,7 +176,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 {"action": conflict.action, "conflict": str(conflict), "next": back},
                 status=409,
             )
-            return _changed(response, str(conflict))
+            return changed(response, CHANGED, message=str(conflict))
         messages.error(request, f"{conflict.action.account.name}: {conflict}")
         return redirect(back)
     verb = "Approved" if decided.status == ActionStatus.APPROVED else "Rejected"
@@ -212,11 +194,11 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         ids = sorted({int(value) for value in request.POST.getlist("ids")})
     except ValueError:
         ids = []
-    back = _next_url(request, reverse("approvals:queue"))
+    back = safe_next(request, reverse("approvals:queue"))
     if not ids or len(ids) > MAX_BULK:
         error = "Select at least one action." if not ids else f"Select at most {MAX_BULK}."
         if request.htmx:
-            return _changed(HttpResponse(error, status=400), error)
+            return changed(HttpResponse(error, status=400), CHANGED, message=error)
         messages.error(request, error)
         return redirect(back)
     confirmed = request.htmx or request.POST.get("confirmed") == "yes"
@@ -227,7 +209,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         action_ids=ids,
         user=request.user,
         reason=request.POST.get("reason", ""),
-        ip=_client_ip(request),
+        ip=client_ip(request),
     )
     message = f"Approved {len(result.decided)} action{'s' if len(result.decided) != 1 else ''}"
     if result.skipped:
@@ -250,20 +232,14 @@ def _decided(
     until = (timezone.now() + UNDO_WINDOW).timestamp()
     undo_url = reverse("approvals:undo") + "?" + "&".join(f"ids={pk}" for pk in ids)
     if request.htmx and not refresh:
-        response = HttpResponse("")
-        trigger_client_event(response, CHANGED)
-        trigger_client_event(
-            response,
-            "toast",
-            {"message": message, "undo_url": undo_url, "seconds": UNDO_WINDOW.seconds},
-        )
-        return response
+        response = changed(HttpResponse(""), CHANGED)
+        return toast(response, message, undo_url=undo_url, seconds=UNDO_WINDOW.seconds)
     request.session[UNDO_SESSION_KEY] = {"ids": ids, "until": until}
     messages.success(request, message + ".")
     if request.htmx:
         response = HttpResponse("")
         response["HX-Refresh"] = "true"
-        return _changed(response, message)
+        return changed(response, CHANGED, message=message)
     return redirect(back)
 
 
@@ -288,7 +264,7 @@ def undo(request: HttpRequest) -> HttpResponse:
         )
     except ValueError:
         ids = []
-    undone = actions_undo(action_ids=ids[:MAX_BULK], user=request.user, ip=_client_ip(request))
+    undone = actions_undo(action_ids=ids[:MAX_BULK], user=request.user, ip=client_ip(request))
     if undone:
         message = f"Undone: {len(undone)} action{'s' if len(undone) != 1 else ''} waiting again."
     else:
@@ -297,9 +273,9 @@ def undo(request: HttpRequest) -> HttpResponse:
         response = HttpResponse("", status=200 if undone else 409)
         if undone:
             response["HX-Refresh"] = "true"
-        return _changed(response, message)
+        return changed(response, CHANGED, message=message)
     (messages.success if undone else messages.error)(request, message)
-    return redirect(_next_url(request, reverse("approvals:queue")))
+    return redirect(safe_next(request, reverse("approvals:queue")))
 
 
 def _detail_context(action: ProposedAction, extra: dict | None = None) -> dict:
@@ -449,7 +425,7 @@ def email_decision(request: HttpRequest, token: str) -> HttpResponse:
                 user=recipient,
                 decision=target.decision,
                 reason=reason,
-                ip=_client_ip(request),
+                ip=client_ip(request),
                 via="email",
             )
         except ValidationError as invalid:

@@ -39,7 +39,7 @@ from apps.dashboards.services import dashboard_numbers
 from apps.outcomes.models import ActionType
 from apps.users.models import User
 from apps.users.permissions import HasCapability
-from apps.users.roles import Role
+from apps.users.roles import sees_only_own
 
 PERIOD_PARAM = OpenApiParameter(
     "period", str, enum=["30d", "90d", "365d"], description="default 30d"
@@ -68,7 +68,7 @@ def _scope(request: Request, username: str) -> User | None:
 
 
 def _is_rep(request: Request) -> bool:
-    return isinstance(request.user, User) and request.user.role == Role.REP
+    return sees_only_own(request.user)
 
 
 class _AnalyticsView(APIView):

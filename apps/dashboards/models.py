@@ -81,7 +81,7 @@ class OutcomeDaily(models.Model):
         "outcomes.ActionType", on_delete=models.CASCADE, related_name="+"
     )
     clone = models.ForeignKey(
-        "personas.Clone", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "agents.Clone", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     owner = models.ForeignKey(
         "users.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"

@@ -59,7 +59,7 @@ from apps.insights.models import SEVERITY_RANK, Insight, InsightStatus, Severity
 from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.selectors import calibration_reports
 from apps.users.models import User
-from apps.users.roles import Role
+from apps.users.roles import Role, sees_only_own
 
 CACHE_SECONDS = 300
 EMAIL_ACTION = "email_sent"
@@ -574,7 +574,7 @@ def rep_scope_for(user, username: str | None) -> User | None:
     manager, executive, admin or the agent sees the rep named by ``username``, or every
     account when no name is given.
     """
-    if isinstance(user, User) and user.role == Role.REP:
+    if sees_only_own(user):
         if username and username != user.username:
             raise PermissionDenied("Reps see their own dashboard only.")
         return user

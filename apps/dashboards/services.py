@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -14,27 +13,8 @@ from apps.crm.models import Account
 from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.dashboards.periods import Period
 from apps.dashboards.selectors import cache_key, cached
+from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import ActionType, OutcomeRecord
-
-_FEEDBACK_FIELDS = {
-    "outcome",
-    "kind",
-    "rating",
-    "likelihood_to_reuse",
-    "would_recommend",
-    "usefulness",
-    "updated_at",
-}
-
-
-def _feedback_table() -> str | None:
-    """The feedback table when the feedback app provides the detailed-rating fields."""
-    try:
-        model = apps.get_model("feedback", "FeedbackEntry")
-    except LookupError:
-        return None
-    names = {field.name for field in model._meta.get_fields()}
-    return model._meta.db_table if _FEEDBACK_FIELDS <= names else None
 
 
 def pattern_rollup_refresh() -> int:
@@ -46,9 +26,7 @@ def pattern_rollup_refresh() -> int:
     mean satisfaction, mean usefulness, mean likelihood to reuse (1-10) and how many would
     recommend.
     """
-    feedback = _feedback_table()
-    if feedback:
-        feedback_join = f"""
+    feedback_join = f"""
         LEFT JOIN (
             SELECT o.action_type_id,
                    count(*) AS ratings,
@@ -57,20 +35,11 @@ def pattern_rollup_refresh() -> int:
                    count(*) FILTER (WHERE f.would_recommend) AS recommend,
                    avg(f.usefulness)::float AS mean_usefulness,
                    max(f.updated_at) AS last_feedback
-              FROM {feedback} f
+              FROM {FeedbackEntry._meta.db_table} f
               JOIN {OutcomeRecord._meta.db_table} o ON o.id = f.outcome_id
-             WHERE f.kind = 'dashboard'
+             WHERE f.kind = %(detailed)s
              GROUP BY o.action_type_id
         ) fb ON fb.action_type_id = t.id"""
-        feedback_columns = (
-            "coalesce(fb.ratings, 0), fb.mean_satisfaction, fb.mean_reuse, "
-            "coalesce(fb.recommend, 0), fb.mean_usefulness"
-        )
-        last_feedback = "fb.last_feedback"
-    else:
-        feedback_join = ""
-        feedback_columns = "0, NULL, NULL, 0, NULL"
-        last_feedback = "NULL"
     sql = f"""
         INSERT INTO {PatternRollup._meta.db_table} (
             action_type_id, total, last_7_days, last_30_days, decided, succeeded, failed,
@@ -81,8 +50,9 @@ def pattern_rollup_refresh() -> int:
                coalesce(oc.decided, 0), coalesce(oc.succeeded, 0), coalesce(oc.failed, 0),
                oc.succeeded::float / nullif(oc.decided, 0),
                oc.score_sum / nullif(oc.decided, 0),
-               {feedback_columns},
-               GREATEST(oc.last_action, oc.last_resolution, {last_feedback}),
+               coalesce(fb.ratings, 0), fb.mean_satisfaction, fb.mean_reuse,
+               coalesce(fb.recommend, 0), fb.mean_usefulness,
+               GREATEST(oc.last_action, oc.last_resolution, fb.last_feedback),
                %(now)s
           FROM {ActionType._meta.db_table} t
           LEFT JOIN (
@@ -119,7 +89,7 @@ def pattern_rollup_refresh() -> int:
             refreshed_at = EXCLUDED.refreshed_at
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, {"now": timezone.now()})
+        cursor.execute(sql, {"now": timezone.now(), "detailed": FeedbackKind.DASHBOARD.value})
         return cursor.rowcount
 
 

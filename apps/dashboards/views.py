@@ -28,7 +28,7 @@ from apps.dashboards.selectors import (
 )
 from apps.dashboards.services import dashboard_numbers
 from apps.users.permissions import capability_required
-from apps.users.roles import Role
+from apps.users.roles import sees_only_own
 
 
 def _read_form(request: HttpRequest) -> tuple[DashboardForm, dict, int]:
@@ -63,7 +63,7 @@ def _render(
     extra: dict,
 ) -> HttpResponse:
     period = data["period"]
-    keep = {"rep": data["rep"]} if data.get("rep") and request.user.role != Role.REP else {}
+    keep = {"rep": data["rep"]} if data.get("rep") and not sees_only_own(request.user) else {}
     context = {
         "form": form,
         "data": data,
@@ -119,8 +119,8 @@ def rep(request: HttpRequest) -> HttpResponse:
     extra = {
         "scope_user": scope_user,
         "is_own": scope_user is not None and scope_user.pk == request.user.pk,
-        "can_pick_rep": request.user.role != Role.REP,
-        "reps": reps_for_picker() if request.user.role != Role.REP else [],
+        "can_pick_rep": not sees_only_own(request.user),
+        "reps": reps_for_picker() if not sees_only_own(request.user) else [],
         **sections.rep_live_sections(request, scope_user, period),
     }
     return _render(request, "dashboards/rep.html", form=form, data=data, status=status, extra=extra)

@@ -28,12 +28,7 @@ from apps.feedback.models import (
     LearningApplication,
     LearningCategory,
 )
-from apps.feedback.selectors import (
-    feedback_visible_to,
-    learning_applications,
-    learnings_ranked,
-    outcomes_visible_to,
-)
+from apps.feedback.selectors import feedback_visible_to, learning_applications, learnings_ranked
 from apps.feedback.services import (
     feedback_rate,
     feedback_update,
@@ -45,6 +40,7 @@ from apps.feedback.services import (
 )
 from apps.feedback.services.ratings import MAX_FEATURE_REQUESTS
 from apps.outcomes.models import ActionType, OutcomeRecord
+from apps.outcomes.selectors import outcomes_visible_to
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 

@@ -22,24 +22,12 @@ from django.db.models.expressions import ExpressionWrapper
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apps.crm.selectors import accounts_visible_to
-from apps.feedback.models import (
-    FeedbackEntry,
-    FeedbackKind,
-    Learning,
-    LearningApplication,
-)
+from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningApplication
 from apps.feedback.scoring import decay_sql
 from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.selectors import outcomes_visible_to
 from apps.users.models import User
 from apps.users.roles import can
-
-
-def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
-    """Agent outputs on the accounts ``user`` may see (a rep: the accounts they own)."""
-    return OutcomeRecord.objects.filter(
-        account__in=accounts_visible_to(user).order_by().values("pk")
-    )
 
 
 def feedback_visible_to(user) -> QuerySet[FeedbackEntry]:

@@ -17,9 +17,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
 
 from apps.feedback.forms import (
     DetailedFeedbackForm,
@@ -51,6 +49,7 @@ from apps.feedback.services.ratings import feedback_current
 from apps.outcomes.models import ActionType
 from apps.users.permissions import capability_required
 from apps.users.roles import can
+from apps.web.htmx import safe_next, toast
 
 REVIEW_PAGE_SIZE = 20
 APPLICATIONS_PAGE_SIZE = 25
@@ -63,15 +62,6 @@ def _aspects_offered() -> list[FeedbackAspect]:
 
 def _action_type_choices() -> list[tuple[str, str]]:
     return list(ActionType.objects.order_by("code").values_list("code", "name"))
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @require_GET
@@ -121,9 +111,9 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
     message = f"Rated {RATING_LABELS[entry.rating]}"
     if request.htmx:
         response = _rating_response(request, outcome)
-        return trigger_client_event(response, "toast", {"message": message})
+        return toast(response, message)
     messages.success(request, message)
-    return redirect(_safe_next(request, reverse("feedback:outcome", args=[outcome.pk])))
+    return redirect(safe_next(request, reverse("feedback:outcome", args=[outcome.pk])))
 
 
 def _outcome_page(
@@ -151,7 +141,7 @@ def _outcome_page(
         "outcome": outcome,
         "form": form,
         "rating_error": rating_error,
-        "next": _safe_next(request, ""),
+        "next": safe_next(request, ""),
     }
     return render(request, "feedback/outcome.html", context, status=status)
 
@@ -180,7 +170,7 @@ def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         context = {"outcome": outcome, "form": form, "saved": True}
         response = render(request, "feedback/outcome.html#detailed-form", context)
-        return trigger_client_event(response, "toast", {"message": "Detailed feedback saved"})
+        return toast(response, "Detailed feedback saved")
     messages.success(request, "Detailed feedback saved.")
     return redirect(request.path)
 
@@ -328,9 +318,9 @@ def learning_active(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
         response = render(request, "feedback/learnings.html#row", {"learning": learning})
-        return trigger_client_event(response, "toast", {"message": message})
+        return toast(response, message)
     messages.success(request, message)
-    return redirect(_safe_next(request, reverse("feedback:learnings")))
+    return redirect(safe_next(request, reverse("feedback:learnings")))
 
 
 # A spreadsheet runs a cell that begins with one of these as a formula (``=cmd|' /C calc'!A0``).

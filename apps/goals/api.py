@@ -8,10 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from apps.agents.api import CloneRef
 from apps.goals.models import Goal, GoalType
 from apps.goals.selectors import goals_visible_to
 from apps.goals.services import goal_create
-from apps.personas.models import Clone
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 
@@ -19,12 +19,7 @@ from apps.users.permissions import HasCapability
 class GoalSerializer(serializers.ModelSerializer):
     goal_type = serializers.ChoiceField(choices=GoalType.choices)
     target = serializers.DecimalField(max_digits=14, decimal_places=2)
-    clone = serializers.SlugRelatedField(
-        slug_field="external_id",
-        queryset=Clone.objects.all(),
-        required=False,
-        allow_null=True,
-    )
+    clone = CloneRef(required=False, allow_null=True)
     owner = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
     )

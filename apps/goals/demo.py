@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from apps.agents.demo import demo_clones_ensure
 from apps.goals.models import Goal
 from apps.goals.services import goal_create, goals_progress_refresh, performance_snapshots_write
-from apps.personas.demo import demo_clones_ensure
 
 SNAPSHOT_DAYS = 30
 

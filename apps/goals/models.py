@@ -39,7 +39,7 @@ class Goal(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     clone = models.ForeignKey(
-        "personas.Clone", null=True, blank=True, on_delete=models.CASCADE, related_name="goals"
+        "agents.Clone", null=True, blank=True, on_delete=models.CASCADE, related_name="goals"
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -114,7 +114,7 @@ class PerformanceSnapshot(models.Model):
     """
 
     clone = models.ForeignKey(
-        "personas.Clone", on_delete=models.CASCADE, related_name="performance_snapshots"
+        "agents.Clone", on_delete=models.CASCADE, related_name="performance_snapshots"
     )
     day = models.DateField()
     pipeline_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))

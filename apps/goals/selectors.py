@@ -25,8 +25,7 @@ from django.db.models.functions import Coalesce
 
 from apps.crm.models import CLOSED_STAGES, DealStage
 from apps.goals.models import Goal, PerformanceSnapshot
-from apps.users.models import User
-from apps.users.roles import Role, can
+from apps.users.roles import can, sees_only_own
 
 POSITIVE_SCORE = 0.5
 DECIDED = ["resolved", "expired"]
@@ -154,7 +153,7 @@ def goals_visible_to(user) -> QuerySet[Goal]:
     goals = Goal.objects.select_related("clone", "owner")
     if not can(user, "goals.read"):
         return goals.none()
-    if isinstance(user, User) and user.role == Role.REP:
+    if sees_only_own(user):
         return goals.filter(
             Q(owner=user) | Q(clone__owner=user) | Q(owner__isnull=True, clone__isnull=True)
         )

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.db.models import Count, F, OuterRef, QuerySet
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.crm.models import CLOSED_STAGES, Deal, DealStage
 from apps.goals.models import Goal, GoalStatus, PerformanceSnapshot
 from apps.goals.selectors import DECIDED, POSITIVE_SCORE, count_of, goals_measured, sum_of
 from apps.outcomes.models import OutcomeRecord
-from apps.personas.models import Clone
 from apps.users.models import User
 
 

@@ -41,7 +41,7 @@ from apps.insights.services import (
 )
 from apps.insights.streams import InsightStreamView
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import Conflict
+from apps.web.api_errors import Conflict
 
 
 class InsightSerializer(serializers.ModelSerializer):

@@ -12,9 +12,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
 
 from apps.crm.selectors import accounts_visible_to
 from apps.insights import streams
@@ -57,6 +55,7 @@ from apps.insights.services import (
 from apps.tenancy.money import current_currency, format_money
 from apps.users.permissions import capability_required
 from apps.users.roles import can
+from apps.web.htmx import changed, safe_next, toast
 
 PAGE_SIZE = 25
 
@@ -71,20 +70,6 @@ def _insight_for(request: HttpRequest, insight_id: int) -> Insight:
         )
     )
     return get_object_or_404(insights, pk=insight_id)
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
-def _changed(response: HttpResponse, *, refresh_list: bool = False) -> HttpResponse:
-    trigger_client_event(response, "insights-changed", {})
-    if refresh_list:
-        trigger_client_event(response, "insight-list-refresh", {})
-    return response
 
 
 # --- inbox --------------------------------------------------------------------------------
@@ -217,26 +202,23 @@ def _closed(request: HttpRequest, insight: Insight, verb: str) -> HttpResponse:
     message = f"{verb}: {insight.title}"
     if request.htmx:
         response = HttpResponse("")
-        trigger_client_event(
+        toast(
             response,
-            "toast",
-            {
-                "message": message,
-                "undo_url": reverse("insights:reopen", args=[insight.pk]),
-                "seconds": min(UNDO_SECONDS, 8),
-            },
+            message,
+            undo_url=reverse("insights:reopen", args=[insight.pk]),
+            seconds=min(UNDO_SECONDS, 8),
         )
-        return _changed(response)
+        return changed(response, "insights-changed")
     messages.success(request, message)
-    return redirect(_next_url(request, reverse("insights:inbox")))
+    return redirect(safe_next(request, reverse("insights:inbox")))
 
 
 def _refused(request: HttpRequest, insight: Insight, text: str, status: int, **extra):
     if request.htmx:
         response = HttpResponse(text, status=status, content_type="text/plain")
         if status == 409:
-            _changed(response, refresh_list=True)
-        trigger_client_event(response, "toast", {"message": text})
+            changed(response, "insights-changed", "insight-list-refresh")
+        toast(response, text)
         return response
     context = _detail_context(request, insight, error=text, **extra)
     return render(request, "insights/detail.html", context, status=status)
@@ -280,8 +262,8 @@ def reopen(request: HttpRequest, insight_id: int) -> HttpResponse:
         return _refused(request, insight, str(conflict), 409)
     if request.htmx:
         response = HttpResponse("")
-        trigger_client_event(response, "toast", {"message": f"Restored: {insight.title}"})
-        return _changed(response, refresh_list=True)
+        toast(response, f"Restored: {insight.title}")
+        return changed(response, "insights-changed", "insight-list-refresh")
     messages.success(request, f"Restored: {insight.title}")
     return redirect("insights:detail", insight_id=insight.pk)
 
@@ -295,7 +277,7 @@ def bulk_dismiss(request: HttpRequest) -> HttpResponse:
         if request.htmx:
             text = " ".join(str(e) for errors in form.errors.values() for e in errors)
             response = HttpResponse(text, status=400, content_type="text/plain")
-            trigger_client_event(response, "toast", {"message": text})
+            toast(response, text)
             return response
         return _render_inbox(request, status=400, bulk_form=form)
     count = insights_bulk_dismiss(
@@ -304,10 +286,10 @@ def bulk_dismiss(request: HttpRequest) -> HttpResponse:
     text = f"Dismissed {count} insight{'s' if count != 1 else ''}."
     if request.htmx:
         response = HttpResponse("")
-        trigger_client_event(response, "toast", {"message": text})
-        return _changed(response, refresh_list=True)
+        toast(response, text)
+        return changed(response, "insights-changed", "insight-list-refresh")
     messages.success(request, text)
-    return redirect(_next_url(request, reverse("insights:inbox")))
+    return redirect(safe_next(request, reverse("insights:inbox")))
 
 
 @require_POST
@@ -334,7 +316,7 @@ def feedback(request: HttpRequest, insight_id: int) -> HttpResponse:
         context = _detail_context(request, insight, feedback_form=form)
         return render(request, "insights/detail.html", context, status=status)
     messages.success(request, "Thanks — your feedback tunes the thresholds.")
-    return redirect(_next_url(request, reverse("insights:detail", args=[insight.pk])))
+    return redirect(safe_next(request, reverse("insights:detail", args=[insight.pk])))
 
 
 # --- report -------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from apps.agents.api import CloneRef
+from apps.agents.models import Clone
 from apps.crm.api import AccountRef, DealRef
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.outcomes.selectors import (
@@ -32,10 +34,9 @@ from apps.outcomes.services import (
     outcomes_record_bulk_json,
 )
 from apps.outcomes.services.corrections import CORRECTABLE, NOT_CORRECTABLE_MESSAGE
-from apps.personas.models import Clone
 from apps.users.models import ApiKey
 from apps.users.permissions import HasCapability
-from learning_site.api_errors import PayloadTooLarge
+from apps.web.api_errors import PayloadTooLarge
 
 # 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
 MAX_BULK_BYTES = 64 * 2**20
@@ -54,9 +55,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
     )
     account = AccountRef()
     deal = DealRef(required=False, allow_null=True)
-    clone = serializers.SlugRelatedField(
-        slug_field="external_id", queryset=Clone.objects.all(), required=False, allow_null=True
-    )
+    clone = CloneRef(required=False, allow_null=True)
     predicted_confidence = serializers.FloatField(min_value=0, max_value=1)
     occurred_at = serializers.DateTimeField(required=False)
     output_text = serializers.CharField(

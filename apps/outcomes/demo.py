@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from apps.agents.models import Clone
 from apps.crm.models import Account, Deal
 from apps.crm.services import interaction_record
 from apps.outcomes.services import (
@@ -20,7 +21,6 @@ from apps.outcomes.services import (
     outcomes_resolve_engagement,
     outcomes_resolve_immediate_signals,
 )
-from apps.personas.models import Clone
 
 PER_SCALE = 320
 OVERCONFIDENCE = 0.25

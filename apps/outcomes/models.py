@@ -89,7 +89,7 @@ class OutcomeRecord(models.Model):
         db_index=False,
     )
     clone = models.ForeignKey(
-        "personas.Clone",
+        "agents.Clone",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.crm.selectors import accounts_visible_to
+from apps.crm.selectors import account_visibility
 from apps.outcomes.models import (
     CALIBRATION_BINS,
     ActionType,
@@ -28,8 +28,11 @@ def bin_bounds(index: int) -> tuple[float, float]:
 
 
 def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
-    """Outcomes on the accounts the user may see (a rep: their own accounts)."""
-    return OutcomeRecord.objects.filter(account__in=accounts_visible_to(user)).select_related(
+    """Outcomes on the accounts the user may see (``account_visibility``: a rep, their own).
+
+    The one definition: pages, API, ratings and exports all start from it.
+    """
+    return OutcomeRecord.objects.filter(account_visibility(user, "account__")).select_related(
         "action_type", "account", "deal", "clone"
     )
 

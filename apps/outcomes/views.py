@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from apps.agents.models import Clone
 from apps.outcomes.models import ActionType, OutcomeStatus
 from apps.outcomes.selectors import (
     calibration_reports,
@@ -14,7 +15,6 @@ from apps.outcomes.selectors import (
     outcomes_visible_to,
     status_count_label,
 )
-from apps.personas.models import Clone
 from apps.users.permissions import capability_required
 from apps.users.roles import can
 

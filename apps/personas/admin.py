@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from apps.personas.models import SLIDERS, Clone, PersonaVersion, RegionProfile
+from apps.agents.models import SLIDERS, Clone, RegionProfile
+from apps.personas.models import PersonaVersion
 from apps.personas.services import persona_update
 
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from apps.personas.models import SLIDERS, Clone, RegionProfile
+from apps.agents.models import SLIDERS, Clone, RegionProfile
 from apps.personas.rendering import PersonaSettings, instruction_text
 from apps.personas.selectors import clone_current_version, clones_visible_to
 from apps.personas.services import CUSTOM_INSTRUCTIONS_MAX, persona_update

@@ -4,52 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apps.personas.models import Clone, RegionProfile
-from apps.personas.services import clone_ensure, persona_update
+from apps.agents.demo import DEMO_CLONES, demo_clones_ensure
+from apps.agents.models import RegionProfile
+from apps.personas.services import persona_update
 
-# external id, name, owner index in ctx.reps, region code, then the edits made over time
-# (each edit becomes a version; the initial settings are version 1).
-DEMO_CLONES = [
-    (
-        "demo-clone-1",
-        "Rory's outreach clone",
-        0,
-        "us",
-        [
-            {"formal_casual": 70, "concise_detailed": 30},
-            {"proactive_reactive": 20, "technical_business": 75},
-        ],
-    ),
-    (
-        "demo-clone-2",
-        "Sam's enterprise clone",
-        1,
-        "dach",
-        [{"formal_casual": 15, "concise_detailed": 75, "technical_business": 30}],
-    ),
-    (
-        "demo-clone-3",
-        "Rory's follow-up clone",
-        0,
-        "uk",
-        [
-            {"proactive_reactive": 30, "formal_casual": 60},
-            {"concise_detailed": 20},
-        ],
-    ),
-]
 # How long ago each version went live: initial, first edit, second edit.
 VERSION_AGES = [timedelta(days=90), timedelta(days=45), timedelta(days=15)]
-
-
-def demo_clones_ensure(ctx) -> list[Clone]:
-    """The three demo clones (created if missing; another seeder may have made them)."""
-    if not ctx.reps:
-        return []
-    return [
-        clone_ensure(external_id=external_id, name=name, owner=ctx.reps[owner % len(ctx.reps)])[0]
-        for external_id, name, owner, _, _ in DEMO_CLONES
-    ]
 
 
 def planned_steps(ctx) -> int:

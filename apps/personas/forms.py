@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.personas.models import SLIDERS, RegionProfile
+from apps.agents.models import SLIDERS, RegionProfile
 from apps.personas.rendering import SLIDER_LABELS, PersonaSettings
 from apps.personas.services import CUSTOM_INSTRUCTIONS_MAX
 

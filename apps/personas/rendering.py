@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from apps.personas.models import SLIDERS, RegionProfile
+from apps.agents.models import SLIDERS, RegionProfile
 
 # A fixed sample recipient and meeting date, so that the preview is stable across days.
 SAMPLE_CONTACT = {"first_name": "Dana", "last_name": "Becker", "title": "Ms"}

@@ -18,12 +18,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from apps.agents.models import SLIDERS, Clone
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import OutcomeRecord
-from apps.personas.models import SLIDERS, Clone, PersonaVersion
+from apps.personas.models import PersonaVersion
 from apps.personas.rendering import SLIDER_LABELS
-from apps.users.models import User
-from apps.users.roles import Role, can
+from apps.users.roles import can, sees_only_own
 
 POSITIVE_SCORE = 0.5
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
@@ -34,7 +34,7 @@ def clones_visible_to(user) -> QuerySet[Clone]:
     clones = Clone.objects.select_related("owner", "region")
     if not can(user, "personas.read"):
         return clones.none()
-    if isinstance(user, User) and user.role == Role.REP:
+    if sees_only_own(user):
         return clones.filter(owner=user)
     return clones
 

@@ -1,4 +1,4 @@
-"""Writes for personas: saving settings as a new version, reverting, creating clones."""
+"""Writes for personas: saving settings as a new version, reverting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.personas.models import SLIDERS, Clone, PersonaVersion, RegionProfile
+from apps.agents.models import SLIDERS, Clone, RegionProfile
+from apps.personas.models import PersonaVersion
 from apps.users.models import User
 
 CUSTOM_INSTRUCTIONS_MAX = 2000
@@ -107,19 +108,4 @@ def persona_revert(
         region=version.region,
         custom_instructions=version.custom_instructions,
         note=f"Reverted to version {version.number}",
-    )
-
-
-def clone_ensure(
-    *,
-    external_id: str,
-    name: str,
-    owner: User,
-    region: RegionProfile | None = None,
-    **sliders: int,
-) -> tuple[Clone, bool]:
-    """Get the clone with this external id, or create it. Returns (clone, created)."""
-    return Clone.objects.get_or_create(
-        external_id=external_id,
-        defaults={"name": name, "owner": owner, "region": region, **sliders},
     )

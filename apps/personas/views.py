@@ -9,8 +9,8 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.agents.models import SLIDERS
 from apps.personas.forms import PersonaForm
-from apps.personas.models import SLIDERS
 from apps.personas.rendering import PersonaSettings, instruction_text, sample_chat, sample_email
 from apps.personas.selectors import (
     clone_can_edit,

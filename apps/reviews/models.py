@@ -91,7 +91,7 @@ class ReviewQueue(models.Model):
     action_types = models.ManyToManyField(
         "outcomes.ActionType", blank=True, related_name="review_queues"
     )
-    clones = models.ManyToManyField("personas.Clone", blank=True, related_name="review_queues")
+    clones = models.ManyToManyField("agents.Clone", blank=True, related_name="review_queues")
     min_confidence = models.FloatField(null=True, blank=True)
     max_confidence = models.FloatField(null=True, blank=True)
     outcome_status = models.CharField(max_length=10, blank=True)

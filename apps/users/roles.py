@@ -118,3 +118,13 @@ def role_of(user) -> str | None:
 def can(user, capability: str) -> bool:
     role = role_of(user)
     return role is not None and capability in CAPABILITIES.get(role, frozenset())
+
+
+def sees_only_own(user) -> bool:
+    """Whether ``user`` sees only what is theirs: a rep sees the accounts they own and what
+    hangs off them (deals, outcomes, insights), their own clones and goals. Everyone else
+    who may read an area (managers, executives, admins, the agent) sees all of it.
+
+    The one statement of the rule; each kind's ``*_visible_to`` selector applies it.
+    """
+    return role_of(user) == Role.REP

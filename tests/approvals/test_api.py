@@ -403,7 +403,7 @@ def test_proposing_is_idempotent_in_the_service_too(account):
 
 
 def test_a_proposal_can_name_the_persona_it_acts_for(agent_api, account, rep):
-    from apps.personas.models import Clone
+    from apps.agents.models import Clone
 
     Clone.objects.create(external_id="clone-1", name="Rory's clone", owner=rep)
 

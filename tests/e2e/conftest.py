@@ -6,10 +6,12 @@ Use ``fresh_org`` for committed data (the server thread has its own connection),
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.db import connections
 from django.test.testcases import LiveServerThread
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,12 +44,38 @@ def org_url(live_server_port):
 
 @pytest.fixture(scope="session")
 def browser():
+    """Chromium for the session. Make runs the browser tests in a pytest process of their own.
+
+    Playwright's sync API keeps an event loop running in this thread, and Django refuses
+    database calls from a thread with a running loop unless told they are safe here: the
+    loop is Playwright's, never the code under test's (the live server is another thread).
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_after_each_test():
+    """Close this test's database connections once its fixtures are torn down.
+
+    Playwright switches greenlets, and each greenlet has a context of its own, so a fixture
+    torn down after a browser test can get a connection of its own that nothing else would
+    close before the test database is dropped. Autouse: set up first, torn down last.
+    """
+    yield
+    connections.close_all()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.personas.models import RegionProfile
+from apps.agents.models import RegionProfile
 from apps.personas.services import persona_update
 from tests.factories.personas import CloneFactory
 from tests.factories.users import UserFactory

@@ -4,23 +4,13 @@ import factory
 from django.utils import timezone
 
 from apps.outcomes.models import ActionType, OutcomeRecord
-from apps.personas.models import Clone
+from tests.factories.agents import CloneFactory as CloneFactory  # also imported from here
 from tests.factories.crm import AccountFactory
-from tests.factories.users import UserFactory
 
 
 def action_type(code: str = "email_sent") -> ActionType:
     """One of the seeded action types (every organisation has them from its migration)."""
     return ActionType.objects.get(code=code)
-
-
-class CloneFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Clone
-
-    external_id = factory.Sequence(lambda n: f"clone-{n}")
-    name = factory.Sequence(lambda n: f"Clone {n}")
-    owner = factory.SubFactory(UserFactory, role="rep")
 
 
 class OutcomeFactory(factory.django.DjangoModelFactory):

@@ -1,25 +1,8 @@
 import factory
 
-from apps.personas.models import Clone, PersonaVersion, RegionProfile
-from tests.factories.users import UserFactory
-
-
-class RegionProfileFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = RegionProfile
-        django_get_or_create = ["code"]
-
-    code = factory.Sequence(lambda n: f"region-{n}")
-    name = factory.LazyAttribute(lambda r: r.code.title())
-
-
-class CloneFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Clone
-
-    external_id = factory.Sequence(lambda n: f"clone-{n}")
-    name = factory.Sequence(lambda n: f"Clone {n}")
-    owner = factory.SubFactory(UserFactory, role="rep")
+from apps.personas.models import PersonaVersion
+from tests.factories.agents import CloneFactory as CloneFactory  # also imported from here
+from tests.factories.agents import RegionProfileFactory as RegionProfileFactory
 
 
 class PersonaVersionFactory(factory.django.DjangoModelFactory):

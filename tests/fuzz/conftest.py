@@ -108,7 +108,7 @@ def live_api(django_db_setup, django_db_blocker):
     (ROOT / "artifacts").mkdir(exist_ok=True)
     log = open(ROOT / "artifacts" / "fuzz-server.log", "w")  # closed in the finally below
     server = subprocess.Popen(
-        [sys.executable, "-m", "learning_site.serve", "--web-only", "--no-migrate", "--no-demo"],
+        [sys.executable, "-m", "ops.serve", "--web-only", "--no-migrate", "--no-demo"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -6,11 +6,12 @@ import random
 
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.demo.context import DemoContext
 from apps.goals import demo as goals_demo
 from apps.goals.models import Goal, PerformanceSnapshot
 from apps.personas import demo as personas_demo
-from apps.personas.models import Clone, PersonaVersion
+from apps.personas.models import PersonaVersion
 from tests.factories.outcomes import OutcomeFactory
 from tests.factories.users import UserFactory
 

@@ -6,6 +6,7 @@ project migration whose rollback is cheapest (found at run time), then runs the 
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from io import StringIO
@@ -32,6 +33,7 @@ from apps.tenancy.migration_safety import (
 )
 from tests.migrations.conftest import (
     assert_rows_kept,
+    latest_and_previous,
     rollback_candidate,
     row_checksums,
     without_bookkeeping,
@@ -316,3 +318,101 @@ def test_verify_reports_a_table_that_lost_rows_during_the_run(orgs, rollback):
         assert result.ok and result.notes[0].startswith(message)
     else:
         assert not result.ok and result.problems == [f"{message} by the migration"]
+
+
+DELETING_MIGRATION = """
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crm", "{parent}")]
+    operations = [migrations.RunSQL("DELETE FROM crm_dealstagechange", migrations.RunSQL.noop)]
+"""
+
+
+@pytest.fixture
+def row_deleting_migration(tmp_path, settings, monkeypatch):
+    """A careless data migration after crm's own: it deletes every deal stage change.
+
+    crm's migrations are copied, with it, into a package of their own that stands in for
+    crm's (MIGRATION_MODULES) during the test, so the command loads it like any other.
+    """
+    package = tmp_path / "crm_migrations_with_a_deleting_one"
+    shutil.copytree(Path(importlib.import_module("apps.crm.migrations").__file__).parent, package)
+    name = "9999_delete_every_stage_change"
+    parent = latest_and_previous("crm")[0]
+    (package / f"{name}.py").write_text(DELETING_MIGRATION.format(parent=parent))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIGRATION_MODULES = {"crm": package.name}
+    return name
+
+
+def test_a_migration_that_deletes_rows_fails_the_run_naming_schema_and_table(
+    seeded_org, row_deleting_migration, tmp_path
+):
+    stage_changes = f"{connection.ops.quote_name(seeded_org.schema_name)}.crm_dealstagechange"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {stage_changes}")
+        (count,) = cursor.fetchone()
+    assert count > 0  # the demo data has stage changes to lose
+
+    out = StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command(
+            "safe_migrate",
+            "--backup-dir",
+            str(tmp_path / "backups"),
+            "--org",
+            seeded_org.slug,
+            "--no-progress",
+            stdout=out,
+            stderr=StringIO(),
+        )
+
+    # the counts were taken before migrating, by the command itself
+    summary = out.getvalue()
+    (line,) = [line for line in summary.splitlines() if line.startswith(seeded_org.schema_name)]
+    assert line.endswith("FAILED")
+    assert f"crm_dealstagechange: {count} rows of {count} removed by the migration" in summary
+    backup = tmp_path / "backups" / f"{seeded_org.schema_name}.dump"
+    assert "1 of 1 schemas failed verification." in str(failure.value)
+    assert f"safe_migrate --restore {backup}" in str(failure.value)
+
+    _run("--restore", str(backup))  # the remedy it prints puts every row back
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {stage_changes}")
+        assert cursor.fetchone() == (count,)
+
+
+def test_a_schema_whose_structure_drifted_is_reported_by_name(orgs):
+    first, drifted, third = orgs
+    schema = connection.ops.quote_name(drifted.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s "
+            "AND connamespace = %s::regnamespace",
+            ["deal_amount_non_negative", drifted.schema_name],
+        )
+        (check,) = cursor.fetchone()
+        # someone "fixed" production by hand, in one organisation only
+        cursor.execute(f"ALTER TABLE {schema}.crm_account ADD COLUMN hotfix text")
+        cursor.execute(f"ALTER TABLE {schema}.crm_deal DROP CONSTRAINT deal_amount_non_negative")
+    try:
+        out = StringIO()
+        with pytest.raises(CommandError, match="1 of 3 schemas failed verification"):
+            call_command("safe_migrate", "--check", *_org_args(orgs), stdout=out)
+
+        run = migration_check(org_slugs=[org.slug for org in orgs])
+        by_schema = {result.schema: result for result in run.results}
+        assert by_schema[first.schema_name].ok and by_schema[third.schema_name].ok
+        (problem,) = by_schema[drifted.schema_name].problems
+        assert "crm_account: extra column hotfix text null" in problem
+        assert "crm_deal: missing constraint deal_amount_non_negative: CHECK on (amount)" in problem
+        assert "crm_account: extra column hotfix" in out.getvalue()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {schema}.crm_account DROP COLUMN IF EXISTS hotfix")
+            cursor.execute(
+                f"ALTER TABLE {schema}.crm_deal ADD CONSTRAINT deal_amount_non_negative {check}"
+            )
+    assert migration_check(org_slugs=[org.slug for org in orgs]).ok  # put back: no drift

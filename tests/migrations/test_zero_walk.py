@@ -39,6 +39,11 @@ def test_every_project_migration_unapplies_and_reapplies_on_a_schema_with_data(s
     connection.set_schema_to_public()
     remaining = schema_plan(MigrationExecutor(connection), schema, migration_targets())
     outside = {table: names for table, names in table_columns(schema).items() if table in columns}
+    # a model that moved between apps takes its content type along (agents.0001 relabels
+    # personas' clone and region profile, and its reverse relabels them back)
+    outside["django_content_type"] = [
+        name for name in outside["django_content_type"] if name != "app_label"
+    ]
     untouched = table_fingerprints(
         schema, {t: n for t, n in outside.items() if t != "django_migrations"}
     )

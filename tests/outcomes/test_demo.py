@@ -7,12 +7,12 @@ import random
 from django.db.models import Avg, Count
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.crm import demo as crm_demo
 from apps.crm.models import Interaction
 from apps.demo.context import DemoContext
 from apps.outcomes import demo
 from apps.outcomes.models import CalibrationBin, OutcomeRecord
-from apps.personas.models import Clone
 from tests.factories.users import UserFactory
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from apps.personas.models import RegionProfile
+from apps.agents.models import RegionProfile
 from tests.factories.personas import CloneFactory
 
 
 def test_admin_lists_clones_and_region_profiles(page_client, admin_user):
     CloneFactory(name="Rory's clone")
     client = page_client(admin_user)
-    assert "Rory&#x27;s clone" in client.get("/admin/personas/clone/").text
-    regions = client.get("/admin/personas/regionprofile/")
+    assert "Rory&#x27;s clone" in client.get("/admin/agents/clone/").text
+    regions = client.get("/admin/agents/regionprofile/")
     assert regions.status_code == 200 and "Japan" in regions.text
 
 
@@ -28,7 +28,7 @@ def test_region_profiles_are_seeded_for_every_organisation(org):
 def test_changing_sliders_in_the_admin_keeps_a_version(page_client, admin_user, rep):
     clone = CloneFactory(owner=rep, name="Rory's clone")
     response = page_client(admin_user).post(
-        f"/admin/personas/clone/{clone.pk}/change/",
+        f"/admin/agents/clone/{clone.pk}/change/",
         {
             "external_id": clone.external_id,
             "name": "Rory's clone",
@@ -56,7 +56,7 @@ def test_changing_sliders_in_the_admin_keeps_a_version(page_client, admin_user, 
 def test_admin_refuses_a_slider_above_100(page_client, admin_user, rep):
     clone = CloneFactory(owner=rep)
     response = page_client(admin_user).post(
-        f"/admin/personas/clone/{clone.pk}/change/",
+        f"/admin/agents/clone/{clone.pk}/change/",
         {
             "external_id": clone.external_id,
             "name": clone.name,
@@ -75,4 +75,4 @@ def test_admin_refuses_a_slider_above_100(page_client, admin_user, rep):
 
 
 def test_rep_cannot_open_the_clone_admin(page_client, rep):
-    assert page_client(rep).get("/admin/personas/clone/").status_code == 302
+    assert page_client(rep).get("/admin/agents/clone/").status_code == 302

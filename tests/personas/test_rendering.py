@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.personas.models import SLIDERS, RegionProfile
+from apps.agents.models import SLIDERS, RegionProfile
 from apps.personas.rendering import PersonaSettings, instruction_text, sample_chat, sample_email
 
 

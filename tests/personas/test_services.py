@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.personas.models import PersonaVersion, RegionProfile
+from apps.agents.models import RegionProfile
+from apps.personas.models import PersonaVersion
 from apps.personas.selectors import clone_current_version, persona_history
 from apps.personas.services import persona_revert, persona_update
 from tests.factories.feedback import FeedbackEntryFactory

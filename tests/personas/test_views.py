@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.personas.models import Clone, PersonaVersion
+from apps.agents.models import Clone
+from apps.personas.models import PersonaVersion
 from apps.personas.services import persona_update
 from tests.conftest import OTHER_HOST
 from tests.factories.personas import CloneFactory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from learning_site import serve
+from ops import serve
 
 SERVE_VARIABLES = ["DJANGO_ENV", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECRET_KEY"]
 

@@ -31,7 +31,7 @@ def test_make_run_serves_the_demo_org_and_ctrl_c_stops_everything(tmp_path):
     }
     env.update(LL_DATA_DIR=str(tmp_path / "data"), PORT=str(port), PYTHONUNBUFFERED="1")
     server = subprocess.Popen(
-        [sys.executable, "-m", "learning_site.devserver"],
+        [sys.executable, "-m", "ops.devserver"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

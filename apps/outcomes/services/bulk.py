@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.crm.models import Account, Deal
 from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus, Signal
 from apps.outcomes.services.rules import (
@@ -21,7 +22,6 @@ from apps.outcomes.services.rules import (
     _time_error,
     parse_time,
 )
-from apps.personas.models import Clone
 
 MAX_BULK_ITEMS = 1000
 

@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.agents.models import Clone
 from apps.crm.models import Deal
 from apps.outcomes.models import OutcomeChange, OutcomeChangeKind, OutcomeRecord, Signal
 from apps.outcomes.services.rules import MAX_OUTPUT_TEXT, NUL_MESSAGE
-from apps.personas.models import Clone
 
 # What a correction may change; identity (external_id, action_type, account) never.
 CORRECTABLE = ("metadata", "output_text", "deal", "clone")

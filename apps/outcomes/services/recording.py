@@ -7,11 +7,11 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 
+from apps.agents.models import Clone
 from apps.crm.models import Account, Deal
 from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.services.bulk import outcomes_record_bulk
 from apps.outcomes.services.rules import OutcomeDeleted
-from apps.personas.models import Clone
 
 
 def outcome_record_item(*, item: object) -> tuple[OutcomeRecord, bool]:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('outcomes', '0006_decided_status_indexes'),
-        ('personas', '0003_seed_region_profiles'),
+        ('agents', '0001_clone_and_region_from_personas'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('filled_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('action_types', models.ManyToManyField(blank=True, related_name='review_queues', to='outcomes.actiontype')),
-                ('clones', models.ManyToManyField(blank=True, related_name='review_queues', to='personas.clone')),
+                ('clones', models.ManyToManyField(blank=True, related_name='review_queues', to='agents.clone')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('reviewers', models.ManyToManyField(blank=True, related_name='review_queues', to=settings.AUTH_USER_MODEL)),
             ],

@@ -12,7 +12,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from learning_site.processes import celery_commands, port_free, supervise
+from ops.processes import celery_commands, port_free, supervise
 
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
@@ -80,7 +80,7 @@ def main() -> int:
 
     exit_code = supervise(commands, host=HOST, port=PORT, on_ready=ready, env=env)
     if not os.environ.get("DATABASE_URL"):
-        from learning_site.embedded import embedded_database_stop
+        from ops.embedded import embedded_database_stop
 
         # pg_ctl's "PID file does not exist" when a handle's exit hook stops the server a
         # second time is not an error of ours: keep a clean stop quiet.

@@ -12,7 +12,7 @@ localhost and *.localhost, SECURE_SSL_REDIRECT=0 (the proxy redirects). Set any 
 the environment to override. `SERVE_WORKER_CLASS=sync` runs the WSGI application under
 gunicorn's sync workers instead (no SSE stream; used by the benchmarks as a comparison).
 
-    python -m learning_site.serve [--web-only] [--no-migrate] [--no-demo]
+    python -m ops.serve [--web-only] [--no-migrate] [--no-demo]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from learning_site.processes import celery_commands, port_free, supervise
+from ops.processes import celery_commands, port_free, supervise
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = os.environ.get("HOST", "127.0.0.1")

@@ -1,0 +1,28 @@
+"""The clone foreign key now points at agents.Clone (moved from personas): state only.
+
+The table it references (personas_clone) is the same, so the database does nothing.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('agents', '0001_clone_and_region_from_personas'),
+        ('dashboards', '0002_outcomedaily'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='outcomedaily',
+                    name='clone',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.clone'),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]

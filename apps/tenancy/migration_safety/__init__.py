@@ -1,0 +1,99 @@
+"""Safe schema migrations across every organisation's schema: plan, backup, migrate, verify.
+
+``manage.py safe_migrate`` is the interface; this module does the work, in this order:
+
+1. preconditions: the database answers, no other run holds the advisory lock, the backup
+   directory has room for a dump of every schema that will change;
+2. plan: per schema, the migrations that would run (``MigrationExecutor.migration_plan``
+   against that schema's own ``django_migrations``);
+3. backup: ``pg_dump --schema`` of each affected schema, custom format, one file each, with
+   the pg_dump whose major version matches the server;
+4. migrate: django-tenants' ``migrate_schemas`` one schema at a time (or in a pool of forked
+   workers with ``parallel``), stopping at the first failure;
+5. verify: every schema in scope is at the target, no pre-existing table lost rows, and
+   each organisation's tables have the columns, indexes, constraints and triggers the
+   other organisations' schemas at the target share (the reference structure).
+
+A schema that failed is restored with ``safe_migrate --restore <backup file>``.
+
+One module per job: ``plan``, ``stats``, ``lock``, ``disk``, ``pg_tools``, ``backup``,
+``migrate`` (the worker pool), ``verify`` and ``run`` (the whole run); this package exports
+what the command, the tests and the benchmark use.
+"""
+
+from apps.tenancy.migration_safety.backup import (
+    backup_files,
+    backup_restore,
+    backup_schema_name,
+    default_backup_dir,
+    schema_backup,
+)
+from apps.tenancy.migration_safety.disk import (
+    DISK_HEADROOM_BYTES,
+    disk_space_check,
+    schemas_size_bytes,
+)
+from apps.tenancy.migration_safety.lock import LOCK_KEY, database_check, migration_lock
+from apps.tenancy.migration_safety.migrate import schema_migrate
+from apps.tenancy.migration_safety.pg_tools import postgres_tool, server_major_version
+from apps.tenancy.migration_safety.plan import (
+    MigrationRun,
+    MigrationSafetyError,
+    SchemaResult,
+    Step,
+    Target,
+    migration_targets,
+    plans_for,
+    schema_plan,
+    schemas_in_scope,
+)
+from apps.tenancy.migration_safety.run import migration_check, migration_plan, migrations_run
+from apps.tenancy.migration_safety.stats import (
+    schema_structure,
+    structure_differences,
+    table_columns,
+    table_fingerprints,
+    table_row_counts,
+)
+from apps.tenancy.migration_safety.verify import (
+    BOOKKEEPING_TABLES,
+    STRUCTURE_QUORUM,
+    schemas_verify,
+)
+
+__all__ = [
+    "BOOKKEEPING_TABLES",
+    "DISK_HEADROOM_BYTES",
+    "LOCK_KEY",
+    "MigrationRun",
+    "MigrationSafetyError",
+    "STRUCTURE_QUORUM",
+    "SchemaResult",
+    "Step",
+    "Target",
+    "backup_files",
+    "backup_restore",
+    "backup_schema_name",
+    "database_check",
+    "default_backup_dir",
+    "disk_space_check",
+    "migration_check",
+    "migration_lock",
+    "migration_plan",
+    "migration_targets",
+    "migrations_run",
+    "plans_for",
+    "postgres_tool",
+    "schema_backup",
+    "schema_migrate",
+    "schema_plan",
+    "schema_structure",
+    "schemas_in_scope",
+    "schemas_size_bytes",
+    "schemas_verify",
+    "server_major_version",
+    "structure_differences",
+    "table_columns",
+    "table_fingerprints",
+    "table_row_counts",
+]
