@@ -244,3 +244,18 @@ def fresh_org(_fresh_org_schema, django_db_blocker):
         connection.set_schema_to_public()
         _reset_schema(tenant.schema_name, pristine)
         cache.clear()
+
+
+@pytest.fixture
+def chat(org, settings):
+    """The organisation's chat webhook pointed at a local receiver; ``chat.posts`` holds what
+    it was sent (loopback allowed for this test only)."""
+    from apps.approvals.models import ApprovalSettings
+    from tests.receivers import ChatReceiver
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    receiver = ChatReceiver()
+    ApprovalSettings.objects.get_or_create(singleton=True)
+    ApprovalSettings.objects.update(chat_webhook_url=receiver.url)
+    yield receiver
+    receiver.close()

@@ -297,9 +297,9 @@ def learning_keep_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
         response = render(request, "feedback/learnings.html#row", {"learning": learning})
-        return trigger_client_event(response, "toast", {"message": message})
+        return toast(response, message)
     messages.success(request, message)
-    return redirect(_safe_next(request, reverse("feedback:learnings")))
+    return redirect(safe_next(request, reverse("feedback:learnings")))
 
 
 @require_POST

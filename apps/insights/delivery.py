@@ -1,27 +1,25 @@
-"""Adapter to the organisation's chat webhook for critical insights.
+"""Critical insights to the organisation's chat webhook (Slack-compatible JSON).
 
-The outbound-URL validator and ``post_json`` live in ``apps/tenancy/outbound.py`` and the
-organisation's chat-webhook setting is added next to them (another branch, merged by the
-lead). These three functions are the only place insights touch them: wire
-``chat_webhook_url`` to that setting and ``chat_post`` to ``post_json`` at merge. Until
-then no chat message leaves: nothing is ever posted to a URL that was not validated.
+The webhook is the one the organisation set for approvals (``ApprovalSettings``), checked
+when saved and again at send time by ``apps.tenancy.outbound``: nothing is posted to a
+URL that is not public.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
-from django.db import connection
-
+from apps.approvals.selectors import approval_settings_get
 from apps.insights.models import Insight
+from apps.tenancy.outbound import OutboundRefused, post_json
 
 logger = logging.getLogger(__name__)
 
 
 def chat_webhook_url() -> str:
     """The organisation's chat webhook URL, or "" when none is set."""
-    tenant = getattr(connection, "tenant", None)
-    return str(getattr(tenant, "chat_webhook_url", "") or "")
+    return approval_settings_get().chat_webhook_url or ""
 
 
 def chat_payload(insight: Insight, site: str) -> dict:
@@ -43,15 +41,14 @@ def chat_payload(insight: Insight, site: str) -> dict:
 
 
 def chat_post(url: str, payload: dict) -> int:
-    """POST ``payload`` through the shared outbound module; 1 when it was sent, else 0."""
+    """POST ``payload`` to the chat webhook; 1 when it was accepted, else 0.
+
+    Best effort: a chat outage or a refused URL must not break detection (the email and
+    the inbox still reach people); the refusal is logged without the target's answer.
+    """
     try:
-        from apps.tenancy.outbound import post_json  # the approvals branch provides it
-    except ImportError:
-        logger.warning("chat webhook set but apps.tenancy.outbound is missing: not sent")
+        answer = post_json(url, json.dumps(payload).encode(), {"User-Agent": "LearningLoop/1"})
+    except (OutboundRefused, OSError) as failure:
+        logger.warning("chat webhook not reached: %s", failure)
         return 0
-    try:
-        post_json(url, payload)
-    except Exception:  # noqa: BLE001 - a chat outage must not break detection
-        logger.warning("chat webhook delivery failed", exc_info=True)
-        return 0
-    return 1
+    return 1 if answer.ok else 0

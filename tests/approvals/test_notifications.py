@@ -7,7 +7,6 @@ opened with a test client exactly as a browser would, with and without a session
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -395,40 +394,6 @@ def test_reps_cannot_set_delegations(page_client, rep):
 
 
 # --- chat -------------------------------------------------------------------------------
-
-
-class ChatReceiver:
-    def __init__(self):
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.posts: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/x"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def chat(org, settings):
-    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    receiver = ChatReceiver()
-    ApprovalSettings.objects.get_or_create(singleton=True)
-    ApprovalSettings.objects.update(chat_webhook_url=receiver.url)
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 def test_new_requests_are_posted_to_chat_once_with_links(chat, manager, two_pending):

@@ -174,6 +174,18 @@ def test_no_chat_message_without_a_webhook_set(teams, manager):
     assert not AlertDelivery.objects.filter(channel="chat").exists()
 
 
+def test_a_critical_insight_is_posted_to_the_chat_webhook_once(teams, manager, chat):
+    critical = InsightFactory(account=teams["cedar"], severity="critical", title="Churn risk")
+    high = InsightFactory(account=teams["cedar"], severity="high", title="Stalled deal")
+
+    insight_alerts_deliver(insight_ids=[critical.pk, high.pk])
+    insight_alerts_deliver(insight_ids=[critical.pk, high.pk])  # a retry sends nothing more
+
+    (post,) = chat.posts
+    assert post["text"].startswith("*Critical* · Cedar Health: Churn risk")
+    assert post["insight"]["id"] == critical.pk
+
+
 def test_the_chat_message_names_severity_subject_title_and_link(teams):
     insight = InsightFactory(account=teams["cedar"], severity="critical", title="Churn risk")
 
