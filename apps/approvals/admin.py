@@ -38,7 +38,13 @@ class ApprovalSettingsAdmin(admin.ModelAdmin):
     announces it); "Rotate secret" replaces it, the old one signing too for 24 hours.
     """
 
-    list_display = ["__str__", "timeout_hours", "webhook_url", "chat_webhook_url", "updated_at"]
+    list_display = [
+        "__str__",
+        "timeout_hours",
+        "webhook_url",
+        "chat_webhook_url",
+        when_column("updated_at"),
+    ]
     fields = ["timeout_hours", "webhook_url", "signing_secret", "chat_webhook_url"]
     readonly_fields = ["signing_secret"]
 
@@ -167,7 +173,15 @@ class ProposedActionAdmin(ReadOnlyAdmin):
 
 @admin.register(ActionEvent)
 class ActionEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "kind", "actor_label", "via", "ip_address", "reason"]
+    list_display = [
+        when_column("created_at"),
+        "action",
+        "kind",
+        "actor_label",
+        "via",
+        "ip_address",
+        "reason",
+    ]
     list_filter = ["kind", "via"]
     search_fields = ["action__external_id", "actor_label", "reason"]
     list_select_related = ["action"]
@@ -177,7 +191,7 @@ class ActionEventAdmin(ReadOnlyAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = [
-        "created_at",
+        when_column("created_at"),
         "action",
         "event",
         "url",
@@ -185,7 +199,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "attempts",
         "last_status_code",
         "last_error",
-        "delivered_at",
+        when_column("delivered_at"),
     ]
     list_filter = ["status", "event"]
     search_fields = ["action__external_id", "url"]

@@ -6,6 +6,7 @@ from apps.feedback.services import (
     learnings_refresh_scores,
     learnings_set_active,
 )
+from apps.tenancy.admin_display import when_column
 
 
 @admin.register(FeedbackAspect)
@@ -21,7 +22,15 @@ class FeedbackAspectAdmin(admin.ModelAdmin):
 
 @admin.register(FeedbackEntry)
 class FeedbackEntryAdmin(admin.ModelAdmin):
-    list_display = ["updated_at", "user", "outcome", "kind", "rating", "feedback_source", "comment"]
+    list_display = [
+        when_column("updated_at"),
+        "user",
+        "outcome",
+        "kind",
+        "rating",
+        "feedback_source",
+        "comment",
+    ]
     list_filter = ["kind", "rating", "feedback_source", "error_category", "outcome__action_type"]
     filter_horizontal = ["aspects"]
     search_fields = ["user__username", "outcome__external_id", "comment"]

@@ -10,6 +10,7 @@ from apps.insights.models import (
     InsightSettings,
 )
 from apps.insights.services import insights_bulk_dismiss
+from apps.tenancy.admin_display import when_column
 
 
 @admin.register(InsightSettings)
@@ -23,7 +24,7 @@ class InsightSettingsAdmin(admin.ModelAdmin):
         "stall_factor",
         "engagement_change_pct",
         "cross_account_min_accounts",
-        "updated_at",
+        when_column("updated_at"),
     ]
     fieldsets = [
         (
@@ -86,7 +87,7 @@ class InsightAdmin(admin.ModelAdmin):
         "severity",
         "confidence",
         "status",
-        "detected_at",
+        when_column("detected_at"),
         "resolved_by",
     ]
     list_filter = ["status", "pattern_type", "severity", "signal"]
@@ -107,7 +108,7 @@ class InsightAdmin(admin.ModelAdmin):
 
 @admin.register(AlertFeedback)
 class AlertFeedbackAdmin(admin.ModelAdmin):
-    list_display = ["insight", "user", "useful", "comment", "updated_at"]
+    list_display = ["insight", "user", "useful", "comment", when_column("updated_at")]
     list_filter = ["useful", "insight__pattern_type"]
     list_select_related = ["insight", "user"]
     search_fields = ["comment", "insight__title"]
@@ -115,7 +116,7 @@ class AlertFeedbackAdmin(admin.ModelAdmin):
 
 @admin.register(DigestDelivery)
 class DigestDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["day", "user", "insight_count", "sent_at"]
+    list_display = ["day", "user", "insight_count", when_column("sent_at")]
     list_select_related = ["user"]
     list_filter = ["day"]
 
@@ -124,7 +125,7 @@ class DigestDeliveryAdmin(admin.ModelAdmin):
 class AlertPreferenceAdmin(admin.ModelAdmin):
     """People's choices per severity (they edit them at /insights/preferences/)."""
 
-    list_display = ["user", "severity", "channel", "updated_at"]
+    list_display = ["user", "severity", "channel", when_column("updated_at")]
     list_filter = ["severity", "channel"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
@@ -134,7 +135,7 @@ class AlertPreferenceAdmin(admin.ModelAdmin):
 class AlertDeliveryAdmin(admin.ModelAdmin):
     """What was sent at once, to whom (empty: the organisation's chat). Read-only record."""
 
-    list_display = ["insight", "user", "channel", "sent_at"]
+    list_display = ["insight", "user", "channel", when_column("sent_at")]
     list_filter = ["channel"]
     search_fields = ["insight__title", "user__username"]
     list_select_related = ["insight", "user"]

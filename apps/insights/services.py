@@ -159,7 +159,8 @@ def insights_detect(*, now: datetime | None = None) -> DetectionSummary:
         summary.created[insight.pattern_type] = summary.created.get(insight.pattern_type, 0) + 1
         if insight.severity == Severity.CRITICAL:
             summary.critical += 1
-            events.publish(events.insight_event("created", insight))
+        # Every stream filters by what its viewer chose to see live (``live_severities_for``).
+        events.publish(events.insight_event("created", insight))
     return summary
 
 
@@ -202,8 +203,7 @@ def insight_create(
         if existing is None:
             raise
         return existing, False
-    if insight.severity == Severity.CRITICAL:
-        events.publish(events.insight_event("created", insight))
+    events.publish(events.insight_event("created", insight))
     _alerts_after_commit([insight.pk])
     return insight, True
 

@@ -30,7 +30,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
 from apps.insights import events
-from apps.insights.selectors import sees_all_insights
+from apps.insights.selectors import live_severities_for, sees_all_insights
 from apps.users.models import ApiKey, User
 from apps.users.permissions import HasCapability
 from apps.users.roles import can
@@ -54,6 +54,7 @@ async def _event_stream(
     user_pk: int | None,
     sees_all: bool,
     recheck: Recheck,
+    live: frozenset[str],
 ) -> AsyncIterator[bytes]:
     yield b"retry: 3000\n\n"
     next_check = time.monotonic() + _recheck_seconds()
@@ -69,6 +70,8 @@ async def _event_stream(
             continue
         if not events.event_visible(payload, user_pk=user_pk, sees_all=sees_all):
             continue
+        if payload.get("kind") == "created" and payload.get("severity") not in live:
+            continue  # the viewer chose another channel (or none) for this severity
         if payload.get("id"):
             payload = {**payload, "url": reverse("insights:detail", args=[payload["id"]])}
         yield _sse("insight", payload)
@@ -90,14 +93,15 @@ def _streaming(content: AsyncIterator[bytes]) -> StreamingHttpResponse:
 # --- browsers -------------------------------------------------------------------------------
 
 
-def _session_viewer(request: HttpRequest, tenant) -> tuple[User | None, bool, bool]:
-    """(user, may read, sees all) for the request's session, in the tenant's schema."""
+def _session_viewer(request: HttpRequest, tenant) -> tuple[User | None, bool, bool, frozenset[str]]:
+    """(user, may read, sees all, severities shown live) for the request's session."""
     try:
         with tenant_context(tenant):
             user = get_user(request)
             if not user.is_authenticated:
-                return None, False, False
-            return user, can(user, "insights.read"), sees_all_insights(user)
+                return None, False, False, frozenset()
+            live = frozenset(live_severities_for(user))
+            return user, can(user, "insights.read"), sees_all_insights(user), live
     finally:
         # A stream lasts long: it must not pin a database connection meanwhile.
         close_old_connections()
@@ -124,7 +128,7 @@ async def stream(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
     tenant = request.tenant
-    user, allowed, sees_all = await sync_to_async(_session_viewer)(request, tenant)
+    user, allowed, sees_all, live = await sync_to_async(_session_viewer)(request, tenant)
     if user is None:
         return redirect_to_login(request.get_full_path())
     if not allowed:
@@ -143,7 +147,12 @@ async def stream(request: HttpRequest) -> HttpResponse:
 
     return _streaming(
         _event_stream(
-            tenant.schema_name, reservation, user_pk=user.pk, sees_all=sees_all, recheck=recheck
+            tenant.schema_name,
+            reservation,
+            user_pk=user.pk,
+            sees_all=sees_all,
+            recheck=recheck,
+            live=live,
         )
     )
 
@@ -202,7 +211,8 @@ class InsightStreamView(APIView):
         summary="Live insight events (Server-Sent Events)",
         description=(
             "A `text/event-stream` that stays open. Each `insight` event is a JSON object "
-            "with `kind` (`created` for a new critical insight, `resolved`, `reopened`, "
+            "with `kind` (`created` for a new insight of a severity its person chose to see "
+            "live — every severity for an agent key —, `resolved`, `reopened`, "
             "`bulk_resolved`), `id`, `title`, `severity`, `pattern_type`, `status`, "
             "`account_id`, `subject`, `owner_id` and `url`: the same events a browser gets, "
             "scoped to the key's role (a rep's personal key hears only about the rep's own "
@@ -258,5 +268,6 @@ class InsightStreamView(APIView):
                 user_pk=user_pk,
                 sees_all=sees_all_insights(user),
                 recheck=recheck,
+                live=frozenset(live_severities_for(user)),
             )
         )

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from apps.outcomes.models import ActionType, CalibrationBin, OutcomeChange, OutcomeRecord
 from apps.outcomes.services import outcome_restore
+from apps.tenancy.admin_display import when_column
 
 
 @admin.register(ActionType)
@@ -59,9 +60,9 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
         "predicted_confidence",
         "status",
         "score",
-        "occurred_at",
-        "window_ends_at",
-        "deleted_at",
+        when_column("occurred_at"),
+        when_column("window_ends_at"),
+        when_column("deleted_at"),
     ]
     list_filter = [DeletedFilter, "status", "action_type", "clone"]
     search_fields = ["external_id", "account__name", "account__external_id"]
@@ -113,7 +114,7 @@ class CalibrationBinAdmin(admin.ModelAdmin):
         "count",
         "mean_predicted",
         "mean_actual",
-        "updated_at",
+        when_column("updated_at"),
     ]
     list_filter = ["action_type"]
     list_select_related = ["action_type"]

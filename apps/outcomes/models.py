@@ -166,10 +166,18 @@ class OutcomeRecord(models.Model):
             ),
             models.Index(fields=["account", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
-            # The outcomes list, newest first, by status. Records are recorded pending, so
-            # ingestion never writes to these two; resolution and expiry do.
-            models.Index(fields=["-id"], condition=Q(status="resolved"), name="outcome_resolved"),
-            models.Index(fields=["-id"], condition=Q(status="expired"), name="outcome_expired"),
+            # The outcomes list, most recent action first, by status. Records are recorded
+            # pending, so ingestion never writes to these two; resolution and expiry do.
+            models.Index(
+                fields=["-occurred_at", "-id"],
+                condition=Q(status="resolved"),
+                name="outcome_resolved_recent",
+            ),
+            models.Index(
+                fields=["-occurred_at", "-id"],
+                condition=Q(status="expired"),
+                name="outcome_expired_recent",
+            ),
             models.Index(
                 fields=["clone", "occurred_at"],
                 condition=Q(clone__isnull=False),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from apps.crm.selectors import account_visibility
 from apps.outcomes.models import (
@@ -46,8 +46,8 @@ def outcome_status_counts(queryset: QuerySet[OutcomeRecord]) -> dict[str, int]:
     """How many of ``queryset`` are in each status, plus ``all`` (one query).
 
     Each count stops at ``STATUS_COUNT_CAP + 1``: more than the cap means "over the cap".
-    Newest first, like the list, so that PostgreSQL reads the per-status partial indexes
-    rather than hoping a table scan meets enough matching rows early.
+    Most recent first, like the list, so that PostgreSQL reads the per-status partial
+    indexes rather than hoping a table scan meets enough matching rows early.
     """
     subsets = {"all": queryset} | {
         status: queryset.filter(status=status) for status in OutcomeStatus.values
@@ -55,13 +55,24 @@ def outcome_status_counts(queryset: QuerySet[OutcomeRecord]) -> dict[str, int]:
     columns, params = [], []
     for name, subset in subsets.items():
         sql, subset_params = (
-            subset.order_by("-pk").values("pk")[: STATUS_COUNT_CAP + 1].query.sql_with_params()
+            subset.order_by("-occurred_at", "-pk")
+            .values("pk")[: STATUS_COUNT_CAP + 1]
+            .query.sql_with_params()
         )
         columns.append(f'(SELECT count(*) FROM ({sql}) AS capped) AS "{name}"')
         params.extend(subset_params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(columns), params)
         return dict(zip(subsets, cursor.fetchone(), strict=True))
+
+
+def older_than(queryset: QuerySet[OutcomeRecord], pk: int) -> QuerySet[OutcomeRecord]:
+    """The records of ``queryset`` after record ``pk`` in the list's order (most recent
+    action first, then highest id): the next page of a keyset-paged list."""
+    anchor = OutcomeRecord.objects.filter(pk=pk).values("occurred_at")[:1]
+    return queryset.filter(
+        Q(occurred_at__lt=Subquery(anchor)) | Q(occurred_at=Subquery(anchor), pk__lt=pk)
+    )
 
 
 def status_count_label(count: int) -> str:

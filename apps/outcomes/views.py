@@ -11,6 +11,7 @@ from apps.agents.models import Clone
 from apps.outcomes.models import ActionType, OutcomeStatus
 from apps.outcomes.selectors import (
     calibration_reports,
+    older_than,
     outcome_status_counts,
     outcomes_visible_to,
     status_count_label,
@@ -49,7 +50,11 @@ def _query(data: dict, **changes) -> str:
 @require_GET
 @capability_required("outcomes.read")
 def outcome_list(request: HttpRequest) -> HttpResponse:
-    """Every recorded agent action the user may see, newest first, filtered by status."""
+    """Every recorded agent action the user may see, most recent first, by status.
+
+    Ordered by when the action happened (agents may report late), paged by keyset: ``before``
+    is the last row's id, and the next page starts after its time and id.
+    """
     form = OutcomeFilterForm(request.GET)
     visible = outcomes_visible_to(request.user)
     status_code = 200
@@ -65,8 +70,8 @@ def outcome_list(request: HttpRequest) -> HttpResponse:
         if data["status"]:
             filtered = filtered.filter(status=data["status"])
         if data["before"]:
-            filtered = filtered.filter(pk__lt=data["before"])
-        rows = list(filtered.order_by("-id")[: PAGE_SIZE + 1])
+            filtered = older_than(filtered, data["before"])
+        rows = list(filtered.order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
         has_more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         filters = {

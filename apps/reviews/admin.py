@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 
 from apps.reviews.models import Correction, ReviewQueue, Rubric, Score, Settlement
 from apps.reviews.services import queues_fill, rubric_validate
+from apps.tenancy.admin_display import when_column
 
 
 class RubricAdminForm(forms.ModelForm):
@@ -47,7 +48,7 @@ class RubricAdminForm(forms.ModelForm):
 @admin.register(Rubric)
 class RubricAdmin(admin.ModelAdmin):
     form = RubricAdminForm
-    list_display = ["name", "kind", "builtin", "is_active", "created_at"]
+    list_display = ["name", "kind", "builtin", "is_active", when_column("created_at")]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "description"]
 
@@ -77,19 +78,27 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
 @admin.register(Score)
 class ScoreAdmin(admin.ModelAdmin):
-    list_display = ["outcome", "rubric", "value", "source", "user", "evaluator", "updated_at"]
+    list_display = [
+        "outcome",
+        "rubric",
+        "value",
+        "source",
+        "user",
+        "evaluator",
+        when_column("updated_at"),
+    ]
     list_filter = ["source", "rubric"]
     raw_id_fields = ["outcome", "user"]
 
 
 @admin.register(Correction)
 class CorrectionAdmin(admin.ModelAdmin):
-    list_display = ["outcome", "author", "updated_at"]
+    list_display = ["outcome", "author", when_column("updated_at")]
     raw_id_fields = ["outcome", "author"]
     readonly_fields = ["original_text", "diff"]
 
 
 @admin.register(Settlement)
 class SettlementAdmin(admin.ModelAdmin):
-    list_display = ["item", "rubric", "value", "settled_by", "settled_at"]
+    list_display = ["item", "rubric", "value", "settled_by", when_column("settled_at")]
     raw_id_fields = ["item"]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import get_public_schema_name
 
+from apps.tenancy.admin_display import when_column
 from apps.tenancy.models import Domain, Organization
 
 
@@ -12,7 +13,7 @@ class DomainInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "currency", "schema_name", "created_at"]
+    list_display = ["name", "slug", "currency", "schema_name", when_column("created_at")]
     search_fields = ["name", "slug"]
     readonly_fields = ["schema_name", "created_at"]
     inlines = [DomainInline]

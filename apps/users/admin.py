@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
+from apps.tenancy.admin_display import when_column
 from apps.users.models import ApiKey, User
 from apps.users.services import api_key_create, api_key_revoke
 
@@ -33,9 +34,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "user",
         "kind",
         "created_by",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
+        when_column("created_at"),
+        when_column("last_used_at"),
+        when_column("revoked_at"),
     ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "user__username"]

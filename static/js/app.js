@@ -3,6 +3,20 @@
   "use strict";
   let toastTimer = null;
 
+  // Single-key shortcuts (WCAG 2.1.4): one switch for every page that has them, kept per
+  // browser. Pages ask ``window.llShortcutsOn()`` before acting on a key; each page's
+  // keyboard help carries a ``[data-keys-toggle]`` checkbox.
+  const KEYS_OFF = "ll-keys-off";
+  window.llShortcutsOn = function () {
+    try { return localStorage.getItem(KEYS_OFF) !== "1"; } catch (e) { return true; }
+  };
+  document.querySelectorAll("[data-keys-toggle]").forEach(function (toggle) {
+    toggle.checked = window.llShortcutsOn();
+    toggle.addEventListener("change", function () {
+      try { localStorage.setItem(KEYS_OFF, toggle.checked ? "0" : "1"); } catch (e) { /* private mode */ }
+    });
+  });
+
   // Show a toast; an optional action (e.g. Undo) posts with HTMX when clicked.
   function showToast(detail) {
     const toast = document.getElementById("toast");

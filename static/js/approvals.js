@@ -66,16 +66,8 @@
     if (help.open) help.close(); else help.showModal();
   }
 
-  // Single-key shortcuts can be turned off in the help dialog (kept per browser).
-  const KEYS_OFF = "ll-queue-keys-off";
-  const keysToggle = document.querySelector("[data-keys-toggle]");
-  function keysOn() { try { return localStorage.getItem(KEYS_OFF) !== "1"; } catch (e) { return true; } }
-  if (keysToggle) {
-    keysToggle.checked = keysOn();
-    keysToggle.addEventListener("change", function () {
-      try { localStorage.setItem(KEYS_OFF, keysToggle.checked ? "0" : "1"); } catch (e) { /* private mode */ }
-    });
-  }
+  // Single-key shortcuts can be turned off in the help dialog (app.js keeps the switch).
+  const keysOn = window.llShortcutsOn;
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;

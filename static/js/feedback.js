@@ -23,6 +23,7 @@
     const target = event.target;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     if (target.matches("input, select, textarea")) return;
+    if (!window.llShortcutsOn()) return;
     if (event.key === "j") { move(1); event.preventDefault(); return; }
     if (event.key === "k") { move(-1); event.preventDefault(); return; }
     const item = current();

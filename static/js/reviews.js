@@ -44,6 +44,7 @@
       if (event.key === "Escape") { target.blur(); rubrics.length && setCurrent(currentIndex()); event.preventDefault(); }
       return;
     }
+    if (!window.llShortcutsOn()) return;
     if (/^[1-9]$/.test(event.key)) {
       const fieldset = rubrics[currentIndex()];
       const radio = fieldset && fieldset.querySelector('input[type=radio][data-key="' + event.key + '"]');

@@ -136,3 +136,18 @@ def test_the_admin_shows_our_amounts_and_dates_the_same_way(org, page_client, ad
     html = page_client(admin_user).get("/admin/crm/deal/").content.decode()
     assert "$62,000" in html
     assert "<time datetime=" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changelist",
+    ["/admin/outcomes/outcomerecord/", "/admin/feedback/feedbackentry/", "/admin/users/apikey/"],
+)
+def test_every_admin_list_shows_its_times_as_the_pages_do(org, page_client, admin_user, changelist):
+    from apps.users.services import api_key_create
+    from tests.factories.feedback import FeedbackEntryFactory
+
+    FeedbackEntryFactory(user=admin_user)  # and the outcome it rates
+    api_key_create(name="agent")
+    html = page_client(admin_user).get(changelist).content.decode()
+    assert "<time datetime=" in html

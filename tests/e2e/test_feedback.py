@@ -84,6 +84,25 @@ def test_rep_rates_from_the_keyboard(fresh_org, page, login, org_url):
     assert FeedbackEntry.objects.get(user=rep, outcome_id=int(focused)).rating == -1
 
 
+def test_single_key_shortcuts_can_be_turned_off(fresh_org, page, login, org_url):
+    """WCAG 2.1.4: a speech-input user turns the single-key shortcuts off; keys then do
+    nothing, on this page and on the next one that has shortcuts."""
+    rep = UserFactory(username="rory", role="rep")
+    _outputs(rep)
+    login(page, fresh_org, "rory")
+    page.goto(org_url(fresh_org, "/feedback/review/"))
+
+    page.uncheck("[data-keys-toggle]")
+    page.locator("h1").first.click()
+    page.keyboard.press("j")
+    page.keyboard.press("-")
+    page.wait_for_timeout(300)
+    assert not FeedbackEntry.objects.filter(user=rep).exists()
+
+    page.reload()
+    assert not page.is_checked("[data-keys-toggle]")
+
+
 def test_rep_gives_detailed_feedback(fresh_org, page, login, org_url, screenshot):
     rep = UserFactory(username="rory", role="rep")
     output = _outputs(rep)[0]

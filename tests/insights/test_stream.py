@@ -155,6 +155,35 @@ def test_the_stream_carries_only_its_own_organisations_critical_events(fresh_org
     assert stream.next_event(seconds=2)["id"] == ours.pk
 
 
+def test_the_stream_follows_each_persons_live_choice_per_severity(fresh_org, open_stream):
+    from apps.insights.services import alert_preferences_save
+
+    manager = UserFactory(username="maria", role="manager")
+    alert_preferences_save(user=manager, channels={"low": "live"})
+    stream = open_stream(fresh_org, manager)
+    stream.wait_until_live()
+
+    insight_create(  # medium goes to the digest by default: not pushed
+        account=AccountFactory(),
+        pattern_type="buying_signal",
+        signal="buying_interest",
+        title="Pricing asked",
+        confidence=0.6,
+        severity="medium",
+    )
+    low = insight_create(
+        account=AccountFactory(),
+        pattern_type="engagement_change",
+        signal="engagement_up",
+        title="Engagement up 60%",
+        confidence=0.6,
+        severity="low",
+    )[0]
+
+    event = stream.next_event(seconds=2)
+    assert (event["kind"], event["id"], event["severity"]) == ("created", low.pk, "low")
+
+
 def test_a_rep_hears_only_about_their_own_accounts(fresh_org, open_stream):
     rep = UserFactory(username="rory", role="rep")
     stream = open_stream(fresh_org, rep)

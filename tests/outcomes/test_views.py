@@ -91,14 +91,36 @@ def test_htmx_gets_only_the_results_and_a_plain_request_the_full_page(
     assert "<html" in full and 'id="outcome-results"' in full
 
 
-def test_older_pages_follow_the_id_cursor(page_client, manager, account):
-    OutcomeFactory.create_batch(55, account=account)
+def test_the_list_is_in_the_order_actions_happened_not_the_order_they_arrived(
+    page_client, manager, account
+):
+    now = timezone.now()
+    late = OutcomeFactory(account=account, occurred_at=now - timedelta(days=3))  # sent last
+    early = OutcomeFactory(account=account, occurred_at=now - timedelta(hours=1))
+    recent = OutcomeFactory(account=account, occurred_at=now - timedelta(minutes=5))
+    rows = page_client(manager).get(LIST).context["rows"]
+    assert [row.pk for row in rows] == [recent.pk, early.pk, late.pk]
+
+
+def test_older_pages_follow_the_time_and_id_keyset(page_client, manager, account):
+    now = timezone.now()
+    # 30 share one moment (ties broken by id), the rest arrive out of time order.
+    OutcomeFactory.create_batch(30, account=account, occurred_at=now - timedelta(hours=1))
+    for hours in [5, 2, 9, 3, 7] * 5:
+        OutcomeFactory(account=account, occurred_at=now - timedelta(hours=hours))
     client = page_client(manager)
     first = client.get(LIST)
     assert len(first.context["rows"]) == 50 and first.context["older_query"]
     second = client.get(LIST + first.context["older_query"])
     assert len(second.context["rows"]) == 5
     assert not second.context["older_query"]
+    seen = [row.pk for row in first.context["rows"] + second.context["rows"]]
+    ordered = sorted(
+        OutcomeFactory._meta.model.objects.filter(account=account),
+        key=lambda record: (record.occurred_at, record.pk),
+        reverse=True,
+    )
+    assert seen == [record.pk for record in ordered]  # every record once, in order
 
 
 @pytest.mark.parametrize("query", ["?status=maybe", "?before=abc", "?action_type=fax"])
