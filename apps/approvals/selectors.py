@@ -18,6 +18,7 @@ from apps.approvals.models import (
     ProposedAction,
 )
 from apps.crm.selectors import accounts_visible_to
+from apps.users.models import User
 
 QUEUE_SORTS = {
     "risk": ["-risk", "expires_at", "pk"],
@@ -63,7 +64,14 @@ def _with_related(actions: QuerySet[ProposedAction]) -> QuerySet[ProposedAction]
 
 def actions_visible_to(user) -> QuerySet[ProposedAction]:
     """Actions on the accounts ``user`` may see: the accounts' one visibility rule
-    (``accounts_visible_to``: a rep only the accounts they own) applies to actions too."""
+    (``accounts_visible_to``: a rep only the accounts they own) applies to actions too.
+
+    A person standing in for an approver today (``notifications.may_decide``: a delegate
+    while the delegation runs) sees what the approvers see, so they can decide."""
+    from apps.approvals.notifications import may_decide  # it reads this module
+
+    if isinstance(user, User) and may_decide(user):
+        return ProposedAction.objects.all()
     return ProposedAction.objects.filter(
         account__in=accounts_visible_to(user).order_by().values("pk")
     )

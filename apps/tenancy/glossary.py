@@ -13,10 +13,16 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "The average squared gap between the agent's confidence and what happened: 0 is "
         "perfect, 0.25 is no better than always guessing 50 %.",
     ),
-    "wilson": (
+    "confidence": (
         "Confidence",
-        "A cautious estimate of how often this learning works (the low end of a 95 % Wilson "
-        "interval): it starts low with little evidence and grows as more outputs are rated.",
+        "How likely this learning is to work, from its evidence: 0.50 with none, rising with "
+        "successes and falling with failures, and moving less while evidence is thin.",
+    ),
+    "lift": (
+        "Lift",
+        "How much more often outcomes succeeded when the agent applied this learning than "
+        "comparable ones where it did not (same action type and period), with a 95 % range; "
+        "a range wholly below zero means the learning is hurting.",
     ),
     "rank": (
         "Rank",

@@ -125,11 +125,11 @@ def test_a_discount_shows_terms_percentage_and_deal_value_before_and_after(propo
     assert rendered.kind == "pricing"
     assert dict(rendered.money) == {
         "Discount": "10 %",
-        "Deal value before": "$80,000.00",
-        "Deal value after": "$72,000.00",
+        "Deal value before": "$80,000",
+        "Deal value after": "$72,000",
     }
     org.currency = "EUR"
-    assert dict(render_action(action, locale="de").money)["Deal value after"] == "72.000,00\u00a0€"
+    assert dict(render_action(action, locale="de").money)["Deal value after"] == "72.000\u00a0€"
 
 
 def test_pages_show_money_in_the_organisations_currency(page_client, manager, email, org):
@@ -335,7 +335,7 @@ def test_the_history_filters_on_what_the_payload_contains(page_client, manager, 
 
     assert [a.pk for a in found.context["page"].object_list] == [dana.pk]
     assert bad.status_code == 400 and "field=value" in bad.content.decode()
-    assert nul.status_code == 200 and list(nul.context["page"].object_list) == []
+    assert nul.status_code == 400  # a NUL anywhere in a request is refused before any view
 
 
 def test_an_edit_the_guardrails_would_block_is_refused(manager_api, propose):

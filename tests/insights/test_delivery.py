@@ -176,7 +176,7 @@ def test_no_chat_message_without_a_webhook_set(teams, manager):
 
 def test_a_critical_insight_is_posted_to_the_chat_webhook_once(teams, manager, chat):
     critical = InsightFactory(account=teams["cedar"], severity="critical", title="Churn risk")
-    high = InsightFactory(account=teams["cedar"], severity="high", title="Stalled deal")
+    high = InsightFactory(account=teams["juniper"], severity="high", title="Stalled deal")
 
     insight_alerts_deliver(insight_ids=[critical.pk, high.pk])
     insight_alerts_deliver(insight_ids=[critical.pk, high.pk])  # a retry sends nothing more
