@@ -290,6 +290,8 @@ if PRODUCTION:
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
+# The port in links of emails and chat messages when the public address is not on 80/443.
+PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "")
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Learning Loop <noreply@learning-loop.local>"
 )

@@ -46,6 +46,7 @@ def main() -> int:
         call_command("seed_demo")
 
     env = dict(os.environ)
+    env.setdefault("PUBLIC_PORT", str(PORT))  # links in emails and chat reach this server
     if not env.get("DATABASE_URL"):
         # Children use the server this process started instead of taking handles of their
         # own, so that this process alone stops it on exit.

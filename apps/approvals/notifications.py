@@ -22,7 +22,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings as django_settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
@@ -37,9 +36,10 @@ from apps.approvals.models import (
     NoticeKind,
     ProposedAction,
 )
-from apps.approvals.rendering import current_organization, render_action
+from apps.approvals.rendering import render_action
 from apps.approvals.selectors import approval_settings_get
 from apps.crm.models import Account
+from apps.tenancy.current import site_url
 from apps.tenancy.money import current_currency
 from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import User
@@ -193,15 +193,6 @@ def read_token(token: str) -> tuple[int, str]:
         return int(data["n"]), data["d"]
     except (KeyError, TypeError, ValueError) as bad:
         raise LinkInvalid from bad
-
-
-def site_url() -> str:
-    """This organisation's address for links in emails and chat."""
-    organization = current_organization()
-    domain = organization.get_primary_domain() if organization is not None else None
-    scheme = "https" if getattr(django_settings, "PRODUCTION", False) else "http"
-    port = getattr(django_settings, "PUBLIC_PORT", "")
-    return f"{scheme}://{domain.domain}{':' + str(port) if port else ''}" if domain else ""
 
 
 def link_for(notice_id: int, decision: str, *, base: str | None = None) -> str:

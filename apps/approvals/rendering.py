@@ -17,10 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
 from django.utils import translation
 
-from apps.tenancy.models import Organization
 from apps.tenancy.money import current_currency, format_money
 
 MAX_EDITED_PAYLOAD_BYTES = 64 * 1024
@@ -193,14 +191,6 @@ class RenderedAction:
     extras: list[RenderedField] = field(default_factory=list)
     money: list[tuple[str, str]] = field(default_factory=list)
     edited: bool = False
-
-
-def current_organization() -> Organization | None:
-    """The organisation whose schema is active (jobs run with a stand-in tenant object)."""
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Organization):
-        return tenant
-    return Organization.objects.filter(schema_name=connection.schema_name).first()
 
 
 def _money_lines(action, payload: dict, currency: str, locale: str) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
@@ -47,7 +46,7 @@ from apps.insights.selectors import (
     insight_settings,
     team_alerts,
 )
-from apps.tenancy.models import Organization
+from apps.tenancy.current import site_url
 from apps.users.models import User
 
 UNDO_SECONDS = 30
@@ -342,16 +341,6 @@ def alert_feedback_record(
 # --- daily digest ---------------------------------------------------------------------------
 
 
-def _site_url() -> str:
-    tenant = getattr(connection, "tenant", None)
-    if tenant is not None and not hasattr(tenant, "get_primary_domain"):
-        # Inside schema_context() (commands, jobs) the tenant is a stand-in without domains.
-        tenant = Organization.objects.filter(schema_name=connection.schema_name).first()
-    domain = tenant.get_primary_domain() if tenant is not None else None
-    scheme = "https" if django_settings.PRODUCTION else "http"
-    return f"{scheme}://{domain.domain}" if domain else ""
-
-
 @transaction.atomic
 def digest_send(*, now: datetime | None = None) -> int:
     """Email each manager the last 24 h of insights on their team's accounts, grouped by
@@ -385,7 +374,7 @@ def digest_send(*, now: datetime | None = None) -> int:
     claimed = set(
         DigestDelivery.objects.filter(day=day, sent_at=now).values_list("user_id", flat=True)
     )
-    site = _site_url()
+    site = site_url()
     order = {pk: position for position, pk in enumerate(insights)}
     messages = []
     for user_id, ids in wanted.items():
@@ -507,7 +496,7 @@ def insight_alerts_deliver(*, insight_ids: list[int], now: datetime | None = Non
             "insight_id", "user_id", "channel"
         )
     )
-    site = _site_url()
+    site = site_url()
     messages = [
         _alert_message(managers[m], insights[i], site=site)
         for m, i in pairs

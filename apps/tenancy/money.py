@@ -89,15 +89,6 @@ def format_money(
 
 def current_currency() -> str:
     """The currency of the organisation this request or task runs in (USD outside one)."""
-    from django.db import connection
-    from django_tenants.utils import get_public_schema_name
+    from apps.tenancy.current import current_organization
 
-    from apps.tenancy.models import Organization
-
-    tenant = getattr(connection, "tenant", None)
-    if not isinstance(tenant, Organization):  # a schema_context (tasks): look it up
-        schema = getattr(connection, "schema_name", None)
-        if not schema or schema == get_public_schema_name():
-            return DEFAULT_CURRENCY
-        tenant = Organization.objects.filter(schema_name=schema).first()
-    return getattr(tenant, "currency", "") or DEFAULT_CURRENCY
+    return getattr(current_organization(), "currency", "") or DEFAULT_CURRENCY

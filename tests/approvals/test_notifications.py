@@ -453,3 +453,14 @@ def test_the_job_in_one_organisation_never_emails_another(
     with in_org(other_org):
         assert approvers_notify().emails == 0  # nothing pending there
         assert not ApprovalNotice.objects.exists()
+
+
+def test_links_in_emails_carry_the_public_port_when_there_is_one(org, settings):
+    from apps.tenancy.current import site_url
+
+    settings.PUBLIC_PORT = ""
+    assert site_url() == "http://acme.localhost"
+    settings.PUBLIC_PORT = "8000"
+    assert site_url() == "http://acme.localhost:8000"
+    settings.PRODUCTION = True
+    assert site_url().startswith("https://acme.localhost")
