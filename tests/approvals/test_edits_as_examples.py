@@ -209,3 +209,15 @@ def test_examples_with_edits_run_one_query(
         _approve_edited(action, manager, body=f"fix {index}")
     with django_assert_max_num_queries(6):  # authentication, then one query
         assert len(_examples(agent_api, "?limit=50")) == 10
+
+
+def test_the_admin_lists_edits_among_corrections(page_client, admin_user, manager, email):
+    _approve_edited(email, manager, body=EDITED)
+    correction = Correction.objects.get()
+
+    client = page_client(admin_user)
+    listing = client.get("/admin/reviews/correction/")
+    detail = client.get(f"/admin/reviews/correction/{correction.pk}/change/")
+
+    assert listing.status_code == 200 and email.external_id in listing.content.decode()
+    assert detail.status_code == 200
