@@ -259,6 +259,18 @@ def edit_fields(action, values: dict | None = None) -> list[tuple[FieldSpec, str
     return [(spec, _text(current.get(spec.key))) for spec in form.fields]
 
 
+def example_text(action_type: str, payload: dict) -> str:
+    """The written part of an action, as an example of its kind: its one-line and
+    multi-line text fields (for an email the subject and the body), in form order."""
+    parts = []
+    for spec in action_form(action_type, payload).fields:
+        value = _text(payload.get(spec.key)).strip()
+        if not value or spec.kind not in ("line", "text"):
+            continue
+        parts.append(value if spec.multiline else f"{spec.label}: {value}")
+    return "\n\n".join(parts)
+
+
 def clean_edited_payload(action_type: str, proposed: dict, edited: object) -> dict:
     """The payload an approver approves: the proposal with their edits, each field checked.
 

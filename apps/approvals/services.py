@@ -35,7 +35,7 @@ from apps.approvals.models import (
     ProposedAction,
     WebhookDelivery,
 )
-from apps.approvals.rendering import clean_edited_payload, payload_changes
+from apps.approvals.rendering import clean_edited_payload, example_text, payload_changes
 from apps.approvals.selectors import action_public_data, approval_settings_get
 from apps.crm.models import Account, Deal
 from apps.feedback.models import FeedbackKind
@@ -43,6 +43,11 @@ from apps.feedback.services import feedback_rate
 from apps.outcomes.models import ActionType
 from apps.outcomes.selectors import calibrated_confidence
 from apps.outcomes.services import outcome_record
+from apps.reviews.services import (
+    correction_from_action_edit,
+    correction_from_action_edit_attach,
+    corrections_from_action_edits_withdraw,
+)
 from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import ApiKey, User
 from apps.users.services import api_key_delegated_by
@@ -281,6 +286,22 @@ def _edited_version(action_id: int, decision: str, payload: object) -> tuple[dic
     return cleaned, changes
 
 
+def _edit_correction(action_id: int, final_payload: dict, user: User) -> None:
+    """An approval with edits is a correction of the agent's output: recorded in reviews
+    (the organisation's one example set) in the decision's transaction."""
+    action = ProposedAction.objects.only("external_id", "action_type", "clone", "payload").get(
+        pk=action_id
+    )
+    correction_from_action_edit(
+        action_ref=action.external_id,
+        action_type=action.action_type,
+        clone_id=action.clone_id,
+        author=user,
+        original=example_text(action.action_type, action.payload),
+        corrected=example_text(action.action_type, final_payload),
+    )
+
+
 def action_decide(
     *,
     action_id: int,
@@ -337,6 +358,8 @@ def action_decide(
                     )
                 ]
             )
+            if final_payload is not None:
+                _edit_correction(action_id, final_payload, user)
             _webhooks_enqueue(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
@@ -420,6 +443,11 @@ def actions_undo(*, action_ids: list[int], user: User, ip: str | None = None) ->
         )
         ActionEvent.objects.bulk_create(
             [_event(pk, EventKind.UNDONE, at=now, actor=user, via="page", ip=ip) for pk in ids]
+        )
+        corrections_from_action_edits_withdraw(
+            action_refs=ProposedAction.objects.filter(pk__in=ids).values_list(
+                "external_id", flat=True
+            )
         )
         WebhookDelivery.objects.filter(action_id__in=ids, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.CANCELLED
@@ -600,6 +628,7 @@ def action_record_result(
             outcome_note = "Outcome recorded."
             if action.edited and action.decided_by_id:
                 _correction_feedback(action, outcome)
+                correction_from_action_edit_attach(action_ref=action.external_id, outcome=outcome)
         action.status = ActionStatus.EXECUTED
         action.executed_at = executed_at
         action.result = {"success": success, "output_text": output_text, "details": details or {}}

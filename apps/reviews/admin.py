@@ -93,9 +93,9 @@ class ScoreAdmin(admin.ModelAdmin):
 
 @admin.register(Correction)
 class CorrectionAdmin(admin.ModelAdmin):
-    list_display = ["outcome", "author", when_column("updated_at")]
-    raw_id_fields = ["outcome", "author"]
-    readonly_fields = ["original_text", "diff"]
+    list_display = ["outcome", "action_ref", "action_type", "author", when_column("updated_at")]
+    raw_id_fields = ["outcome", "author", "clone"]
+    readonly_fields = ["original_text", "diff", "action_ref"]
 
 
 @admin.register(Settlement)

@@ -239,8 +239,8 @@ class ExampleQuerySerializer(serializers.Serializer):
 
 
 class ExamplesView(APIView):
-    """The best few examples for few-shot prompting: corrections first (most recent first),
-    then the highest-scored outputs; one per output and per text."""
+    """The best few examples for few-shot prompting: corrections and approvers' edits first
+    (most recent first), then the highest-scored outputs; one per output and per text."""
 
     permission_classes = [HasCapability("examples.read")]
 

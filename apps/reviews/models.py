@@ -251,14 +251,26 @@ class Score(models.Model):
 
 
 class Correction(models.Model):
-    """The output the agent should have produced, written by a reviewer.
+    """The output the agent should have produced, written by a reviewer or an approver.
 
     Keeps the original text as it was and a unified diff against it. One per (outcome,
-    author): correcting again updates it.
+    author): correcting again updates it. An approver's edit of a proposed action (approve
+    with edits) is a correction too, recorded at the decision: ``action_ref`` names the
+    action (one correction per action), ``action_type`` and ``clone`` say what it is an
+    example of, and ``outcome`` is set once the agent reports the action executed.
     """
 
     outcome = models.ForeignKey(
-        "outcomes.OutcomeRecord", on_delete=models.CASCADE, related_name="corrections"
+        "outcomes.OutcomeRecord",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="corrections",
+    )
+    action_ref = models.CharField(max_length=200, blank=True, default="")
+    action_type = models.CharField(max_length=50, blank=True, default="")
+    clone = models.ForeignKey(
+        "agents.Clone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="corrections"
@@ -272,7 +284,20 @@ class Correction(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
-            models.UniqueConstraint(fields=["outcome", "author"], name="correction_one_per_author"),
+            models.UniqueConstraint(
+                fields=["outcome", "author"],
+                condition=Q(action_ref=""),
+                name="correction_one_per_author",
+            ),
+            models.UniqueConstraint(
+                fields=["action_ref"],
+                condition=~Q(action_ref=""),
+                name="correction_one_per_action",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__isnull=False) | ~Q(action_ref=""),
+                name="correction_of_outcome_or_action",
+            ),
         ]
         indexes = [models.Index(fields=["-updated_at"])]
 

@@ -367,18 +367,24 @@ def _normalised_sql() -> str:
 
 
 def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[dict]:
-    """The best few examples for few-shot prompting: corrections first (most recent
-    first), then high-scored outputs (highest first, then most recent), one per output and
-    per text (one query)."""
+    """The best few examples for few-shot prompting: corrections (a reviewer's, or an
+    approver's edit of a proposed action, kind ``edit``) first, most recent first, then
+    high-scored outputs (highest first, then most recent), one per output and per text
+    (one query). An edit is an example of the action's type and clone, its output the
+    agent's proposed text and ``action`` the action's external id."""
     sql = f"""
         WITH corrections AS (
-            SELECT DISTINCT ON (c.outcome_id) c.outcome_id, c.corrected_text AS ideal,
-                   'correction' AS kind, NULL::float8 AS score, c.updated_at AS at, 0 AS rank
+            SELECT DISTINCT ON (coalesce(c.outcome_id::text, 'action:' || c.action_ref))
+                   c.outcome_id, c.id AS correction_id, c.corrected_text AS ideal,
+                   CASE WHEN c.action_ref <> '' THEN 'edit' ELSE 'correction' END AS kind,
+                   NULL::float8 AS score, c.updated_at AS at, 0 AS rank
               FROM {_t(Correction)} c
-             ORDER BY c.outcome_id, c.updated_at DESC
+             ORDER BY coalesce(c.outcome_id::text, 'action:' || c.action_ref),
+                      c.updated_at DESC, c.id DESC
         ), high AS (
-            SELECT sc.outcome_id, o.output_text AS ideal, 'high_score' AS kind,
-                   avg({_normalised_sql()}) AS score, max(sc.updated_at) AS at, 1 AS rank
+            SELECT sc.outcome_id, NULL::bigint AS correction_id, o.output_text AS ideal,
+                   'high_score' AS kind, avg({_normalised_sql()}) AS score,
+                   max(sc.updated_at) AS at, 1 AS rank
               FROM ({_all_scores_sql()}) sc
               JOIN {_t(Rubric)} r ON r.id = sc.rubric_id AND r.kind <> '{RubricKind.CATEGORICAL}'
               JOIN {_t(OutcomeRecord)} o ON o.id = sc.outcome_id
@@ -387,19 +393,27 @@ def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[
              GROUP BY sc.outcome_id, o.output_text
             HAVING avg({_normalised_sql()}) >= %(high)s
         ), candidates AS (
-            SELECT DISTINCT ON (md5(e.ideal)) e.*, o.external_id, o.output_text,
-                   t.code AS action_type, cl.external_id AS clone
+            SELECT DISTINCT ON (md5(e.ideal)) e.*, o.external_id,
+                   nullif(c.action_ref, '') AS action,
+                   CASE WHEN c.action_ref <> '' THEN c.original_text
+                        ELSE o.output_text END AS output_text,
+                   CASE WHEN c.action_ref <> '' THEN c.action_type ELSE t.code END
+                       AS action_type,
+                   cl.external_id AS clone
               FROM (SELECT * FROM corrections UNION ALL SELECT * FROM high) e
-              JOIN {_t(OutcomeRecord)} o ON o.id = e.outcome_id
-              JOIN {_t(ActionType)} t ON t.id = o.action_type_id
-              LEFT JOIN {_t(_Clone)} cl ON cl.id = o.clone_id
-             WHERE (%(action_type)s = '' OR t.code = %(action_type)s)
+              LEFT JOIN {_t(Correction)} c ON c.id = e.correction_id
+              LEFT JOIN {_t(OutcomeRecord)} o ON o.id = e.outcome_id
+              LEFT JOIN {_t(ActionType)} t ON t.id = o.action_type_id
+              LEFT JOIN {_t(_Clone)} cl ON cl.id = coalesce(c.clone_id, o.clone_id)
+             WHERE (%(action_type)s = ''
+                    OR CASE WHEN c.action_ref <> '' THEN c.action_type ELSE t.code END
+                       = %(action_type)s)
                AND (%(clone)s = '' OR cl.external_id = %(clone)s)
              ORDER BY md5(e.ideal), e.rank, e.score DESC NULLS LAST, e.at DESC
         )
-        SELECT external_id, action_type, clone, kind, output_text, ideal, score, at
+        SELECT external_id, action, action_type, clone, kind, output_text, ideal, score, at
           FROM candidates
-         ORDER BY rank, score DESC NULLS LAST, at DESC, external_id
+         ORDER BY rank, score DESC NULLS LAST, at DESC, coalesce(external_id, action)
          LIMIT %(limit)s
     """
     params = {
@@ -411,7 +425,7 @@ def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    keys = ["outcome", "action_type", "clone", "kind", "output", "ideal", "score", "at"]
+    keys = ["outcome", "action", "action_type", "clone", "kind", "output", "ideal", "score", "at"]
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
@@ -456,7 +470,9 @@ def dataset_rows(
                cl.external_id,
                (SELECT max(pv.number) FROM {_t(_PersonaVersion)} pv
                  WHERE pv.clone_id = o.clone_id AND pv.created_at <= o.occurred_at),
-               o.occurred_at, reply.summary, o.output_text, corr.corrected_text, corr.diff,
+               o.occurred_at, reply.summary,
+               CASE WHEN corr.action_ref <> '' THEN corr.original_text ELSE o.output_text END,
+               corr.corrected_text, corr.diff,
                (SELECT coalesce(jsonb_agg(jsonb_build_object(
                            'rubric', r.name, 'reviewer', u.username,
                            'evaluator', nullif(sc.evaluator, ''), 'source', sc.source,
@@ -482,7 +498,8 @@ def dataset_rows(
           LEFT JOIN {_t(_Clone)} cl ON cl.id = o.clone_id
           LEFT JOIN {_t(Interaction)} reply ON reply.id = o.resolving_interaction_id
           LEFT JOIN LATERAL (
-                SELECT c.corrected_text, c.diff FROM {_t(Correction)} c
+                SELECT c.corrected_text, c.diff, c.action_ref, c.original_text
+                  FROM {_t(Correction)} c
                  WHERE c.outcome_id = o.id ORDER BY c.updated_at DESC LIMIT 1) corr ON true
          WHERE i.reviews_done >= 1
            AND (%(queue)s::bigint IS NULL OR i.queue_id = %(queue)s::bigint)

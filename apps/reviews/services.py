@@ -385,6 +385,14 @@ class ItemFull(Exception):
     """The item already has the reviews it needs (another reviewer finished it first)."""
 
 
+def _unified_diff(original: str, corrected: str) -> str:
+    return "\n".join(
+        difflib.unified_diff(
+            original.splitlines(), corrected.splitlines(), "original", "correction", lineterm=""
+        )
+    )
+
+
 def correction_record(*, outcome: OutcomeRecord, author: User, text: str) -> Correction:
     """Store the output the agent should have produced, with its diff against the original.
 
@@ -399,15 +407,12 @@ def correction_record(*, outcome: OutcomeRecord, author: User, text: str) -> Cor
     original = outcome.output_text or ""
     if text == original.strip():
         raise ValidationError({"correction": "The correction is the same as the original."})
-    diff = "\n".join(
-        difflib.unified_diff(
-            original.splitlines(), text.splitlines(), "original", "correction", lineterm=""
-        )
-    )
+    diff = _unified_diff(original, text)
     with transaction.atomic():
         correction, _ = Correction.objects.update_or_create(
             outcome=outcome,
             author=author,
+            action_ref="",
             defaults={"original_text": original, "corrected_text": text, "diff": diff},
         )
         rated = FeedbackEntry.objects.filter(
@@ -416,6 +421,55 @@ def correction_record(*, outcome: OutcomeRecord, author: User, text: str) -> Cor
         if not rated:
             feedback_rate(user=author, outcome=outcome, kind=FeedbackKind.INLINE, rating=-1)
     return correction
+
+
+def correction_from_action_edit(
+    *,
+    action_ref: str,
+    action_type: str,
+    clone_id: int | None,
+    author: User,
+    original: str,
+    corrected: str,
+) -> Correction | None:
+    """Record an approver's edit of a proposed action (approve with edits) as a correction:
+    the agent's text against the approved text, an example of ``action_type`` (and the
+    clone). One per action, idempotent; nothing when the edit left the text unchanged
+    (e.g. only a discount was changed). Call it inside the decision's transaction."""
+    original = original.replace("\r\n", "\n").strip()
+    corrected = corrected.replace("\r\n", "\n").strip()[:CORRECTION_MAX]
+    if not corrected or corrected == original:
+        Correction.objects.filter(action_ref=action_ref).delete()
+        return None
+    correction, _ = Correction.objects.update_or_create(
+        action_ref=action_ref,
+        defaults={
+            "author": author,
+            "action_type": action_type,
+            "clone_id": clone_id,
+            "original_text": original,
+            "corrected_text": corrected,
+            "diff": _unified_diff(original, corrected),
+        },
+    )
+    return correction
+
+
+def corrections_from_action_edits_withdraw(*, action_refs: Iterable[str]) -> int:
+    """Remove the corrections of edits that were undone (the actions are pending again)."""
+    refs = [ref for ref in action_refs if ref]
+    if not refs:
+        return 0
+    deleted, _ = Correction.objects.filter(action_ref__in=refs).delete()
+    return deleted
+
+
+def correction_from_action_edit_attach(*, action_ref: str, outcome: OutcomeRecord) -> int:
+    """Link an action edit's correction to the outcome its execution recorded, so reviews
+    of that outcome and the dataset export carry it."""
+    return Correction.objects.filter(action_ref=action_ref, outcome__isnull=True).update(
+        outcome=outcome
+    )
 
 
 def review_submit(
