@@ -6,12 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from apps.feedback.email_links import LinkInvalid, LinkStale, read_rating_token
-from apps.feedback.forms import InlineRatingForm
-from apps.feedback.models import FeedbackKind, FeedbackSource
-from apps.feedback.selectors import with_my_ratings
-from apps.feedback.services import feedback_rate
-from apps.outcomes.selectors import outcomes_visible_to
+from apps.feedback.email_links import TARGETS, LinkInvalid, LinkStale, read_rating_token
 from apps.users.models import User
 from apps.users.roles import can
 
@@ -21,74 +16,56 @@ TEMPLATE = "feedback/email_rate.html"
 def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     response = render(request, TEMPLATE, context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token never leaves in a Referer
+    # The token never leaves this site in a Referer. Not "no-referrer": with it, browsers
+    # send "Origin: null" on the form's POST and Django's CSRF check refuses it.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
-def _closed(request: HttpRequest, status: int, title: str, message: str, outcome=None):
-    return _page(
-        request, {"state": "closed", "title": title, "message": message, "outcome": outcome}, status
-    )
-
-
-def _preselected(request: HttpRequest, current: int | None) -> int | None:
-    form = InlineRatingForm(request.GET)
-    return form.cleaned_data["rating"] if form.is_valid() else current
+def _closed(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    return _page(request, {"state": "closed", "title": title, "message": message}, status)
 
 
 @require_http_methods(["GET", "POST"])
 def email_rate(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows the rating preselected and never rates (mail scanners follow links); POST
-    rates the linked action's outcome as the link's recipient, ``feedback_source=email``."""
+    """GET shows the rating preselected and never saves (mail scanners follow links); POST
+    saves it as the link's recipient through the rated object's own service."""
     try:
-        target, pk, user_id = read_rating_token(token)
+        name, pk, user_id = read_rating_token(token)
     except LinkInvalid:
         return _closed(
             request, 404, "This link is not valid", "Check that you opened the whole link."
         )
     except LinkStale:
-        return _closed(
-            request, 410, "This link has expired", "Rate the output from its page instead."
-        )
+        return _closed(request, 410, "This link has expired", "Rate it from its page instead.")
+    target = TARGETS[name]
     rater = User.objects.filter(pk=user_id, is_active=True).first()
-    if rater is None or not can(rater, "feedback.rate"):
-        return _closed(
-            request, 403, "You may no longer rate outputs", "Ask an admin if this is wrong."
-        )
+    if rater is None or not can(rater, target.capability):
+        return _closed(request, 403, "You may no longer rate this", "Ask an admin if wrong.")
     viewer = request.user
     if viewer.is_authenticated and viewer.pk != rater.pk:
         return _closed(
-            request,
-            403,
-            "This link was sent to someone else",
-            "Rate the output from its page instead.",
+            request, 403, "This link was sent to someone else", "Rate it from its page instead."
         )
-    # target == "action": the outcome recorded when the action was carried out.
-    outcome = (
-        with_my_ratings(outcomes_visible_to(rater), rater).filter(proposed_action__pk=pk).first()
-    )
-    if outcome is None:
-        return _closed(
-            request,
-            409,
-            "Nothing to rate yet",
-            "This action has not been carried out, so it has no result yet. "
-            "The link will work once it has.",
-        )
-    context = {"state": "confirm", "outcome": outcome, "rater": rater}
+    item = target.find(pk, rater)
+    if item is None:
+        return _closed(request, 409, *target.missing)
+    allowed = {value for value, _ in target.choices}
+    context = {
+        "state": "confirm",
+        "rater": rater,
+        "choices": target.choices,
+        "labels": dict(target.choices),
+        **target.describe(item),
+    }
     if request.method == "POST":
-        form = InlineRatingForm(request.POST)
-        if not form.is_valid():
-            context.update(error=form.errors["rating"][0], selected=outcome.my_inline_rating)
+        value = request.POST.get("rating", "")
+        if value not in allowed:
+            context.update(error="Choose one of the ratings.", selected=target.current(item))
             return _page(request, context, 400)
-        entry, created = feedback_rate(
-            user=rater,
-            outcome=outcome,
-            kind=FeedbackKind.INLINE,
-            rating=form.cleaned_data["rating"],
-            feedback_source=FeedbackSource.EMAIL,
-        )
-        context.update(state="done", selected=entry.rating, created=created)
+        created = target.save(item, rater, value)
+        context.update(state="done", selected=value, created=created)
         return _page(request, context)
-    context["selected"] = _preselected(request, outcome.my_inline_rating)
+    preset = request.GET.get("rating", "")
+    context["selected"] = preset if preset in allowed else target.current(item)
     return _page(request, context)

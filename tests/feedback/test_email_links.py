@@ -1,5 +1,5 @@
-"""One-click rating links in approval emails: signed per recipient, action and organisation;
-opening one never rates, confirming rates as the recipient with ``feedback_source=email``."""
+"""One-click rating links in approval and digest emails: signed per recipient, object and
+organisation; opening one never rates, confirming rates as the recipient (source email)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from apps.approvals.notifications import approvers_notify
 from apps.approvals.services import action_propose
 from apps.feedback import email_links
 from apps.feedback.models import FeedbackEntry
+from apps.insights.models import AlertFeedback
+from apps.insights.services import digest_send
 from tests.factories.crm import AccountFactory
+from tests.factories.insights import InsightFactory
 from tests.factories.outcomes import OutcomeFactory
 from tests.factories.users import UserFactory
 
@@ -77,7 +80,7 @@ def test_opening_a_link_never_rates(client, manager, action):
     page = response.content.decode()
     assert 'value="-1" checked' in page and "Nothing is saved until you submit" in page
     assert "Hi Dana, the pricing." in page
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert not FeedbackEntry.objects.exists()
 
 
@@ -113,7 +116,7 @@ def test_a_bad_rating_is_a_400_and_saves_nothing(client, manager, action):
 
     response = client.post(url, {"rating": "7"}, HTTP_HOST=HOST)
 
-    assert response.status_code == 400 and "Choose −1, 0 or +1." in response.content.decode()
+    assert response.status_code == 400 and "Choose one of the ratings." in response.content.decode()
     assert not FeedbackEntry.objects.exists()
 
 
@@ -183,3 +186,53 @@ def test_the_page_runs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(12):
         assert client.get(url, HTTP_HOST=HOST).status_code == 200
+
+
+# --- the daily digest: useful / not useful per insight ------------------------------------
+
+USEFUL = re.compile(
+    r"Was it useful\? Useful: http://acme\.localhost(\S+) Not useful: http://acme\.localhost(\S+)"
+)
+
+
+@pytest.fixture
+def digest(org, manager, rep):
+    """Maria's digest with one insight on her rep's account."""
+    insight = InsightFactory(account=AccountFactory(name="Cedar Health", owner=rep))
+    assert digest_send() == 1
+    (message,) = [m for m in mail.outbox if m.to == [manager.email]]
+    ((useful, not_useful),) = USEFUL.findall(message.body)
+    assert useful.endswith("?rating=yes") and useful in message.alternatives[0][0]
+    return insight, useful, not_useful
+
+
+def test_the_digest_carries_useful_links_and_get_never_records(client, manager, digest):
+    insight, useful, not_useful = digest
+
+    response = client.get(not_useful, HTTP_HOST=HOST)
+
+    assert response.status_code == 200
+    assert 'value="no" checked' in response.content.decode()
+    assert insight.title in response.content.decode()
+    assert not AlertFeedback.objects.exists()
+
+
+def test_submitting_a_digest_link_records_usefulness_as_the_recipient(client, manager, digest):
+    insight, useful, _ = digest
+
+    first = client.post(useful, {"rating": "yes"}, HTTP_HOST=HOST)
+    second = client.post(useful, {"rating": "no"}, HTTP_HOST=HOST)
+
+    assert "Your rating is saved" in first.content.decode()
+    assert "Your rating is updated" in second.content.decode()
+    feedback = AlertFeedback.objects.get()
+    assert (feedback.insight, feedback.user, feedback.useful) == (insight, manager, False)
+
+
+def test_a_digest_link_fails_in_another_organisation(client, other_org, in_org, manager, digest):
+    _, useful, _ = digest
+
+    response = client.post(useful, {"rating": "yes"}, HTTP_HOST="globex.localhost")
+
+    assert response.status_code == 404
+    assert not AlertFeedback.objects.exists()
