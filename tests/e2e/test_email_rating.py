@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from apps.approvals.models import ProposedAction
+from apps.approvals.models import ApprovalNotice, ProposedAction
+from apps.approvals.notifications import approvers_notify, link_for
 from apps.approvals.services import action_propose
 from apps.feedback.email_links import rating_links
 from apps.feedback.models import FeedbackEntry
@@ -72,3 +73,27 @@ def test_the_rating_page_from_an_email_link_looks_right_passes_axe_and_rates(
     assert "Thank you: 0 neutral" in page.inner_text("h1")
     entry = FeedbackEntry.objects.get()
     assert (entry.user_id, entry.rating, entry.feedback_source) == (maria.pk, 0, "email")
+
+
+def test_confirming_an_approval_link_in_a_browser_decides(fresh_org, page, org_url):
+    """The approval link page's form posts with an Origin the CSRF check accepts."""
+    UserFactory(username="maria", role="manager")
+    action, _ = action_propose(
+        external_id="e2e-approve",
+        action_type="email_sent",
+        account=AccountFactory(name="Cedar Health"),
+        amount=Decimal("64000"),
+        confidence=0.8,
+        payload={"subject": "Pricing", "to": "priya.nair@cedar.example"},
+        rationale="Priya asked for pricing.",
+        proposed_by="agent:northwind",
+    )
+    approvers_notify()
+    notice = ApprovalNotice.objects.get(recipient__username="maria")
+
+    page.goto(org_url(fresh_org, link_for(notice.pk, "approve", base="")))
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+
+    assert navigation.value.status == 200
+    assert ProposedAction.objects.get(pk=action.pk).status == "approved"
