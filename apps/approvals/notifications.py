@@ -39,6 +39,7 @@ from apps.approvals.models import (
 from apps.approvals.rendering import render_action
 from apps.approvals.selectors import approval_settings_get
 from apps.crm.models import Account
+from apps.feedback.email_links import rating_links
 from apps.tenancy.current import site_url
 from apps.tenancy.money import current_currency
 from apps.tenancy.outbound import OutboundRefused, post_json
@@ -241,6 +242,8 @@ def _emails(notice_ids: list[int], kind: str) -> list[EmailMultiAlternatives]:
                 "approve_url": link_for(notice.pk, "approve", base=base),
                 "reject_url": link_for(notice.pk, "reject", base=base),
                 "detail_url": base + reverse("approvals:detail", args=[notice.action_id]),
+                # Rate the result once the action is carried out (apps.feedback.email_links).
+                "rating_links": rating_links("action", notice.action_id, recipient.pk, base=base),
             }
             for notice in items
         ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.feedback import views
+from apps.feedback import email_views, views
 
 app_name = "feedback"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("feedback/review/", views.review, name="review"),
     path("feedback/outcomes/<int:pk>/", views.outcome_detail, name="outcome"),
     path("feedback/outcomes/<int:pk>/rate/", views.rate, name="rate"),
+    path("feedback/rate/<str:token>/", email_views.email_rate, name="email-rate"),
     path("feedback/summary/", views.summary, name="summary"),
     path("feedback/export/", views.export, name="export"),
     path("feedback/learnings/", views.learnings, name="learnings"),

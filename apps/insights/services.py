@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.crm.models import Account
+from apps.feedback.email_links import rating_links
 from apps.insights import delivery, events
 from apps.insights.detection import (
     ACCOUNT_DETECTORS,
@@ -393,7 +394,11 @@ def _digest_message(user: User, insights: list[Insight], *, day, site: str):
             "url": site + reverse("insights:account", args=[group[0].account_id])
             if group[0].account_id
             else "",
-            "insights": group,
+            # Each insight with its one-click "useful / not useful" links (email_rating).
+            "insights": [
+                (insight, rating_links("insight", insight.pk, user.pk, base=site))
+                for insight in group
+            ],
         }
         for _, items in groupby(insights, key=lambda i: (i.account_id, i.industry))
         for group in [list(items)]

@@ -101,7 +101,7 @@ def test_opening_a_link_never_decides(client, manager, two_pending):
         assert response.status_code == 200
     assert "Nothing is decided until you confirm" in response.content.decode()
     assert ProposedAction.objects.filter(status="pending").count() == 2
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_confirming_decides_as_the_recipient_once(client, manager, two_pending):
