@@ -159,6 +159,7 @@ class Customer:
     owner: int
     name: str
     base: float  # reply probability of a plain email
+    amount: int = 12000
     stage: int = 0
 
 
@@ -173,6 +174,7 @@ class Email:
     followed: list[int]  # learning ids the agent followed
     outcome_id: int | None = None
     replied: bool = False
+    replied_at: datetime | None = None
     meeting: bool = False
 
 
@@ -182,7 +184,12 @@ class WeekStats:
     replies: int = 0
     meetings: int = 0
     ratings: int = 0
-    approvals: int = 0
+    thumbs_up: int = 0
+    proposals: int = 0
+    autonomous: int = 0
+    decided: int = 0
+    approved: int = 0
+    executed: int = 0
     pairs: list[tuple[float, float]] = field(default_factory=list)  # (predicted, actual)
     ece_api: float | None = None
 
@@ -195,8 +202,18 @@ class WeekStats:
         return self.meetings / self.emails if self.emails else 0.0
 
     @property
+    def thumbs_up_rate(self) -> float:
+        return self.thumbs_up / self.ratings if self.ratings else 0.0
+
+    @property
     def approval_rate(self) -> float:
-        return self.approvals / self.ratings if self.ratings else 0.0
+        """Of the proposals a manager decided, the share approved."""
+        return self.approved / self.decided if self.decided else 0.0
+
+    @property
+    def autonomy_rate(self) -> float:
+        """Of all proposals, the share the guardrails let through without a person."""
+        return self.autonomous / self.proposals if self.proposals else 0.0
 
     @property
     def ece_week(self) -> float | None:
@@ -225,6 +242,7 @@ class RunResult:
     weeks: list[WeekStats]
     learnings: list[dict]  # the top five at the end, as the API ranked them
     calls: int
+    first_day_ece: float | None = None  # from the calibration API after day 1
 
     @property
     def found_traits(self) -> list[str]:
@@ -252,6 +270,7 @@ def trait_of(learning: dict) -> str:
 @dataclass
 class Team:
     agent_key: str
+    manager_key: str
     rep_keys: list[str]
     reps: list[str]
     clones: list[str]
@@ -277,8 +296,22 @@ def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
             names.append(username)
             clones.append(clone.external_id)
             keys.append(api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1])
+        manager = User.objects.filter(username="sim-manager").first() or user_create(
+            username="sim-manager",
+            role="manager",
+            password="unused-" + hashlib.sha256(b"sim-manager").hexdigest()[:16],
+            check_password=False,
+        )
+        manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
         agent_key = api_key_create(name=f"simulator agent ({tag})")[1]
-    return Team(agent_key=agent_key, rep_keys=keys, reps=names, clones=clones, host=host)
+    return Team(
+        agent_key=agent_key,
+        manager_key=manager_key,
+        rep_keys=keys,
+        reps=names,
+        clones=clones,
+        host=host,
+    )
 
 
 def run_jobs(org: Organization, names=DAY_JOBS) -> None:
@@ -312,6 +345,7 @@ class Simulation:
         transport = self.transport_for(team.host)
         agent = Api(transport, team.agent_key)
         raters = [Api(transport, key) for key in team.rep_keys]
+        manager = Api(transport, team.manager_key)
         customers = self._world(agent, team)
         end = (self.end or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(days=7 * self.weeks)
@@ -325,6 +359,7 @@ class Simulation:
                 for rep in range(self.reps):
                     emails = self._agent_day(agent, team, rep, day, midnight, customers)
                     self._customers_answer(agent, emails, day)
+                    self._propose_meetings(agent, manager, team, emails, weeks[week])
                     self._reps_rate(raters[rep], emails, day, weeks[week])
                     for email in emails:
                         stats = weeks[week]
@@ -334,6 +369,8 @@ class Simulation:
                         stats.pairs.append((email.confidence, float(email.replied)))
                     pending_apps += [e for e in emails if e.followed]
                 run_jobs(self.org)
+                if day == 0:  # the agent's raw, uncalibrated confidence: the baseline
+                    first_day_ece = agent.call("GET", f"calibration/{ACTION_TYPE}/").get("ece")
             report = agent.call("GET", f"calibration/{ACTION_TYPE}/")
             weeks[week].ece_api = report.get("ece")
             self.log(
@@ -341,8 +378,14 @@ class Simulation:
                 f"reply {weeks[week].reply_rate:.3f}  ECE {weeks[week].ece_api}"
             )
         learnings = agent.call("GET", "learnings/", params={"action_type": ACTION_TYPE, "limit": 5})
-        calls = agent.calls + sum(r.calls for r in raters)
-        return RunResult(loop=self.loop, weeks=weeks, learnings=learnings, calls=calls)
+        calls = agent.calls + manager.calls + sum(r.calls for r in raters)
+        return RunResult(
+            loop=self.loop,
+            weeks=weeks,
+            learnings=learnings,
+            calls=calls,
+            first_day_ece=first_day_ece,
+        )
 
     # The CRM integration: accounts and deals, upserted by external id.
     def _world(self, agent: Api, team: Team) -> list[list[Customer]]:
@@ -352,6 +395,7 @@ class Simulation:
             for index in range(self.accounts_per_rep):
                 rng = _rng(self.seed, "customer", rep, index)
                 account, deal = f"sim-acc-{rep}-{index}", f"sim-deal-{rep}-{index}"
+                amount = rng.choice([8000, 12000, 25000, 40000, 60000, 90000])
                 name = rng.choice(["Dana", "Ravi", "Mia", "Jon", "Lena", "Tomas", "Aiko", "Sara"])
                 agent.call(
                     "POST",
@@ -371,10 +415,11 @@ class Simulation:
                         "account": account,
                         "name": f"Platform for {account}",
                         "stage": "prospecting",
-                        "amount": "12000.00",
+                        "amount": f"{amount}.00",
                     },
                 )
-                customers.append(Customer(account, deal, rep, name, base=rng.uniform(0.05, 0.25)))
+                base = rng.uniform(0.05, 0.25)
+                customers.append(Customer(account, deal, rep, name, base=base, amount=amount))
             world.append(customers)
         return world
 
@@ -470,6 +515,7 @@ class Simulation:
                 continue
             email.replied = True
             replied_at = min(now, email.sent_at + timedelta(hours=1 + 20 * delay))
+            email.replied_at = replied_at
             agent.call(
                 "POST",
                 "interactions/",
@@ -520,6 +566,62 @@ class Simulation:
                     },
                 )
 
+    def _propose_meetings(self, agent, manager, team, emails, stats: WeekStats) -> None:
+        """After a reply the agent proposes a meeting offer with a discount; guardrails sort
+        it, the manager decides what waits (approves discounts up to 15 %), the agent
+        executes only what was approved and reports the result."""
+        for email in emails:
+            if not email.replied:
+                continue
+            customer = email.customer
+            rng = _rng(self.seed, "proposal", customer.account, email.external_id)
+            discount = rng.choice([0, 5, 10, 15, 20, 25])
+            action = agent.call(
+                "POST",
+                "actions/",
+                {
+                    "external_id": f"{email.external_id}-offer",
+                    "action_type": "meeting_request",
+                    "account": customer.account,
+                    "deal": customer.deal,
+                    "clone": team.clones[email.rep],
+                    "payload": {"discount_pct": discount, "slots": ["Tue 10:00", "Thu 14:00"]},
+                    "rationale": f"{customer.name} replied; offer a meeting.",
+                    "amount": str(customer.amount),
+                    "discount_pct": str(discount),
+                    "confidence": email.confidence,
+                },
+            )
+            stats.proposals += 1
+            status = action["status"]
+            if action["category"] == "autonomous":
+                stats.autonomous += 1
+            elif status == "pending":
+                approve = discount <= 15
+                decided = manager.call(
+                    "POST",
+                    f"actions/{action['id']}/decision/",
+                    {
+                        "decision": "approve" if approve else "reject",
+                        "reason": "within our discount policy" if approve else "discount too deep",
+                    },
+                )
+                status = decided["status"]
+                stats.decided += 1
+                stats.approved += approve
+            if status == "approved":
+                agent.call(
+                    "POST",
+                    f"actions/{action['id']}/result/",
+                    {
+                        "success": True,
+                        "executed_at": (email.replied_at + timedelta(minutes=30)).isoformat(),
+                        "output_text": "Meeting offer sent: Tue 10:00 or Thu 14:00.",
+                        "confidence": email.confidence,
+                    },
+                )
+                stats.executed += 1
+
     def _reps_rate(self, rater: Api, emails: list[Email], day: int, stats: WeekStats) -> None:
         """The rep rates some outputs: thumbs up more likely the more true traits it has."""
         for email in emails:
@@ -536,7 +638,7 @@ class Simulation:
                 {"outcome": email.outcome_id, "kind": "inline", "rating": rating},
             )
             stats.ratings += 1
-            stats.approvals += rating == 1
+            stats.thumbs_up += rating == 1
 
     def _apply_learnings(self, agent: Api, emails: list[Email]) -> list[Email]:
         """Report yesterday's uses of learnings, now that their results are known."""
@@ -582,13 +684,18 @@ def report_lines(on: RunResult | None, off: RunResult | None) -> list[str]:
     for result in (on, off):
         if result is None:
             continue
-        lines.append(f"Loop {'ON' if result.loop else 'OFF (control)'}  ({result.calls} API calls)")
-        lines.append("week  emails  reply  meeting  ECE(api,cum)  ECE(week)  approval  autonomy")
+        lines.append(
+            f"Loop {'ON' if result.loop else 'OFF (control)'}  ({result.calls} API calls;"
+            f" ECE after day 1, before any calibration: {_fmt(result.first_day_ece)})"
+        )
+        lines.append(
+            "week  emails  reply  meeting  ECE(api,cum)  ECE(week)  thumbs-up  approval  autonomy"
+        )
         for number, week in enumerate(result.weeks, 1):
             lines.append(
                 f"{number:>4}  {week.emails:>6}  {week.reply_rate:.3f}  {week.meeting_rate:>7.3f}"
-                f"  {_fmt(week.ece_api):>12}  {_fmt(week.ece_week):>9}  {week.approval_rate:>8.3f}"
-                f"  {'n/a':>8}"
+                f"  {_fmt(week.ece_api):>12}  {_fmt(week.ece_week):>9}  {week.thumbs_up_rate:>9.3f}"
+                f"  {week.approval_rate:>8.3f}  {week.autonomy_rate:>8.3f}"
             )
         lines.append(
             f"learnings top 5: {', '.join(result.found_traits) or 'none'}"
