@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +37,7 @@ from apps.users.models import User
 from apps.users.services import api_key_create, user_create
 
 ACTION_TYPE = "email_sent"
+MAX_THROTTLED_RETRIES = 5
 
 # The hidden truth: traits that raise the reply probability, and by how much.
 TRUE_TRAITS: dict[str, float] = {"short": 0.14, "two_slots": 0.10, "last_message": 0.12}
@@ -130,15 +133,22 @@ class ClientTransport(Transport):
 class Api:
     """The public API as one key sees it."""
 
-    def __init__(self, transport: Transport, key: str):
-        self.transport, self.key = transport, key
-        self.calls = 0
+    def __init__(self, transport: Transport, key: str, sleep: Callable[[float], None] = time.sleep):
+        self.transport, self.key, self.sleep = transport, key, sleep
+        self.calls = self.throttled = 0
 
     def call(self, method: str, path: str, body=None, params=None, ok=(200, 201)):
-        self.calls += 1
-        status, data = self.transport.request(
-            method, f"/api/v1/{path}", key=self.key, body=body, params=params
-        )
+        for _attempt in range(MAX_THROTTLED_RETRIES + 1):
+            self.calls += 1
+            status, data = self.transport.request(
+                method, f"/api/v1/{path}", key=self.key, body=body, params=params
+            )
+            if status != 429:
+                break
+            # Throttled: wait as the server says ("Expected available in N seconds"), retry.
+            self.throttled += 1
+            wait = re.search(r"(\d+) seconds?", str(data))
+            self.sleep(min(60, int(wait.group(1)) if wait else 5) + 0.5)
         if status not in ok:
             raise SimulationError(f"{method} /api/v1/{path} answered {status}: {data}")
         return data
@@ -243,6 +253,7 @@ class RunResult:
     learnings: list[dict]  # the top five at the end, as the API ranked them
     calls: int
     first_day_ece: float | None = None  # from the calibration API after day 1
+    throttled: int = 0  # 429 answers waited out
 
     @property
     def found_traits(self) -> list[str]:
@@ -269,7 +280,8 @@ def trait_of(learning: dict) -> str:
 
 @dataclass
 class Team:
-    agent_key: str
+    agent_keys: list[str]  # one agent runtime per clone
+    crm_key: str  # the CRM integration
     manager_key: str
     rep_keys: list[str]
     reps: list[str]
@@ -278,7 +290,7 @@ class Team:
 
 
 def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
-    """Reps, their clones, one agent key and a personal key per rep (idempotent on names)."""
+    """Reps and their clones (idempotent on names), a manager; keys for each."""
     host = Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain
     with schema_context(org.schema_name), transaction.atomic():
         names, keys, clones = [], [], []
@@ -303,9 +315,13 @@ def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
             check_password=False,
         )
         manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
-        agent_key = api_key_create(name=f"simulator agent ({tag})")[1]
+        agent_keys = [
+            api_key_create(name=f"simulator agent {index} ({tag})")[1] for index in range(reps)
+        ]
+        crm_key = api_key_create(name=f"simulator CRM sync ({tag})")[1]
     return Team(
-        agent_key=agent_key,
+        agent_keys=agent_keys,
+        crm_key=crm_key,
         manager_key=manager_key,
         rep_keys=keys,
         reps=names,
@@ -343,10 +359,11 @@ class Simulation:
         tag = f"s{self.seed}-{'on' if self.loop else 'off'}"
         team = team_setup(self.org, reps=self.reps, tag=tag)
         transport = self.transport_for(team.host)
-        agent = Api(transport, team.agent_key)
+        agents = [Api(transport, key) for key in team.agent_keys]
+        agent, crm = agents[0], Api(transport, team.crm_key)
         raters = [Api(transport, key) for key in team.rep_keys]
         manager = Api(transport, team.manager_key)
-        customers = self._world(agent, team)
+        customers = self._world(crm, team)
         end = (self.end or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(days=7 * self.weeks)
         weeks = [WeekStats() for _ in range(self.weeks)]
@@ -355,11 +372,11 @@ class Simulation:
             for weekday in range(5):
                 day = week * 7 + weekday
                 midnight = start + timedelta(days=day)
-                pending_apps = self._apply_learnings(agent, pending_apps)
+                pending_apps = self._apply_learnings(agents, pending_apps)
                 for rep in range(self.reps):
-                    emails = self._agent_day(agent, team, rep, day, midnight, customers)
-                    self._customers_answer(agent, emails, day)
-                    self._propose_meetings(agent, manager, team, emails, weeks[week])
+                    emails = self._agent_day(agents[rep], team, rep, day, midnight, customers)
+                    self._customers_answer(crm, emails, day)
+                    self._propose_meetings(agents[rep], manager, team, emails, weeks[week])
                     self._reps_rate(raters[rep], emails, day, weeks[week])
                     for email in emails:
                         stats = weeks[week]
@@ -378,13 +395,15 @@ class Simulation:
                 f"reply {weeks[week].reply_rate:.3f}  ECE {weeks[week].ece_api}"
             )
         learnings = agent.call("GET", "learnings/", params={"action_type": ACTION_TYPE, "limit": 5})
-        calls = agent.calls + manager.calls + sum(r.calls for r in raters)
+        calls = sum(api.calls for api in [*agents, crm, manager, *raters])
+        throttled = sum(api.throttled for api in [*agents, crm, manager, *raters])
         return RunResult(
             loop=self.loop,
             weeks=weeks,
             learnings=learnings,
             calls=calls,
             first_day_ece=first_day_ece,
+            throttled=throttled,
         )
 
     # The CRM integration: accounts and deals, upserted by external id.
@@ -640,11 +659,11 @@ class Simulation:
             stats.ratings += 1
             stats.thumbs_up += rating == 1
 
-    def _apply_learnings(self, agent: Api, emails: list[Email]) -> list[Email]:
+    def _apply_learnings(self, agents: list[Api], emails: list[Email]) -> list[Email]:
         """Report yesterday's uses of learnings, now that their results are known."""
         for email in emails:
             for learning_id in email.followed:
-                agent.call(
+                agents[email.rep].call(
                     "POST",
                     f"learnings/{learning_id}/applications/",
                     {
@@ -685,7 +704,8 @@ def report_lines(on: RunResult | None, off: RunResult | None) -> list[str]:
         if result is None:
             continue
         lines.append(
-            f"Loop {'ON' if result.loop else 'OFF (control)'}  ({result.calls} API calls;"
+            f"Loop {'ON' if result.loop else 'OFF (control)'}  ({result.calls} API calls,"
+            f" {result.throttled} throttled;"
             f" ECE after day 1, before any calibration: {_fmt(result.first_day_ece)})"
         )
         lines.append(
