@@ -407,7 +407,7 @@ class Simulation:
         )
 
     # The CRM integration: accounts and deals, upserted by external id.
-    def _world(self, agent: Api, team: Team) -> list[list[Customer]]:
+    def _world(self, crm: Api, team: Team) -> list[list[Customer]]:
         world = []
         for rep in range(self.reps):
             customers = []
@@ -416,7 +416,7 @@ class Simulation:
                 account, deal = f"sim-acc-{rep}-{index}", f"sim-deal-{rep}-{index}"
                 amount = rng.choice([8000, 12000, 25000, 40000, 60000, 90000])
                 name = rng.choice(["Dana", "Ravi", "Mia", "Jon", "Lena", "Tomas", "Aiko", "Sara"])
-                agent.call(
+                crm.call(
                     "POST",
                     "accounts/",
                     {
@@ -426,7 +426,7 @@ class Simulation:
                         "owner": team.reps[rep],
                     },
                 )
-                agent.call(
+                crm.call(
                     "POST",
                     "deals/",
                     {
@@ -442,11 +442,11 @@ class Simulation:
             world.append(customers)
         return world
 
-    def _preferences(self, agent: Api, rep: int, team: Team) -> tuple[dict[str, tuple], float]:
+    def _preferences(self, agent: Api, rep: int, team: Team) -> dict[str, tuple]:
         """What the agent was told: trait -> (wanted value, learning id). Empty with loop off."""
         agent.call("GET", f"clones/{team.clones[rep]}/persona/")
         if not self.loop:
-            return {}, 0.0
+            return {}
         told: dict[str, tuple] = {}
         for learning in agent.call(
             "GET", "learnings/", params={"action_type": ACTION_TYPE, "limit": 5}
@@ -467,11 +467,11 @@ class Simulation:
                 wanted = ("afternoon", False)
             if wanted and wanted[0] not in told:
                 told[wanted[0]] = (wanted[1], learning["id"])
-        return told, 0.0
+        return told
 
     def _agent_day(self, agent, team, rep, day, midnight, customers) -> list[Email]:
         rng = _rng(self.seed, "agent", self.loop, rep, day)
-        told, _ = self._preferences(agent, rep, team)
+        told = self._preferences(agent, rep, team)
         mine = customers[rep]
         start = (day * self.emails_per_day) % len(mine)
         targets = [mine[(start + i) % len(mine)] for i in range(self.emails_per_day)]
@@ -521,7 +521,7 @@ class Simulation:
             email.outcome_id = result.get("id")
         return emails
 
-    def _customers_answer(self, agent: Api, emails: list[Email], day: int) -> None:
+    def _customers_answer(self, crm: Api, emails: list[Email], day: int) -> None:
         now = datetime.now(UTC) - timedelta(minutes=1)
         for email in emails:
             customer, traits = email.customer, email.traits
@@ -535,7 +535,7 @@ class Simulation:
             email.replied = True
             replied_at = min(now, email.sent_at + timedelta(hours=1 + 20 * delay))
             email.replied_at = replied_at
-            agent.call(
+            crm.call(
                 "POST",
                 "interactions/",
                 {
@@ -554,7 +554,7 @@ class Simulation:
                 continue
             email.meeting = True
             met_at = min(now, replied_at + timedelta(days=1))
-            agent.call(
+            crm.call(
                 "POST",
                 "interactions/",
                 {
@@ -569,7 +569,7 @@ class Simulation:
             )
             if stage_draw < 0.5 and customer.stage < len(STAGES) - 1:
                 customer.stage += 1
-                agent.call(
+                crm.call(
                     "POST",
                     "interactions/",
                     {
