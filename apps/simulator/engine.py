@@ -22,6 +22,7 @@ import hashlib
 import json
 import random
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from django_tenants.utils import schema_context
 from apps.personas.services import clone_ensure
 from apps.tenancy.models import Domain, Organization
 from apps.tenancy.periodic import get_job
-from apps.users.models import User
-from apps.users.services import api_key_create, user_create
+from apps.users.models import ApiKey, User
+from apps.users.services import api_key_create, api_key_revoke, user_create
 
 ACTION_TYPE = "email_sent"
 MAX_THROTTLED_RETRIES = 5
@@ -330,6 +331,15 @@ def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
     )
 
 
+def team_keys_revoke(org: Organization, *, tag: str) -> int:
+    """Revoke the keys a run created: they are not needed once it ends."""
+    with schema_context(org.schema_name):
+        keys = list(ApiKey.objects.filter(name__endswith=f"({tag})", revoked_at__isnull=True))
+        for key in keys:
+            api_key_revoke(key=key)
+    return len(keys)
+
+
 def run_jobs(org: Organization, names=DAY_JOBS) -> None:
     """Run periodic jobs in-process in the organisation's schema, as ``run_periodic`` does."""
     with schema_context(org.schema_name):
@@ -356,8 +366,14 @@ class Simulation:
     log: Callable[[str], None] = lambda line: None
 
     def run(self) -> RunResult:
-        tag = f"s{self.seed}-{'on' if self.loop else 'off'}"
+        tag = f"s{self.seed}-{'on' if self.loop else 'off'}-{secrets.token_hex(3)}"
         team = team_setup(self.org, reps=self.reps, tag=tag)
+        try:
+            return self._run(team)
+        finally:
+            team_keys_revoke(self.org, tag=tag)
+
+    def _run(self, team: Team) -> RunResult:
         transport = self.transport_for(team.host)
         agents = [Api(transport, key) for key in team.agent_keys]
         agent, crm = agents[0], Api(transport, team.crm_key)

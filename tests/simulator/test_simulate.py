@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from apps.crm.models import Account
 from apps.outcomes.models import OutcomeRecord
 from apps.simulator.engine import ClientTransport, Simulation, report_lines
+from apps.users.models import ApiKey
 
 END = datetime(2026, 11, 30, tzinfo=UTC)  # a fixed simulated clock: the run is reproducible
 
@@ -53,6 +54,10 @@ def test_the_loop_on_beats_the_loop_off_and_calibration_improves(org, other_org)
     with schema_context(org.schema_name):
         assert not OutcomeRecord.objects.filter(external_id__startswith="sim-7-off-").exists()
         assert OutcomeRecord.objects.filter(external_id__startswith="sim-7-on-").count() == 100
+        # The keys the run made for its agents, CRM sync, reps and manager are revoked.
+        made = ApiKey.objects.filter(name__startswith="simulator ")
+        assert made.count() == 4
+        assert not made.filter(revoked_at__isnull=True).exists()
 
 
 @pytest.mark.django_db
