@@ -74,6 +74,7 @@ TENANT_APPS = [
     "apps.personas",
     "apps.dashboards",
     "apps.demo",
+    "apps.simulator",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
