@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from apps.personas.services import clone_ensure
+from apps.agents.services import clone_ensure
 from apps.tenancy.models import Domain, Organization
 from apps.tenancy.periodic import get_job
 from apps.users.models import ApiKey, User
