@@ -84,14 +84,33 @@ def redis_channel() -> str:
 
 def publish(payload: dict) -> None:
     """Send ``payload`` to every stream of the current schema, once the write commits."""
-    message = json.dumps({"schema": connection.schema_name, "event": payload}, default=str)
+    publish_many([payload])
+
+
+def publish_many(payloads: list[dict]) -> None:
+    """Send each payload to every stream of the current schema, once the write commits:
+    one statement (or one Redis pipeline) however many there are."""
+    if not payloads:
+        return
+    schema = connection.schema_name
+    messages = [json.dumps({"schema": schema, "event": p}, default=str) for p in payloads]
     if settings.REDIS_URL:
         channel = redis_channel()
-        transaction.on_commit(lambda: _redis_client().publish(channel, message))
+
+        def send() -> None:
+            pipeline = _redis_client().pipeline(transaction=False)
+            for message in messages:
+                pipeline.publish(channel, message)
+            pipeline.execute()
+
+        transaction.on_commit(send)
     else:
         # NOTIFY is transactional: listeners get it when (and only if) the write commits.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, message])
+            cursor.execute(
+                "SELECT pg_notify(%s, message) FROM unnest(%s::text[]) AS message",
+                [CHANNEL, messages],
+            )
 
 
 def _conninfo() -> str:

@@ -159,8 +159,8 @@ def insights_detect(*, now: datetime | None = None) -> DetectionSummary:
         summary.created[insight.pattern_type] = summary.created.get(insight.pattern_type, 0) + 1
         if insight.severity == Severity.CRITICAL:
             summary.critical += 1
-        # Every stream filters by what its viewer chose to see live (``live_severities_for``).
-        events.publish(events.insight_event("created", insight))
+    # Every stream filters by what its viewer chose to see live (``live_severities_for``).
+    events.publish_many([events.insight_event("created", insight) for insight in new])
     return summary
 
 
