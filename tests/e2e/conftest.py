@@ -66,6 +66,20 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions that threads of this run left
+    open on it (the live server's, greenlets' of Playwright): DROP DATABASE refuses while
+    any is connected ("being accessed by other users")."""
+    yield
+    with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connections.close_all()
+
+
 @pytest.fixture(autouse=True)
 def _close_connections_after_each_test():
     """Close this test's database connections once its fixtures are torn down.
