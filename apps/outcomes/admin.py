@@ -1,6 +1,12 @@
 from django.contrib import admin, messages
 
-from apps.outcomes.models import ActionType, CalibrationBin, OutcomeChange, OutcomeRecord
+from apps.outcomes.models import (
+    RECORDED_FIELDS,
+    ActionType,
+    CalibrationBin,
+    OutcomeChange,
+    OutcomeRecord,
+)
 from apps.outcomes.services import outcome_restore
 from apps.tenancy.admin_display import when_column
 
@@ -70,15 +76,7 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     raw_id_fields = ["account", "deal", "clone", "resolving_interaction"]
     readonly_fields = [
-        "external_id",
-        "action_type",
-        "account",
-        "deal",
-        "clone",
-        "predicted_confidence",
-        "occurred_at",
-        "output_text",
-        "metadata",
+        *RECORDED_FIELDS,
         "status",
         "score",
         "window_ends_at",
