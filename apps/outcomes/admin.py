@@ -8,7 +8,7 @@ from apps.outcomes.models import (
     OutcomeRecord,
 )
 from apps.outcomes.services import outcome_restore
-from apps.tenancy.admin_display import when_column
+from apps.tenancy.admin_display import HistoryInline, when_column
 
 
 @admin.register(ActionType)
@@ -21,12 +21,10 @@ class ActionTypeAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class OutcomeChangeInline(admin.TabularInline):
+class OutcomeChangeInline(HistoryInline):
     """The record's history: corrections, deletes and restores, late signals (read-only)."""
 
     model = OutcomeChange
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ["created_at", "kind", "actor", "changes"]
 
     def has_add_permission(self, request, obj=None) -> bool:
