@@ -18,7 +18,7 @@ from apps.approvals.services import (
     webhook_secret_rotate,
     webhooks_retry,
 )
-from apps.tenancy.admin_display import money_column, when_column
+from apps.tenancy.admin_display import HistoryInline, money_column, when_column
 
 SECRET_ATTRIBUTE = "_approvals_new_webhook_secret"
 
@@ -122,32 +122,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ActionEventInline(admin.TabularInline):
+class ReadOnlyInline(HistoryInline):
+    """Audit rows under their action: shown, never added, changed or deleted by hand."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ActionEventInline(ReadOnlyInline):
     model = ActionEvent
-    extra = 0
     fields = ["created_at", "kind", "actor_label", "via", "reason", "rules", "ip_address"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
-class WebhookDeliveryInline(admin.TabularInline):
+class WebhookDeliveryInline(ReadOnlyInline):
     model = WebhookDelivery
-    extra = 0
     fields = ["created_at", "event", "status", "attempts", "last_status_code", "last_error"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProposedAction)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.crm.models import Account, Deal, DealStageChange, Interaction
-from apps.tenancy.admin_display import money_column, when_column
+from apps.tenancy.admin_display import HistoryInline, money_column, when_column
 
 
 @admin.register(Account)
@@ -18,11 +18,9 @@ class AccountAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
 
 
-class DealStageChangeInline(admin.TabularInline):
+class DealStageChangeInline(HistoryInline):
     model = DealStageChange
-    extra = 0
     readonly_fields = ["from_stage", "to_stage", "changed_at"]
-    can_delete = False
 
 
 @admin.register(Deal)

@@ -59,6 +59,19 @@ def planned_steps(ctx) -> int:
     return accounts_count(ctx.scale)
 
 
+def _stage_moved(account, deal, stage: str, summary: str, occurred_at) -> None:
+    """The CRM's note that the deal reached ``stage`` (what moves its stage in the demo)."""
+    interaction_record(
+        account=account,
+        deal=deal,
+        channel="crm",
+        direction="outbound",
+        stage=stage,
+        summary=summary,
+        occurred_at=occurred_at,
+    )
+
+
 def seed(ctx) -> None:
     rng, now, reps = ctx.rng, ctx.now, ctx.reps
     for index in range(accounts_count(ctx.scale)):
@@ -85,24 +98,20 @@ def seed(ctx) -> None:
             changed_at=now - timedelta(days=rng.randint(60, 200)),
         )
         for step_index, step_stage in enumerate(OPEN_STAGES[1 : STAGE_ORDER.get(stage, 2) + 1]):
-            interaction_record(
-                account=account,
-                deal=deal,
-                channel="crm",
-                direction="outbound",
-                stage=step_stage,
-                summary=f"Stage moved to {step_stage}",
-                occurred_at=now - timedelta(days=50 - step_index * 9 + rng.randint(0, 4)),
+            _stage_moved(
+                account,
+                deal,
+                step_stage,
+                f"Stage moved to {step_stage}",
+                now - timedelta(days=50 - step_index * 9 + rng.randint(0, 4)),
             )
         if stage in (DealStage.CLOSED_WON, DealStage.CLOSED_LOST):
-            interaction_record(
-                account=account,
-                deal=deal,
-                channel="crm",
-                direction="outbound",
-                stage=stage,
-                summary=f"Deal {stage.replace('_', ' ')}",
-                occurred_at=now - timedelta(days=rng.randint(1, 8)),
+            _stage_moved(
+                account,
+                deal,
+                stage,
+                f"Deal {stage.replace('_', ' ')}",
+                now - timedelta(days=rng.randint(1, 8)),
             )
         for _ in range(rng.randint(4, 14)):
             channel = rng.choice(["email", "email", "chat", "meeting"])

@@ -31,11 +31,10 @@ from apps.dashboards.selectors import (
     manager_dashboard_data,
     pattern_analytics,
     pattern_detail,
-    rep_dashboard_data,
     rep_scope_for,
     trend_data,
 )
-from apps.dashboards.services import dashboard_numbers
+from apps.dashboards.services import dashboard_numbers, rep_dashboard_numbers
 from apps.outcomes.models import ActionType
 from apps.users.models import User
 from apps.users.permissions import HasCapability
@@ -82,13 +81,7 @@ class RepAnalytics(_AnalyticsView):
         cleaned = _valid(DashboardForm(request.query_params))
         rep = _scope(request, cleaned["rep"])
         period = Period(cleaned["period"], timezone.now())
-        data = dashboard_numbers(
-            "rep",
-            period,
-            lambda: rep_dashboard_data(rep, period),
-            scope=f"user-{rep.pk}" if rep is not None else "all",
-            refresh=cleaned["refresh"],
-        )
+        data = rep_dashboard_numbers(rep, period, refresh=cleaned["refresh"])
         return Response(data)
 
 

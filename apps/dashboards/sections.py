@@ -12,6 +12,7 @@ from datetime import date
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import SafeString
 
 from apps.dashboards import charts
 from apps.dashboards.periods import Period
@@ -74,6 +75,18 @@ def goal_charts(goals: list[dict]) -> list[dict]:
     ]
 
 
+def activity_chart(trend: list[dict], **size: int) -> SafeString:
+    """Agent actions per bucket, with the success rate drawn over them."""
+    return charts.trend_chart(
+        trend,
+        bar_key="outcomes",
+        bar_label="Agent actions",
+        line_key="success_rate",
+        line_label="Success rate",
+        **size,
+    )
+
+
 def executive_extra(data: dict) -> dict:
     return {
         "goal_charts": goal_charts(data["goals"]["active"]),
@@ -87,15 +100,7 @@ def executive_extra(data: dict) -> dict:
             width=HALF_WIDTH,
             height=HALF_HEIGHT,
         ),
-        "activity_chart": charts.trend_chart(
-            data["trend"],
-            bar_key="outcomes",
-            bar_label="Agent actions",
-            line_key="success_rate",
-            line_label="Success rate",
-            width=HALF_WIDTH,
-            height=HALF_HEIGHT,
-        ),
+        "activity_chart": activity_chart(data["trend"], width=HALF_WIDTH, height=HALF_HEIGHT),
         "autonomy": data["autonomy"],
         "show_autonomy": True,
         "show_goals": True,

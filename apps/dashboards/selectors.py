@@ -198,12 +198,21 @@ def outcome_trend(daily: QuerySet[OutcomeDaily], period: Period) -> list[dict]:
     ]
 
 
-def outcomes_by_action_type(daily: QuerySet[OutcomeDaily], period: Period) -> list[dict]:
-    rows = (
+def _outcomes_grouped(
+    daily: QuerySet[OutcomeDaily], period: Period, columns: list[str], order_by: list[str]
+) -> QuerySet:
+    """The period's daily outcome rows summed per group of ``columns``."""
+    return (
         daily.filter(day__gte=period.start_day)
-        .values("action_type__code", "action_type__name")
+        .values(*columns)
         .annotate(**_outcome_counts())
-        .order_by("action_type__code")
+        .order_by(*order_by)
+    )
+
+
+def outcomes_by_action_type(daily: QuerySet[OutcomeDaily], period: Period) -> list[dict]:
+    rows = _outcomes_grouped(
+        daily, period, ["action_type__code", "action_type__name"], ["action_type__code"]
     )
     return [
         {"code": row["action_type__code"], "name": row["action_type__name"]} | _outcome_rates(row)
@@ -213,12 +222,11 @@ def outcomes_by_action_type(daily: QuerySet[OutcomeDaily], period: Period) -> li
 
 def outcomes_by_rep(period: Period) -> list[dict]:
     """Team outcomes grouped by the account owner (the rep), most active first."""
-    rows = (
-        daily_in_scope(None)
-        .filter(day__gte=period.start_day)
-        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
-        .annotate(**_outcome_counts())
-        .order_by("-agg_outcomes", "owner__username")
+    rows = _outcomes_grouped(
+        daily_in_scope(None),
+        period,
+        ["owner_id", "owner__username", "owner__first_name", "owner__last_name"],
+        ["-agg_outcomes", "owner__username"],
     )
     result = []
     for row in rows:
@@ -238,12 +246,11 @@ def outcomes_by_rep(period: Period) -> list[dict]:
 
 def outcomes_by_clone(period: Period) -> list[dict]:
     """Team outcomes grouped by the agent clone that acted, most active first."""
-    rows = (
-        daily_in_scope(None)
-        .filter(day__gte=period.start_day)
-        .values("clone_id", "clone__name", "clone__external_id", "clone__is_active")
-        .annotate(**_outcome_counts())
-        .order_by("-agg_outcomes", "clone__name")
+    rows = _outcomes_grouped(
+        daily_in_scope(None),
+        period,
+        ["clone_id", "clone__name", "clone__external_id", "clone__is_active"],
+        ["-agg_outcomes", "clone__name"],
     )
     return [
         {
@@ -506,14 +513,21 @@ def rep_dashboard_data(rep: User | None, period: Period) -> dict:
     }
 
 
-def manager_dashboard_data(period: Period) -> dict:
-    """The team dashboard: outcomes by rep and by clone, calibration, the team's trend."""
+def _team_overview(period: Period) -> dict:
+    """What the team and executive dashboards open with: the period, its summary and trend."""
     outcomes = daily_in_scope(None)
     return {
         "period": period.code,
         "bucket": period.bucket,
         "summary": outcome_summary(outcomes, period),
         "trend": outcome_trend(outcomes, period),
+    }
+
+
+def manager_dashboard_data(period: Period) -> dict:
+    """The team dashboard: outcomes by rep and by clone, calibration, the team's trend."""
+    return {
+        **_team_overview(period),
         "by_rep": outcomes_by_rep(period),
         "by_clone": outcomes_by_clone(period),
         "calibration": calibration_summary(),
@@ -527,12 +541,8 @@ def manager_dashboard_data(period: Period) -> dict:
 
 def executive_dashboard_data(period: Period) -> dict:
     """Pipeline and revenue influenced by the agent and the organisation's trends."""
-    outcomes = daily_in_scope(None)
     return {
-        "period": period.code,
-        "bucket": period.bucket,
-        "summary": outcome_summary(outcomes, period),
-        "trend": outcome_trend(outcomes, period),
+        **_team_overview(period),
         "pipeline": pipeline_summary(period),
         "revenue_trend": revenue_trend(period),
         "autonomy": autonomy_breakdown(period),

@@ -12,9 +12,10 @@ from django.utils import timezone
 from apps.crm.models import Account
 from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.dashboards.periods import Period
-from apps.dashboards.selectors import cache_key, cached
+from apps.dashboards.selectors import cache_key, cached, rep_dashboard_data
 from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import ActionType, OutcomeRecord
+from apps.users.models import User
 
 
 def pattern_rollup_refresh() -> int:
@@ -208,3 +209,14 @@ def dashboard_numbers(
     if refresh:
         outcome_daily_refresh_today()
     return cached(cache_key(kind, period, scope), build, refresh=refresh)
+
+
+def rep_dashboard_numbers(rep: User | None, period: Period, *, refresh: bool = False) -> dict:
+    """The rep dashboard's numbers for ``rep`` (``None``: every account), cached per rep."""
+    return dashboard_numbers(
+        "rep",
+        period,
+        lambda: rep_dashboard_data(rep, period),
+        scope=f"user-{rep.pk}" if rep is not None else "all",
+        refresh=refresh,
+    )

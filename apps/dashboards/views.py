@@ -15,18 +15,17 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
-from apps.dashboards import charts, sections
+from apps.dashboards import sections
 from apps.dashboards.forms import DashboardForm
 from apps.dashboards.periods import DEFAULT_PERIOD, PERIOD_LABELS, Period
 from apps.dashboards.selectors import (
     UnknownRep,
     executive_dashboard_data,
     manager_dashboard_data,
-    rep_dashboard_data,
     rep_scope_for,
     reps_for_picker,
 )
-from apps.dashboards.services import dashboard_numbers
+from apps.dashboards.services import dashboard_numbers, rep_dashboard_numbers
 from apps.users.permissions import capability_required
 from apps.users.roles import sees_only_own
 
@@ -42,13 +41,7 @@ def _read_form(request: HttpRequest) -> tuple[DashboardForm, dict, int]:
 
 def _trend_charts(data: dict) -> dict:
     return {
-        "activity_chart": charts.trend_chart(
-            data["trend"],
-            bar_key="outcomes",
-            bar_label="Agent actions",
-            line_key="success_rate",
-            line_label="Success rate",
-        ),
+        "activity_chart": sections.activity_chart(data["trend"]),
         "has_activity": any(point["outcomes"] for point in data["trend"]),
     }
 
@@ -109,13 +102,7 @@ def rep(request: HttpRequest) -> HttpResponse:
         form.add_error("rep", str(error))
         scope_user, status = rep_scope_for(request.user, ""), 400
     period = Period(cleaned["period"], timezone.now())
-    data = dashboard_numbers(
-        "rep",
-        period,
-        lambda: rep_dashboard_data(scope_user, period),
-        scope=f"user-{scope_user.pk}" if scope_user is not None else "all",
-        refresh=cleaned["refresh"],
-    )
+    data = rep_dashboard_numbers(scope_user, period, refresh=cleaned["refresh"])
     extra = {
         "scope_user": scope_user,
         "is_own": scope_user is not None and scope_user.pk == request.user.pk,

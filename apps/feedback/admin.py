@@ -6,7 +6,7 @@ from apps.feedback.services import (
     learnings_refresh_scores,
     learnings_set_active,
 )
-from apps.tenancy.admin_display import when_column
+from apps.tenancy.admin_display import HistoryInline, when_column
 
 
 @admin.register(FeedbackAspect)
@@ -39,12 +39,10 @@ class FeedbackEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "updated_at"
 
 
-class LearningApplicationInline(admin.TabularInline):
+class LearningApplicationInline(HistoryInline):
     model = LearningApplication
-    extra = 0
     readonly_fields = ["outcome", "outcome_record", "context", "applied_by", "applied_at"]
     fields = readonly_fields
-    can_delete = False
     show_change_link = False
 
     def has_add_permission(self, request, obj=None) -> bool:

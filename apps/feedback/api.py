@@ -28,7 +28,13 @@ from apps.feedback.models import (
     LearningApplication,
     LearningCategory,
 )
-from apps.feedback.selectors import feedback_visible_to, learning_applications, learnings_ranked
+from apps.feedback.selectors import (
+    FEEDBACK_DETAIL_FIELDS,
+    FEEDBACK_SCORE_FIELDS,
+    feedback_visible_to,
+    learning_applications,
+    learnings_ranked,
+)
 from apps.feedback.services import (
     feedback_rate,
     feedback_update,
@@ -97,21 +103,10 @@ class FeedbackEntrySerializer(serializers.ModelSerializer):
             "id",
             "outcome",
             "kind",
-            "rating",
-            "comment",
-            "usefulness",
-            "quality",
-            "clarity",
-            "likelihood_to_reuse",
-            "would_recommend",
+            *FEEDBACK_SCORE_FIELDS,
             "positive_aspects",
             "negative_aspects",
-            "positive_notes",
-            "negative_notes",
-            "feature_requests",
-            "error_category",
-            "error_details",
-            "feedback_source",
+            *FEEDBACK_DETAIL_FIELDS,
             "user",
             "created_at",
             "updated_at",

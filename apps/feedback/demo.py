@@ -125,6 +125,17 @@ def seed(ctx) -> None:
     ctx.step()
 
 
+def _dashboard_rating(outcome: OutcomeRecord, rating: int, **fields) -> FeedbackEntry:
+    """A detailed rating given on the dashboard (by the owner or by their manager)."""
+    return FeedbackEntry(
+        outcome=outcome,
+        kind=FeedbackKind.DASHBOARD,
+        feedback_source=FeedbackSource.DASHBOARD,
+        rating=rating,
+        **fields,
+    )
+
+
 def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
     rng = ctx.rng
     manager = next((user for user in ctx.users.values() if user.role == "manager"), None)
@@ -143,12 +154,10 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
             detailed = {1: rng.choice([4, 5]), 0: 3, -1: rng.choice([1, 2])}[rating]
             mood = mood_of(detailed)
             entries.append(
-                FeedbackEntry(
-                    outcome=outcome,
+                _dashboard_rating(
+                    outcome,
+                    detailed,
                     user_id=owner_id,
-                    kind=FeedbackKind.DASHBOARD,
-                    feedback_source=FeedbackSource.DASHBOARD,
-                    rating=detailed,
                     comment=rng.choice(COMMENTS[mood]) if rng.random() < 0.7 else "",
                     usefulness=max(1, min(5, detailed + rng.choice([-1, 0, 0, 1]))),
                     quality=max(1, min(5, detailed + rng.choice([-1, 0, 1]))),
@@ -160,12 +169,10 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
         if manager is not None and rng.random() < 0.08:
             detailed = rng.randint(2, 5)
             entries.append(
-                FeedbackEntry(
-                    outcome=outcome,
+                _dashboard_rating(
+                    outcome,
+                    detailed,
                     user=manager,
-                    kind=FeedbackKind.DASHBOARD,
-                    feedback_source=FeedbackSource.DASHBOARD,
-                    rating=detailed,
                     comment=rng.choice(COMMENTS[mood_of(detailed)]),
                 )
             )

@@ -23,6 +23,22 @@ class InlineRatingForm(forms.Form):
     )
 
 
+def _aspects(label: str) -> forms.MultipleChoiceField:
+    """Tick boxes of aspect codes; the form fills the choices from the stored aspects."""
+    return forms.MultipleChoiceField(
+        label=label, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+def _notes(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 def _optional_scale(label: str, choices: list, help_text: str = "") -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
@@ -60,24 +76,10 @@ class DetailedFeedbackForm(forms.Form):
         widget=forms.NullBooleanSelect,
     )
 
-    positive_aspects = forms.MultipleChoiceField(
-        label="What was good", required=False, widget=forms.CheckboxSelectMultiple
-    )
-    positive_notes = forms.CharField(
-        label="Good, in your words",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    negative_aspects = forms.MultipleChoiceField(
-        label="What was poor", required=False, widget=forms.CheckboxSelectMultiple
-    )
-    negative_notes = forms.CharField(
-        label="Poor, in your words",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    positive_aspects = _aspects("What was good")
+    positive_notes = _notes("Good, in your words")
+    negative_aspects = _aspects("What was poor")
+    negative_notes = _notes("Poor, in your words")
     feature_requests = forms.CharField(
         label="Feature requests",
         required=False,

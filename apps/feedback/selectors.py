@@ -210,9 +210,8 @@ def learnings_ranked(
     return learnings.order_by("-rank", "-confidence_score", "pk")
 
 
-EXPORT_FIELDS = [
-    "feedback_id",
-    "kind",
+# What a person says about an outcome, in the order the API and the export show it.
+FEEDBACK_SCORE_FIELDS = [
     "rating",
     "comment",
     "usefulness",
@@ -220,14 +219,23 @@ EXPORT_FIELDS = [
     "clarity",
     "likelihood_to_reuse",
     "would_recommend",
-    "positive_aspects",
-    "negative_aspects",
+]
+FEEDBACK_DETAIL_FIELDS = [
     "positive_notes",
     "negative_notes",
     "feature_requests",
     "error_category",
     "error_details",
     "feedback_source",
+]
+
+EXPORT_FIELDS = [
+    "feedback_id",
+    "kind",
+    *FEEDBACK_SCORE_FIELDS,
+    "positive_aspects",
+    "negative_aspects",
+    *FEEDBACK_DETAIL_FIELDS,
     "rated_by",
     "rated_at",
     "outcome_id",
@@ -244,21 +252,10 @@ EXPORT_FIELDS = [
 _EXPORT_SOURCES = [
     "pk",
     "kind",
-    "rating",
-    "comment",
-    "usefulness",
-    "quality",
-    "clarity",
-    "likelihood_to_reuse",
-    "would_recommend",
+    *FEEDBACK_SCORE_FIELDS,
     "positive",  # aspects, read per page (see feedback_export_page)
     "negative",
-    "positive_notes",
-    "negative_notes",
-    "feature_requests",
-    "error_category",
-    "error_details",
-    "feedback_source",
+    *FEEDBACK_DETAIL_FIELDS,
     "user__username",
     "updated_at",
     "outcome_id",

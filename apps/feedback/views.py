@@ -288,18 +288,23 @@ def learning_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "feedback/learning.html", context)
 
 
-@require_POST
-@capability_required("learnings.manage")
-def learning_keep_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Keep a hurting learning in the agent's list: the manager has looked and decided."""
-    learning = learning_keep(learning=get_object_or_404(Learning, pk=pk), user=request.user)
-    message = f"“{learning.title}” stays in the agent's list."
+def _learning_changed(request: HttpRequest, learning: Learning, message: str) -> HttpResponse:
+    """After a manager changed a learning: its fresh row with a toast, or back to the list."""
     if request.htmx:
         learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
         response = render(request, "feedback/learnings.html#row", {"learning": learning})
         return toast(response, message)
     messages.success(request, message)
     return redirect(safe_next(request, reverse("feedback:learnings")))
+
+
+@require_POST
+@capability_required("learnings.manage")
+def learning_keep_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Keep a hurting learning in the agent's list: the manager has looked and decided."""
+    learning = learning_keep(learning=get_object_or_404(Learning, pk=pk), user=request.user)
+    message = f"“{learning.title}” stays in the agent's list."
+    return _learning_changed(request, learning, message)
 
 
 @require_POST
@@ -315,12 +320,7 @@ def learning_active(request: HttpRequest, pk: int) -> HttpResponse:
         return _learnings_page(request, status=400)
     learning_set_active(learning=learning, is_active=form.cleaned_data["is_active"])
     message = f"“{learning.title}” is {'active' if learning.is_active else 'inactive'}."
-    if request.htmx:
-        learning = learnings_ranked(active=None, include_hurting=True).get(pk=learning.pk)
-        response = render(request, "feedback/learnings.html#row", {"learning": learning})
-        return toast(response, message)
-    messages.success(request, message)
-    return redirect(safe_next(request, reverse("feedback:learnings")))
+    return _learning_changed(request, learning, message)
 
 
 # A spreadsheet runs a cell that begins with one of these as a formula (``=cmd|' /C calc'!A0``).

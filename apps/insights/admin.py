@@ -10,7 +10,7 @@ from apps.insights.models import (
     InsightSettings,
 )
 from apps.insights.services import insights_bulk_dismiss
-from apps.tenancy.admin_display import when_column
+from apps.tenancy.admin_display import HistoryInline, when_column
 
 
 @admin.register(InsightSettings)
@@ -70,11 +70,9 @@ class InsightSettingsAdmin(admin.ModelAdmin):
         return False
 
 
-class AlertFeedbackInline(admin.TabularInline):
+class AlertFeedbackInline(HistoryInline):
     model = AlertFeedback
-    extra = 0
     readonly_fields = ["user", "useful", "comment", "updated_at"]
-    can_delete = False
 
 
 @admin.register(Insight)

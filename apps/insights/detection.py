@@ -56,6 +56,27 @@ def _clamp(value: float, low: float = 0.05, high: float = 0.97) -> float:
     return round(max(low, min(high, value)), 2)
 
 
+def _deal_risk(
+    row: dict, signal: str, title: str, confidence: float, severity: str, **evidence
+) -> Candidate:
+    """A risk on one open deal: the deal's id, name, stage and amount lead the evidence."""
+    return Candidate(
+        pattern_type=PatternType.RISK_INDICATOR,
+        signal=signal,
+        account_id=row["account_id"],
+        title=title,
+        confidence=confidence,
+        severity=severity,
+        evidence={
+            "deal_id": row["id"],
+            "deal": row["name"],
+            "stage": row["stage"],
+            "amount": str(row["amount"]),
+            **evidence,
+        },
+    )
+
+
 def detect_buying_signals(settings: InsightSettings, now: datetime) -> list[Candidate]:
     """Inbound pricing / demo / contract requests, or several contacts writing in, lately."""
     rows = _rows(
@@ -220,23 +241,16 @@ def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candi
             Severity.CRITICAL if ratio >= 4 else Severity.HIGH if ratio >= 3 else Severity.MEDIUM
         )
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="deal_stalled",
-                account_id=row["account_id"],
+            _deal_risk(
+                row,
+                "deal_stalled",
                 title=f"Deal “{row['name']}” stuck in {row['stage']} for {days:.0f} days "
                 f"(median {median:.0f})",
                 confidence=_clamp(0.45 + 0.1 * ratio),
                 severity=severity,
-                evidence={
-                    "deal_id": row["id"],
-                    "deal": row["name"],
-                    "stage": row["stage"],
-                    "amount": str(row["amount"]),
-                    "days_in_stage": round(days, 1),
-                    "median_days": round(median, 1),
-                    "ratio": round(ratio, 2),
-                },
+                days_in_stage=round(days, 1),
+                median_days=round(median, 1),
+                ratio=round(ratio, 2),
             )
         )
     return candidates
@@ -436,22 +450,15 @@ def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Cand
         idle = float(row["idle_days"])
         severity = Severity.HIGH if idle >= 2 * settings.deal_inactive_days else Severity.MEDIUM
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="deal_inactive",
-                account_id=row["account_id"],
+            _deal_risk(
+                row,
+                "deal_inactive",
                 title=f"Deal “{row['name']}” has had no activity for {idle:.0f} days",
                 confidence=_clamp(0.5 + 0.1 * idle / settings.deal_inactive_days),
                 severity=severity,
-                evidence={
-                    "deal_id": row["id"],
-                    "deal": row["name"],
-                    "stage": row["stage"],
-                    "amount": str(row["amount"]),
-                    "last_activity": row["last_activity"].isoformat(),
-                    "idle_days": round(idle, 1),
-                    "threshold_days": settings.deal_inactive_days,
-                },
+                last_activity=row["last_activity"].isoformat(),
+                idle_days=round(idle, 1),
+                threshold_days=settings.deal_inactive_days,
             )
         )
     return candidates
@@ -475,22 +482,15 @@ def detect_overdue_close_dates(settings: InsightSettings, now: datetime) -> list
         overdue = int(row["overdue_days"])
         severity = Severity.CRITICAL if overdue >= 30 else Severity.HIGH
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="close_date_passed",
-                account_id=row["account_id"],
+            _deal_risk(
+                row,
+                "close_date_passed",
                 title=f"Deal “{row['name']}” was expected to close {overdue} "
                 f"day{'s' if overdue != 1 else ''} ago and is still in {row['stage']}",
                 confidence=_clamp(0.6 + 0.01 * overdue),
                 severity=severity,
-                evidence={
-                    "deal_id": row["id"],
-                    "deal": row["name"],
-                    "stage": row["stage"],
-                    "amount": str(row["amount"]),
-                    "close_date": row["close_date"].isoformat(),
-                    "overdue_days": overdue,
-                },
+                close_date=row["close_date"].isoformat(),
+                overdue_days=overdue,
             )
         )
     return candidates
@@ -526,23 +526,16 @@ def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> li
     for row in rows:
         late = row["stage"] in late_stages
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="single_threaded",
-                account_id=row["account_id"],
+            _deal_risk(
+                row,
+                "single_threaded",
                 title=f"Deal “{row['name']}” is single-threaded: only {row['contact']} "
                 f"engaged in {settings.single_thread_window_days} days",
                 confidence=_clamp(0.55 + (0.15 if late else 0) + 0.02 * row["messages"]),
                 severity=Severity.HIGH if late else Severity.MEDIUM,
-                evidence={
-                    "deal_id": row["id"],
-                    "deal": row["name"],
-                    "stage": row["stage"],
-                    "amount": str(row["amount"]),
-                    "contact": row["contact"],
-                    "messages": row["messages"],
-                    "window_days": settings.single_thread_window_days,
-                },
+                contact=row["contact"],
+                messages=row["messages"],
+                window_days=settings.single_thread_window_days,
             )
         )
     return candidates

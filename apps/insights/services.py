@@ -227,19 +227,26 @@ def _conflict(insight: Insight) -> InsightConflict:
     return InsightConflict(f"This insight was already {status} by {who} at {when}.")
 
 
-@transaction.atomic
-def insight_act(*, insight: Insight, user: User, note: str = "") -> Insight:
-    """Mark a pending insight as acted on (409 if it is already closed)."""
+def _resolve(insight: Insight, user: User, status: str, note: str, **fields) -> Insight:
+    """Close a pending insight (409 if it is already closed) and tell the live stream."""
     insight = _lock(insight.pk)
     if not insight.is_pending:
         raise _conflict(insight)
-    insight.status = InsightStatus.ACTED
+    insight.status = status
     insight.resolved_at = timezone.now()
     insight.resolved_by = user
+    for name, value in fields.items():
+        setattr(insight, name, value)
     insight.resolution_note = note.strip()[:2000]
-    insight.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note"])
+    insight.save(update_fields=["status", "resolved_at", "resolved_by", *fields, "resolution_note"])
     events.publish(events.insight_event("resolved", insight))
     return insight
+
+
+@transaction.atomic
+def insight_act(*, insight: Insight, user: User, note: str = "") -> Insight:
+    """Mark a pending insight as acted on (409 if it is already closed)."""
+    return _resolve(insight, user, InsightStatus.ACTED, note)
 
 
 def _clean_reason(reason: str) -> str:
@@ -253,19 +260,7 @@ def _clean_reason(reason: str) -> str:
 def insight_dismiss(*, insight: Insight, user: User, reason: str, note: str = "") -> Insight:
     """Dismiss a pending insight with a reason (409 if it is already closed)."""
     reason = _clean_reason(reason)
-    insight = _lock(insight.pk)
-    if not insight.is_pending:
-        raise _conflict(insight)
-    insight.status = InsightStatus.DISMISSED
-    insight.resolved_at = timezone.now()
-    insight.resolved_by = user
-    insight.dismiss_reason = reason
-    insight.resolution_note = note.strip()[:2000]
-    insight.save(
-        update_fields=["status", "resolved_at", "resolved_by", "dismiss_reason", "resolution_note"]
-    )
-    events.publish(events.insight_event("resolved", insight))
-    return insight
+    return _resolve(insight, user, InsightStatus.DISMISSED, note, dismiss_reason=reason)
 
 
 @transaction.atomic

@@ -227,29 +227,27 @@ def _refused(request: HttpRequest, insight: Insight, text: str, status: int, **e
 @require_POST
 @capability_required("insights.act")
 def act(request: HttpRequest, insight_id: int) -> HttpResponse:
-    insight = _insight_for(request, insight_id)
-    form = ActForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, insight, "The note is too long.", 400)
-    try:
-        insight = insight_act(insight=insight, user=request.user, note=form.cleaned_data["note"])
-    except InsightConflict as conflict:
-        return _refused(request, insight, str(conflict), 409)
-    return _closed(request, insight, "Acted on")
+    return _close(request, insight_id, ActForm(request.POST), insight_act, "Acted on")
 
 
 @require_POST
 @capability_required("insights.act")
 def dismiss(request: HttpRequest, insight_id: int) -> HttpResponse:
+    return _close(request, insight_id, DismissForm(request.POST), insight_dismiss, "Dismissed")
+
+
+def _close(request, insight_id: int, form, close, done: str) -> HttpResponse:
+    """Act on or dismiss an insight with the form's fields; refuse a bad form or a race."""
     insight = _insight_for(request, insight_id)
-    form = DismissForm(request.POST)
     if not form.is_valid():
-        return _refused(request, insight, "Choose a reason to dismiss.", 400, dismiss_form=form)
+        if isinstance(form, DismissForm):
+            return _refused(request, insight, "Choose a reason to dismiss.", 400, dismiss_form=form)
+        return _refused(request, insight, "The note is too long.", 400)
     try:
-        insight = insight_dismiss(insight=insight, user=request.user, **form.cleaned_data)
+        insight = close(insight=insight, user=request.user, **form.cleaned_data)
     except InsightConflict as conflict:
         return _refused(request, insight, str(conflict), 409)
-    return _closed(request, insight, "Dismissed")
+    return _closed(request, insight, done)
 
 
 @require_POST

@@ -1,8 +1,14 @@
 from django.contrib import admin, messages
 
-from apps.outcomes.models import ActionType, CalibrationBin, OutcomeChange, OutcomeRecord
+from apps.outcomes.models import (
+    RECORDED_FIELDS,
+    ActionType,
+    CalibrationBin,
+    OutcomeChange,
+    OutcomeRecord,
+)
 from apps.outcomes.services import outcome_restore
-from apps.tenancy.admin_display import when_column
+from apps.tenancy.admin_display import HistoryInline, when_column
 
 
 @admin.register(ActionType)
@@ -15,12 +21,10 @@ class ActionTypeAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class OutcomeChangeInline(admin.TabularInline):
+class OutcomeChangeInline(HistoryInline):
     """The record's history: corrections, deletes and restores, late signals (read-only)."""
 
     model = OutcomeChange
-    extra = 0
-    can_delete = False
     fields = readonly_fields = ["created_at", "kind", "actor", "changes"]
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -70,15 +74,7 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     raw_id_fields = ["account", "deal", "clone", "resolving_interaction"]
     readonly_fields = [
-        "external_id",
-        "action_type",
-        "account",
-        "deal",
-        "clone",
-        "predicted_confidence",
-        "occurred_at",
-        "output_text",
-        "metadata",
+        *RECORDED_FIELDS,
         "status",
         "score",
         "window_ends_at",

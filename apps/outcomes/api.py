@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from apps.agents.api import CloneRef
 from apps.agents.models import Clone
 from apps.crm.api import AccountRef, DealRef
-from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
+from apps.outcomes.models import RECORDED_FIELDS, ActionType, OutcomeRecord, OutcomeStatus
 from apps.outcomes.selectors import (
     calibrated_confidence,
     calibration_report,
@@ -40,6 +40,17 @@ from apps.web.api_errors import PayloadTooLarge
 
 # 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
 MAX_BULK_BYTES = 64 * 2**20
+
+
+# What the server sets as the outcome resolves; the API shows these and never takes them.
+_RESOLUTION_FIELDS = [
+    "status",
+    "score",
+    "window_ends_at",
+    "resolved_at",
+    "resolution_note",
+    "created_at",
+]
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -65,33 +76,8 @@ class OutcomeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutcomeRecord
-        fields = [
-            "id",
-            "external_id",
-            "action_type",
-            "account",
-            "deal",
-            "clone",
-            "predicted_confidence",
-            "occurred_at",
-            "output_text",
-            "metadata",
-            "status",
-            "score",
-            "window_ends_at",
-            "resolved_at",
-            "resolution_note",
-            "created_at",
-        ]
-        read_only_fields = [
-            "id",
-            "status",
-            "score",
-            "window_ends_at",
-            "resolved_at",
-            "resolution_note",
-            "created_at",
-        ]
+        fields = ["id", *RECORDED_FIELDS, *_RESOLUTION_FIELDS]
+        read_only_fields = ["id", *_RESOLUTION_FIELDS]
 
 
 class OutcomeCorrectionSerializer(serializers.Serializer):

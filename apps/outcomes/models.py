@@ -57,6 +57,20 @@ class LiveOutcomeManager(models.Manager):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
+# What an agent sends when it records an action, in the order the API and the admin show it.
+RECORDED_FIELDS = [
+    "external_id",
+    "action_type",
+    "account",
+    "deal",
+    "clone",
+    "predicted_confidence",
+    "occurred_at",
+    "output_text",
+    "metadata",
+]
+
+
 class OutcomeRecord(models.Model):
     """One agent action and what came of it.
 

@@ -1,5 +1,6 @@
 """Admin list columns that show our values the way every page does (``when``, ``money``):
-``list_display = ["name", money_column("amount"), when_column("proposed_at")]``."""
+``list_display = ["name", money_column("amount"), when_column("proposed_at")]``; and the
+base of the inlines that list a parent's recorded history."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def when_column(field: str, description: str | None = None) -> Callable:
 
     column.__name__ = f"{field}_as_when"
     return column
+
+
+class HistoryInline(admin.TabularInline):
+    """Rows recorded under their parent (stage changes, feedback, deliveries): listed in full
+    on the parent's page and never deleted from it."""
+
+    extra = 0
+    can_delete = False
