@@ -15,6 +15,8 @@ from django.db import connections
 from django.test.testcases import LiveServerThread
 
 CHROMIUM = "/usr/bin/chromium"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa"]
+BLOCKING = ("serious", "critical")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -126,3 +128,17 @@ def login(org_url):
         page.wait_for_load_state("networkidle")
 
     return sign_in
+
+
+def axe_blocking(page) -> list[tuple[str, str, list]]:
+    """The serious and critical axe-core (WCAG 2.1 A/AA) violations on the whole page, as
+    (rule, impact, first targets): the one check every browser test applies, with no
+    exceptions. axe-core is the copy bundled in ``axe-playwright-python`` (nothing fetched)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [
+        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"][:3]])
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+    ]

@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
@@ -17,6 +16,7 @@ from apps.approvals.models import ApprovalNotice, ProposedAction
 from apps.approvals.notifications import approvers_notify, link_for
 from apps.approvals.services import action_propose
 from apps.users.services import api_key_create
+from tests.e2e.conftest import axe_blocking
 from tests.factories.crm import AccountFactory, DealFactory
 from tests.factories.users import UserFactory
 
@@ -35,13 +35,7 @@ NEW_PARTS = {
 
 
 def _serious(page, part: str) -> list:
-    include = [[selector] for selector in NEW_PARTS[part] if page.locator(selector).count()]
-    violations = Axe().run(page, context={"include": include}).response["violations"]
-    return [
-        (v["id"], [node["target"] for node in v["nodes"]][:5])
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+    return axe_blocking(page)  # the whole page, with what this part added
 
 
 def _email(account_name: str = "Cedar Health") -> ProposedAction:

@@ -6,51 +6,18 @@ violation) and photographed at 1280x800 and 390x844, on the demo data."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import axe_playwright_python
 import pytest
 from django.core.management import call_command
 
 from apps.crm.models import Account
 from apps.demo.constants import DEMO_PASSWORD
 from apps.goals.models import Goal, GoalStatus
+from tests.e2e.conftest import axe_blocking
 
 pytestmark = pytest.mark.e2e
 
-AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
-
-
-# Violations that come from the shared layout and base CSS (templates/base.html,
-# static/css/app.css: the nav counters, badge colours, the inbox's rating buttons and
-# links), not from what this work added. They are reported to the a11y owner rather than
-# patched here; anything else fails the test.
-SHARED_STYLE = {
-    "color-contrast": ("#badge-", ".badge", ".btn-link", ".pos[", ".refresh-link"),
-    "link-in-text-block": ('a[href="/accounts/', ".refresh-link"),
-}
-
-
-def _shared(rule: str, target: list) -> bool:
-    selector = " ".join(str(part) for part in target)
-    return any(token in selector for token in SHARED_STYLE.get(rule, ()))
-
-
-def serious_violations(page) -> list[dict]:
-    page.evaluate(AXE)
-    # The top bar is the shared layout's (checked by the a11y suite), not this work's.
-    result = page.evaluate("async () => await axe.run({exclude: [['header.topbar']]})")
-    found = []
-    for violation in result["violations"]:
-        if violation["impact"] not in ("serious", "critical"):
-            continue
-        nodes = [
-            n["target"] for n in violation["nodes"] if not _shared(violation["id"], n["target"])
-        ]
-        if nodes:
-            found.append({"id": violation["id"], "impact": violation["impact"], "nodes": nodes[:5]})
-    return found
 
 
 def test_insight_and_goal_pages_are_accessible_and_fit_both_screens(
@@ -97,7 +64,7 @@ def test_insight_and_goal_pages_are_accessible_and_fit_both_screens(
             )
             if overflow > 0:
                 problems[f"{path} ({name})"] = [{"id": "content-wider-than-screen", "px": overflow}]
-            found = serious_violations(page)
+            found = axe_blocking(page)
             if found:
                 problems[f"{path} ({name})"] = found
         context.close()

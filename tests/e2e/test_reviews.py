@@ -3,11 +3,11 @@ keyboard and corrects one output, the manager sees progress and the agent gets t
 correction as an example. Every reviews page at laptop and phone size, axe-clean."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from apps.reviews.models import Correction, Review
 from apps.reviews.services import queue_save
 from apps.users.services import api_key_create
+from tests.e2e.conftest import axe_blocking
 from tests.factories.crm import AccountFactory, InteractionFactory
 from tests.factories.outcomes import CloneFactory, OutcomeFactory
 from tests.factories.reviews import RubricFactory, categorical_rubric
@@ -40,14 +40,7 @@ def _people_and_outputs():
 
 
 def _assert_axe_clean(page, name: str = "") -> None:
-    # The shared top bar belongs to the layout (a11y's area) and is checked by their suite.
-    results = Axe().run(page, context={"exclude": [["header.topbar"]]})
-    serious = [
-        (violation["id"], [(node["target"], node["html"][:120]) for node in violation["nodes"]][:3])
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], (name, serious)
+    assert axe_blocking(page) == [], name
 
 
 def test_manager_queue_rep_reviews_by_keyboard_and_correction_becomes_an_example(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
+from tests.e2e.conftest import axe_blocking
 from tests.factories.users import UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -16,13 +16,8 @@ pytestmark = pytest.mark.e2e
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
-def _serious(page) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']}: {[node['html'] for node in v['nodes']]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+def _serious(page) -> list:
+    return axe_blocking(page)
 
 
 def test_the_new_key_page_shows_the_key_once_and_passes_axe(
