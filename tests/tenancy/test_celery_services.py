@@ -14,20 +14,28 @@ from django_tenants.utils import schema_context
 
 from apps.crm.models import Account
 from apps.tenancy.models import Organization
-from apps.tenancy.periodic import periodic_job
+from apps.tenancy.periodic import _registry, periodic_job
 from apps.tenancy.tasks import run_periodic_job
 from learning_site.celery import app
 
 pytestmark = pytest.mark.services
 
 
-@periodic_job("test_celery_probe", every=timedelta(minutes=5))
 def _probe() -> str:
     """Test job: leaves an account named after the schema it ran in."""
     Account.objects.get_or_create(
         external_id="celery-probe", defaults={"name": connection.schema_name}
     )
     return "ok"
+
+
+@pytest.fixture(autouse=True)
+def _probe_registered():
+    """The probe is a job only while these tests run: registered at import, it would run
+    wherever every job runs (seed_demo runs them all once) in the same test process."""
+    periodic_job("test_celery_probe", every=timedelta(minutes=5))(_probe)
+    yield
+    _registry.pop("test_celery_probe", None)
 
 
 def _wait_for(predicate, seconds: float = 15.0) -> bool:
