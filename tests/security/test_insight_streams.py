@@ -345,13 +345,16 @@ def test_with_redis_many_streams_share_one_subscription(fresh_org, open_stream, 
     settings.REDIS_URL = "redis://127.0.0.1:6379/3"
     events._redis_client.cache_clear()
     try:
+        channel = events.redis_channel()
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        # (a server of an earlier test in this run may still hold its one subscription)
+        ((_, before),) = client.pubsub_numsub(channel)
         people = [UserFactory(username=f"m{index}", role="manager") for index in range(4)]
         streams = [open_stream(fresh_org, person) for person in people for _ in range(2)]
         for stream in streams:
             stream.wait_until_live()
-        channel = events.redis_channel()
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        assert client.pubsub_numsub(channel) == [(channel.encode(), 1)]
+        ((_, after),) = client.pubsub_numsub(channel)
+        assert after >= 1 and after - before <= 1  # 8 streams, at most one more subscriber
 
         insight = _critical(AccountFactory())
         assert {stream.next_event(seconds=2)["id"] for stream in streams} == {insight.pk}
