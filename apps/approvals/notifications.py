@@ -22,7 +22,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.template.loader import render_to_string
@@ -43,13 +42,13 @@ from apps.feedback.email_links import rating_links
 from apps.tenancy.current import site_url
 from apps.tenancy.money import current_currency
 from apps.tenancy.outbound import OutboundRefused, post_json
+from apps.tenancy.signed_links import LinkInvalid, LinkStale, link_read, link_sign
 from apps.users.models import User
 from apps.users.roles import AGENT, CAPABILITIES, Role
 
 BATCH_WINDOW = timedelta(minutes=5)
 REMIND_BEFORE = timedelta(hours=4)
 ESCALATE_BEFORE = timedelta(hours=2)
-LINK_MAX_AGE = timedelta(days=31)
 DECISIONS = ("approve", "reject")
 
 
@@ -163,32 +162,17 @@ def _record_notices(kind: str, *, now: datetime) -> list[int]:
 # --- links -------------------------------------------------------------------------------
 
 
-def _salt() -> str:
-    # The schema in the salt: a link signed for one organisation is invalid in any other.
-    return f"approvals.email-link:{connection.schema_name}"
+PURPOSE = "approvals.email-link"
 
 
 def decision_token(notice_id: int, decision: str) -> str:
-    return signing.dumps({"n": notice_id, "d": decision}, salt=_salt(), compress=True)
-
-
-class LinkInvalid(Exception):
-    """The link was not signed by us for this organisation (404)."""
-
-
-class LinkStale(Exception):
-    """The link is too old, or its action is gone (410)."""
+    return link_sign(PURPOSE, {"n": notice_id, "d": decision})
 
 
 def read_token(token: str) -> tuple[int, str]:
     """(notice id, decision) from a link, or ``LinkInvalid`` / ``LinkStale``."""
-    try:
-        data = signing.loads(token, salt=_salt(), max_age=LINK_MAX_AGE)
-    except signing.SignatureExpired as expired:
-        raise LinkStale from expired
-    except signing.BadSignature as bad:
-        raise LinkInvalid from bad
-    if not isinstance(data, dict) or data.get("d") not in DECISIONS:
+    data = link_read(PURPOSE, token)
+    if data.get("d") not in DECISIONS:
         raise LinkInvalid
     try:
         return int(data["n"]), data["d"]

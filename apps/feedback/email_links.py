@@ -20,13 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.core import signing
-from django.db import connection
 from django.urls import reverse
 
-LINK_MAX_AGE = timedelta(days=31)
+from apps.tenancy.signed_links import LinkInvalid, LinkStale, link_read, link_sign  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -49,34 +46,19 @@ def register(name: str, target: RatingTarget) -> None:
     TARGETS[name] = target
 
 
-class LinkInvalid(Exception):
-    """Not signed by us for this organisation, or altered (404)."""
-
-
-class LinkStale(Exception):
-    """Older than ``LINK_MAX_AGE`` (410)."""
-
-
-def _salt() -> str:
-    # The schema in the salt: a link signed for one organisation is invalid in any other.
-    return f"feedback.email-rating:{connection.schema_name}"
+PURPOSE = "feedback.email-rating"
 
 
 def rating_token(target: str, pk: int, user_id: int) -> str:
     if target not in TARGETS:
         raise ValueError(f"Cannot rate a {target} by email.")
-    return signing.dumps({"t": target, "o": pk, "u": user_id}, salt=_salt(), compress=True)
+    return link_sign(PURPOSE, {"t": target, "o": pk, "u": user_id})
 
 
 def read_rating_token(token: str) -> tuple[str, int, int]:
     """(target, object id, user id) of a link, or ``LinkInvalid`` / ``LinkStale``."""
-    try:
-        data = signing.loads(token, salt=_salt(), max_age=LINK_MAX_AGE)
-    except signing.SignatureExpired as expired:
-        raise LinkStale from expired
-    except signing.BadSignature as bad:
-        raise LinkInvalid from bad
-    if not isinstance(data, dict) or data.get("t") not in TARGETS:
+    data = link_read(PURPOSE, token)
+    if data.get("t") not in TARGETS:
         raise LinkInvalid
     try:
         return data["t"], int(data["o"]), int(data["u"])

@@ -17,6 +17,7 @@ from apps.feedback import email_links
 from apps.feedback.models import FeedbackEntry
 from apps.insights.models import AlertFeedback
 from apps.insights.services import digest_send
+from apps.tenancy import signed_links
 from tests.factories.crm import AccountFactory
 from tests.factories.insights import InsightFactory
 from tests.factories.outcomes import OutcomeFactory
@@ -132,7 +133,7 @@ def test_tampered_and_expired_links_are_clear_4xx(client, manager, action, monke
 
     token = path.rsplit("/", 2)[1]
     assert email_links.read_rating_token(token) == ("action", action.pk, manager.pk)
-    monkeypatch.setattr(email_links, "LINK_MAX_AGE", timedelta(seconds=-1))  # 31 days later
+    monkeypatch.setattr(signed_links, "LINK_MAX_AGE", timedelta(seconds=-1))  # 31 days later
     expired = client.post(url, {"rating": "1"}, HTTP_HOST=HOST)
     assert expired.status_code == 410 and "expired" in expired.content.decode()
     assert not FeedbackEntry.objects.exists()
