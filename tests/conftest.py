@@ -259,3 +259,30 @@ def chat(org, settings):
     ApprovalSettings.objects.update(chat_webhook_url=receiver.url)
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(scope="module")
+def asgi_port(django_db_setup, django_db_blocker):
+    """A real ASGI server (uvicorn, in a thread) for live-stream tests: its port."""
+    from tests.insights.asgi_server import running_asgi_server
+
+    with django_db_blocker.unblock(), running_asgi_server() as port:
+        yield port
+
+
+@pytest.fixture
+def open_stream(asgi_port):
+    """``open_stream(tenant, user=None, key="", path="")``: an open event stream, closed after."""
+    from tests.insights.asgi_server import Stream, session_cookie
+
+    streams = []
+
+    def connect(tenant, user=None, *, key: str = "", path: str = ""):
+        cookie = session_cookie(tenant, user) if user is not None else ""
+        stream = Stream(asgi_port, tenant, cookie=cookie, key=key, path=path)
+        streams.append(stream)
+        return stream
+
+    yield connect
+    for stream in streams:
+        stream.close()

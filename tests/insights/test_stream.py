@@ -4,82 +4,16 @@ and a service commits a critical insight in another connection."""
 from __future__ import annotations
 
 import http.client
-import json
 import time
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django_tenants.utils import schema_context
 
 from apps.insights import events
 from apps.insights.services import insight_act, insight_create
 from tests.factories.crm import AccountFactory
 from tests.factories.users import UserFactory
-from tests.insights.asgi_server import running_asgi_server
-
-
-@pytest.fixture(scope="module")
-def asgi_port(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), running_asgi_server() as port:
-        yield port
-
-
-def _host(tenant) -> str:
-    return tenant.get_primary_domain().domain
-
-
-def _session_cookie(tenant, user) -> str:
-    client = Client(HTTP_HOST=_host(tenant))
-    client.force_login(user)
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-
-
-class Stream:
-    """A connected EventSource-like client that reads events line by line."""
-
-    def __init__(self, port: int, tenant, cookie: str | None):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        headers = {"Host": _host(tenant), "Accept": "text/event-stream"}
-        if cookie:
-            headers["Cookie"] = cookie
-        self.connection.request("GET", "/insights/stream/", headers=headers)
-        self.response = self.connection.getresponse()
-
-    def wait_until_live(self) -> None:
-        self._read_until(lambda line: line.startswith(": keep-alive"), seconds=5)
-
-    def next_event(self, seconds: float) -> dict:
-        self._read_until(lambda line: line == "event: insight", seconds)
-        data = self._read_until(lambda line: line.startswith("data: "), seconds)
-        return json.loads(data.removeprefix("data: "))
-
-    def _read_until(self, matches, seconds: float) -> str:
-        self.response.fp.raw._sock.settimeout(seconds)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            line = self.response.readline().decode().rstrip("\n")
-            if matches(line):
-                return line
-        raise TimeoutError("no matching line in time")
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-@pytest.fixture
-def open_stream(asgi_port):
-    streams = []
-
-    def connect(tenant, user=None) -> Stream:
-        cookie = _session_cookie(tenant, user) if user else None
-        stream = Stream(asgi_port, tenant, cookie)
-        streams.append(stream)
-        return stream
-
-    yield connect
-    for stream in streams:
-        stream.close()
+from tests.insights.asgi_server import host
 
 
 def _critical(account, title="Cedar is about to churn"):
@@ -204,7 +138,7 @@ def test_the_stream_needs_a_login(fresh_org, open_stream):
 
 def test_the_stream_accepts_only_get(fresh_org, asgi_port):
     connection = http.client.HTTPConnection("127.0.0.1", asgi_port, timeout=5)
-    connection.request("POST", "/insights/stream/", headers={"Host": _host(fresh_org)})
+    connection.request("POST", "/insights/stream/", headers={"Host": host(fresh_org)})
 
     assert connection.getresponse().status in (403, 405)  # CSRF refuses a bare POST first
     connection.close()

@@ -8,12 +8,10 @@ listener's connections are counted in pg_stat_activity.
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -24,87 +22,7 @@ from apps.users.models import ApiKey, User
 from apps.users.services import api_key_create
 from tests.factories.crm import AccountFactory
 from tests.factories.users import UserFactory
-from tests.insights.asgi_server import running_asgi_server
-
-
-@pytest.fixture(scope="module")
-def asgi_port(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), running_asgi_server() as port:
-        yield port
-
-
-def _host(tenant) -> str:
-    return tenant.get_primary_domain().domain
-
-
-def _session_cookie(tenant, user) -> str:
-    client = Client(HTTP_HOST=_host(tenant))
-    client.force_login(user)
-    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-
-
-class Stream:
-    def __init__(self, port: int, tenant, *, cookie: str = "", key: str = "", path: str = ""):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        headers = {"Host": _host(tenant), "Accept": "text/event-stream"}
-        if cookie:
-            headers["Cookie"] = cookie
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        path = path or ("/api/v1/insights/stream/" if key else "/insights/stream/")
-        self.connection.request("GET", path, headers=headers)
-        self.response = self.connection.getresponse()
-
-    @property
-    def status(self) -> int:
-        return self.response.status
-
-    def wait_until_live(self) -> None:
-        self.read_until(lambda line: line.startswith(": keep-alive"), seconds=5)
-
-    def next_event(self, seconds: float, name: str = "insight") -> dict:
-        self.read_until(lambda line: line == f"event: {name}", seconds)
-        data = self.read_until(lambda line: line.startswith("data: "), seconds)
-        return json.loads(data.removeprefix("data: "))
-
-    def read_until(self, matches, seconds: float) -> str:
-        self.response.fp.raw._sock.settimeout(seconds)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            raw = self.response.readline()
-            if not raw:
-                raise EOFError("the stream ended")
-            line = raw.decode().rstrip("\n")
-            if matches(line):
-                return line
-        raise TimeoutError("no matching line in time")
-
-    def ended(self, seconds: float) -> bool:
-        try:
-            self.read_until(lambda line: False, seconds)
-        except EOFError:
-            return True
-        except TimeoutError:
-            return False
-        return False
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-@pytest.fixture
-def open_stream(asgi_port):
-    streams: list[Stream] = []
-
-    def connect(tenant, user=None, *, key: str = "", path: str = "") -> Stream:
-        cookie = _session_cookie(tenant, user) if user is not None else ""
-        stream = Stream(asgi_port, tenant, cookie=cookie, key=key, path=path)
-        streams.append(stream)
-        return stream
-
-    yield connect
-    for stream in streams:
-        stream.close()
+from tests.insights.asgi_server import host
 
 
 def _listener_connections() -> int:
@@ -302,7 +220,7 @@ def test_the_api_stream_needs_a_valid_key_of_this_organisation(
 
 
 def test_the_api_stream_is_in_the_openapi_schema(fresh_org):
-    client = Client(HTTP_HOST=_host(fresh_org))
+    client = Client(HTTP_HOST=host(fresh_org))
     schema = client.get("/api/schema/", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/insights/stream/"]["get"]
     assert "text/event-stream" in operation["responses"]["200"]["content"]
@@ -314,7 +232,7 @@ def test_the_api_stream_is_in_the_openapi_schema(fresh_org):
 
 def test_every_page_opens_one_stream_through_the_layout(fresh_org):
     manager = UserFactory(username="maria", role="manager")
-    client = Client(HTTP_HOST=_host(fresh_org))
+    client = Client(HTTP_HOST=host(fresh_org))
     client.force_login(manager)
     for path in ["/", "/outcomes/", "/insights/"]:
         page = client.get(path, follow=True).content.decode()
@@ -326,9 +244,9 @@ def test_under_wsgi_the_streams_answer_204_and_open_no_connection(fresh_org):
     manager = UserFactory(username="maria", role="manager")
     key = api_key_create(name="agent")[1]
     before = _listener_connections()
-    browser = Client(HTTP_HOST=_host(fresh_org))
+    browser = Client(HTTP_HOST=host(fresh_org))
     browser.force_login(manager)
-    api = Client(HTTP_HOST=_host(fresh_org), HTTP_AUTHORIZATION=f"Bearer {key}")
+    api = Client(HTTP_HOST=host(fresh_org), HTTP_AUTHORIZATION=f"Bearer {key}")
     for _ in range(5):
         assert browser.get("/insights/stream/").status_code == 204
         assert browser.get("/outcomes/").status_code == 200  # a page view with the layout
