@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.feedback.selectors import outcomes_visible_to
 from apps.outcomes.models import ActionType, OutcomeStatus
-from apps.reviews.dataset import dataset_response
+from apps.reviews.dataset import dataset_download
 from apps.reviews.models import Origin, ReviewQueue, Rubric, ScoreSource
 from apps.reviews.selectors import (
     EXAMPLES_MAX,
@@ -289,7 +289,7 @@ class DatasetView(APIView):
             and not queues_visible_to(request.user).filter(pk=data["queue"]).exists()
         ):
             raise ValidationError({"queue": "No such queue."})
-        return dataset_response(slug=request.tenant.slug, **data)
+        return dataset_download(request, **data)
 
 
 router = SimpleRouter()
