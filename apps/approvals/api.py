@@ -180,16 +180,19 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         except (ValueError, ProposedAction.DoesNotExist) as missing:
             raise Http404 from missing
 
+    def _input(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """The request body, validated (400 otherwise), and the caller's IP: the keywords
+        every write service here takes from the request."""
+        incoming = serializer_class(data=self.request.data)
+        incoming.is_valid(raise_exception=True)
+        return {**incoming.validated_data, "ip": client_ip(self.request)}
+
     @extend_schema(
         request=ProposeSerializer, responses={201: ActionSerializer, 200: ActionSerializer}
     )
     def create(self, request, *args, **kwargs):
-        incoming = ProposeSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
         action, created = action_propose(
-            **incoming.validated_data,
-            proposed_by=str(request.user),
-            ip=client_ip(request),
+            proposed_by=str(request.user), **self._input(ProposeSerializer)
         )
         return Response(
             ActionSerializer(action).data,
@@ -208,16 +211,14 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(request.user, "is_agent", False):
             raise PermissionDenied("An agent key can never decide on proposals.")
         action = self._get(pk)
-        incoming = DecisionSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        incoming = self._input(DecisionSerializer)
         try:
             decided = action_decide(
                 action_id=action.pk,
                 user=request.user,
                 via="api",
-                ip=client_ip(request),
                 api_key=request.auth if isinstance(request.auth, ApiKey) else None,
-                **incoming.validated_data,
+                **incoming,
             )
         except DecisionConflict as conflict:
             return _conflict(conflict)
@@ -227,14 +228,10 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @route(detail=True, methods=["post"])
     def result(self, request, pk=None):
         action = self._get(pk)
-        incoming = ResultSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        incoming = self._input(ResultSerializer)
         try:
             recorded = action_record_result(
-                action_id=action.pk,
-                reported_by=str(request.user),
-                ip=client_ip(request),
-                **incoming.validated_data,
+                action_id=action.pk, reported_by=str(request.user), **incoming
             )
         except ResultConflict as conflict:
             raise Conflict(str(conflict)) from conflict
