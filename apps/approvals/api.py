@@ -26,7 +26,7 @@ from apps.approvals.services import (
 )
 from apps.crm.api import AccountRef, DealRef
 from apps.users.models import ApiKey
-from apps.users.permissions import HasCapability
+from apps.users.permissions import CapabilityPerAction
 from apps.web.api_errors import Conflict
 from apps.web.htmx import client_ip
 
@@ -132,21 +132,22 @@ class MayDecide(BasePermission):
         return bool(user and user.is_authenticated and may_decide(user))
 
 
-class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ActionViewSet(CapabilityPerAction, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Proposed actions. The agent proposes and polls; managers and admins decide."""
 
     serializer_class = ActionSerializer
     filterset_fields = ["status", "action_type", "category"]
 
+    capabilities = {
+        "create": "actions.propose",
+        "result": "actions.report_result",
+        "*": "actions.read",
+    }
+
     def get_permissions(self):
         if self.action == "decision":
             return [MayDecide()]
-        capability = {
-            "create": "actions.propose",
-            "decision": "actions.decide",
-            "result": "actions.report_result",
-        }.get(self.action, "actions.read")
-        return [HasCapability(capability)()]
+        return super().get_permissions()
 
     def get_queryset(self):
         return actions_visible_to(self.request.user).select_related(
