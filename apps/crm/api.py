@@ -12,7 +12,7 @@ from apps.crm.models import Account, Channel, Deal, DealStage, Direction, Intera
 from apps.crm.selectors import accounts_visible_to, deals_visible_to
 from apps.crm.services import account_upsert, deal_upsert, interaction_record
 from apps.crm.times import time_range_error
-from apps.users.models import User
+from apps.users.api import UserRef
 from apps.users.permissions import CapabilityPerAction
 
 
@@ -45,9 +45,7 @@ class DealRef(serializers.SlugRelatedField):
 
 class AccountSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(max_length=100, validators=[])
-    owner = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
-    )
+    owner = UserRef(required=False, allow_null=True)
 
     class Meta:
         model = Account

@@ -40,6 +40,7 @@ from apps.insights.services import (
     insight_dismiss,
 )
 from apps.insights.streams import InsightStreamView
+from apps.users.api import UserRef
 from apps.users.permissions import CapabilityPerAction, HasCapability
 from apps.web.api_errors import Conflict
 
@@ -47,7 +48,7 @@ from apps.web.api_errors import Conflict
 class InsightSerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True, default=None)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = UserRef(read_only=True)
 
     class Meta:
         model = Insight
