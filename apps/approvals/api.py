@@ -26,7 +26,7 @@ from apps.approvals.services import (
 )
 from apps.crm.api import AccountRef, DealRef
 from apps.users.models import ApiKey
-from apps.users.permissions import HasCapability
+from apps.users.permissions import CapabilityPerAction
 from apps.web.api_errors import Conflict
 from apps.web.htmx import client_ip
 
@@ -132,21 +132,22 @@ class MayDecide(BasePermission):
         return bool(user and user.is_authenticated and may_decide(user))
 
 
-class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ActionViewSet(CapabilityPerAction, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Proposed actions. The agent proposes and polls; managers and admins decide."""
 
     serializer_class = ActionSerializer
     filterset_fields = ["status", "action_type", "category"]
 
+    capabilities = {
+        "create": "actions.propose",
+        "result": "actions.report_result",
+        "*": "actions.read",
+    }
+
     def get_permissions(self):
         if self.action == "decision":
             return [MayDecide()]
-        capability = {
-            "create": "actions.propose",
-            "decision": "actions.decide",
-            "result": "actions.report_result",
-        }.get(self.action, "actions.read")
-        return [HasCapability(capability)()]
+        return super().get_permissions()
 
     def get_queryset(self):
         return actions_visible_to(self.request.user).select_related(
@@ -180,16 +181,19 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         except (ValueError, ProposedAction.DoesNotExist) as missing:
             raise Http404 from missing
 
+    def _input(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """The request body, validated (400 otherwise), and the caller's IP: the keywords
+        every write service here takes from the request."""
+        incoming = serializer_class(data=self.request.data)
+        incoming.is_valid(raise_exception=True)
+        return {**incoming.validated_data, "ip": client_ip(self.request)}
+
     @extend_schema(
         request=ProposeSerializer, responses={201: ActionSerializer, 200: ActionSerializer}
     )
     def create(self, request, *args, **kwargs):
-        incoming = ProposeSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
         action, created = action_propose(
-            **incoming.validated_data,
-            proposed_by=str(request.user),
-            ip=client_ip(request),
+            proposed_by=str(request.user), **self._input(ProposeSerializer)
         )
         return Response(
             ActionSerializer(action).data,
@@ -208,16 +212,14 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(request.user, "is_agent", False):
             raise PermissionDenied("An agent key can never decide on proposals.")
         action = self._get(pk)
-        incoming = DecisionSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        incoming = self._input(DecisionSerializer)
         try:
             decided = action_decide(
                 action_id=action.pk,
                 user=request.user,
                 via="api",
-                ip=client_ip(request),
                 api_key=request.auth if isinstance(request.auth, ApiKey) else None,
-                **incoming.validated_data,
+                **incoming,
             )
         except DecisionConflict as conflict:
             return _conflict(conflict)
@@ -227,14 +229,10 @@ class ActionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @route(detail=True, methods=["post"])
     def result(self, request, pk=None):
         action = self._get(pk)
-        incoming = ResultSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        incoming = self._input(ResultSerializer)
         try:
             recorded = action_record_result(
-                action_id=action.pk,
-                reported_by=str(request.user),
-                ip=client_ip(request),
-                **incoming.validated_data,
+                action_id=action.pk, reported_by=str(request.user), **incoming
             )
         except ResultConflict as conflict:
             raise Conflict(str(conflict)) from conflict

@@ -8,10 +8,16 @@ manager can see all the reasons, not just the first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from apps.approvals.models import CATEGORY_SEVERITY, Category, GuardrailRule, RuleKind
+from apps.approvals.models import (
+    CATEGORY_SEVERITY,
+    Category,
+    GuardrailRule,
+    ProposedAction,
+    RuleKind,
+)
 from apps.crm.models import Account, Interaction
 from apps.outcomes.models import ActionType
 
@@ -34,6 +40,20 @@ class Proposal:
     confidence: float | None = None
     payload: dict = field(default_factory=dict)
     deal_amount: Decimal | None = None
+
+    @classmethod
+    def of(cls, action: ProposedAction, **changed) -> Proposal:
+        """The facts of ``action`` (stored or about to be), with ``changed`` ones replaced."""
+        facts = cls(
+            action_type=action.action_type,
+            account=action.account,
+            amount=action.amount,
+            discount_pct=action.discount_pct,
+            confidence=action.confidence,
+            payload=action.payload,
+            deal_amount=action.deal.amount if action.deal_id else None,
+        )
+        return replace(facts, **changed)
 
 
 @dataclass(frozen=True)

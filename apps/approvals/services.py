@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -110,8 +111,8 @@ def conflict_message(action: ProposedAction) -> str:
     return "This action is not waiting for a decision."
 
 
-def _event(
-    action_id: int,
+def _events_record(
+    action_ids: Iterable[int],
     kind: str,
     *,
     at: datetime,
@@ -123,19 +124,23 @@ def _event(
     ip: str | None = None,
     changes: list | None = None,
     key_created_by: str = "",
-) -> ActionEvent:
-    return ActionEvent(
-        action_id=action_id,
-        kind=kind,
-        actor=actor,
-        actor_label=actor_label or (actor.username if actor else GUARDRAILS),
-        via=via,
-        reason=reason,
-        rules=rules or [],
-        changes=changes or [],
-        ip_address=ip or None,
-        key_created_by=key_created_by,
-        created_at=at,
+) -> None:
+    """Add one event of ``kind`` to each action's history, in one insert."""
+    ActionEvent.objects.bulk_create(
+        ActionEvent(
+            action_id=action_id,
+            kind=kind,
+            actor=actor,
+            actor_label=actor_label or (actor.username if actor else GUARDRAILS),
+            via=via,
+            reason=reason,
+            rules=rules or [],
+            changes=changes or [],
+            ip_address=ip or None,
+            key_created_by=key_created_by,
+            created_at=at,
+        )
+        for action_id in action_ids
     )
 
 
@@ -169,63 +174,48 @@ def action_propose(
         return existing, False
     if deal is not None and deal.account_id != account.pk:
         raise ValidationError({"deal": "This deal belongs to another account."})
-    payload = payload or {}
-    proposal = Proposal(
-        action_type=action_type,
-        account=account,
-        amount=amount,
-        discount_pct=discount_pct,
-        confidence=confidence,
-        payload=payload,
-        deal_amount=deal.amount if deal is not None else None,
-    )
-    classification = classify(proposal)
-    category = classification.category
     now = timezone.now()
-    status = {
-        Category.AUTONOMOUS: ActionStatus.APPROVED,
-        Category.APPROVAL_REQUIRED: ActionStatus.PENDING,
-        Category.HARD_STOP: ActionStatus.BLOCKED,
-    }[category]
     action = ProposedAction(
         external_id=external_id,
         action_type=action_type,
         account=account,
         deal=deal,
         clone=clone,
-        payload=payload,
+        payload=payload or {},
         rationale=rationale,
         amount=amount,
         discount_pct=discount_pct,
         confidence=confidence,
         calibrated_confidence=_calibrated(action_type, confidence),
-        category=category,
-        status=status,
-        reasons=classification.reasons,
-        risk=risk_score(proposal, classification),
         proposed_by=proposed_by,
         proposed_at=now,
-        expires_at=now + approval_settings_get().timeout
-        if status == ActionStatus.PENDING
-        else None,
-        decided_at=now if status == ActionStatus.APPROVED else None,
     )
+    proposal = Proposal.of(action)
+    classification = classify(proposal)
+    action.category = classification.category
+    action.status = {
+        Category.AUTONOMOUS: ActionStatus.APPROVED,
+        Category.APPROVAL_REQUIRED: ActionStatus.PENDING,
+        Category.HARD_STOP: ActionStatus.BLOCKED,
+    }[action.category]
+    action.reasons = classification.reasons
+    action.risk = risk_score(proposal, classification)
+    if action.status == ActionStatus.PENDING:
+        action.expires_at = now + approval_settings_get().timeout
+    if action.status == ActionStatus.APPROVED:
+        action.decided_at = now
     try:
         with transaction.atomic():
             action.save()
-            ActionEvent.objects.bulk_create(
-                [
-                    _event(
-                        action.pk,
-                        EventKind.PROPOSED,
-                        at=now,
-                        actor_label=proposed_by,
-                        via="api",
-                        reason=f"Classified {Category(category).label.lower()}",
-                        rules=[rule.as_dict() for rule in classification.fired],
-                        ip=ip,
-                    )
-                ]
+            _events_record(
+                [action.pk],
+                EventKind.PROPOSED,
+                at=now,
+                actor_label=proposed_by,
+                via="api",
+                reason=f"Classified {Category(action.category).label.lower()}",
+                rules=[rule.as_dict() for rule in classification.fired],
+                ip=ip,
             )
     except IntegrityError:
         # The same external id was proposed at the same moment by another request.
@@ -264,16 +254,12 @@ def _edited_version(action_id: int, decision: str, payload: object) -> tuple[dic
     # An approver may not edit an action into one the guardrails would never allow.
     edited_discount = cleaned.get("discount_pct", action.discount_pct)
     classification = classify(
-        Proposal(
-            action_type=action.action_type,
-            account=action.account,
-            amount=action.amount,
+        Proposal.of(
+            action,
             discount_pct=Decimal(str(edited_discount))
             if edited_discount not in (None, "")
             else None,
-            confidence=action.confidence,
             payload=cleaned,
-            deal_amount=action.deal.amount if action.deal_id else None,
         )
     )
     if classification.category == Category.HARD_STOP:
@@ -343,20 +329,16 @@ def action_decide(
             updated_at=now,
         )
         if won:
-            ActionEvent.objects.bulk_create(
-                [
-                    _event(
-                        action_id,
-                        EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
-                        at=now,
-                        actor=user,
-                        via=via,
-                        reason=reason,
-                        ip=ip,
-                        changes=changes,
-                        key_created_by=api_key_delegated_by(api_key, acting_user=user),
-                    )
-                ]
+            _events_record(
+                [action_id],
+                EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
+                at=now,
+                actor=user,
+                via=via,
+                reason=reason,
+                ip=ip,
+                changes=changes,
+                key_created_by=api_key_delegated_by(api_key, acting_user=user),
             )
             if final_payload is not None:
                 _edit_correction(action_id, final_payload, user)
@@ -401,11 +383,8 @@ def actions_bulk_approve(
             visible_at=now + UNDO_WINDOW,
             updated_at=now,
         )
-        ActionEvent.objects.bulk_create(
-            [
-                _event(pk, EventKind.APPROVED, at=now, actor=user, via="bulk", reason=reason, ip=ip)
-                for pk in ids
-            ]
+        _events_record(
+            ids, EventKind.APPROVED, at=now, actor=user, via="bulk", reason=reason, ip=ip
         )
         _webhooks_enqueue(ids, event="action.approved", delay=UNDO_WINDOW)
     return BulkResult(decided=ids, skipped=len(wanted) - len(ids))
@@ -441,9 +420,7 @@ def actions_undo(*, action_ids: list[int], user: User, ip: str | None = None) ->
             visible_at=None,
             updated_at=now,
         )
-        ActionEvent.objects.bulk_create(
-            [_event(pk, EventKind.UNDONE, at=now, actor=user, via="page", ip=ip) for pk in ids]
-        )
+        _events_record(ids, EventKind.UNDONE, at=now, actor=user, via="page", ip=ip)
         corrections_from_action_edits_withdraw(
             action_refs=ProposedAction.objects.filter(pk__in=ids).values_list(
                 "external_id", flat=True
@@ -470,18 +447,13 @@ def actions_expire(*, only_ids: list[int] | None = None) -> int:
         ProposedAction.objects.filter(pk__in=ids).update(
             status=ActionStatus.EXPIRED, decided_at=now, updated_at=now
         )
-        ActionEvent.objects.bulk_create(
-            [
-                _event(
-                    pk,
-                    EventKind.EXPIRED,
-                    at=now,
-                    actor_label="system",
-                    via="expiry",
-                    reason="No decision before the approval timeout.",
-                )
-                for pk in ids
-            ]
+        _events_record(
+            ids,
+            EventKind.EXPIRED,
+            at=now,
+            actor_label="system",
+            via="expiry",
+            reason="No decision before the approval timeout.",
         )
         _webhooks_enqueue(ids, event="action.expired")
     return len(ids)
@@ -633,18 +605,14 @@ def action_record_result(
         action.executed_at = executed_at
         action.result = {"success": success, "output_text": output_text, "details": details or {}}
         action.save(update_fields=["status", "executed_at", "result", "outcome", "updated_at"])
-        ActionEvent.objects.bulk_create(
-            [
-                _event(
-                    action.pk,
-                    EventKind.EXECUTED,
-                    at=now,
-                    actor_label=reported_by,
-                    via="api",
-                    reason=("Succeeded. " if success else "Failed. ") + outcome_note,
-                    ip=ip,
-                )
-            ]
+        _events_record(
+            [action.pk],
+            EventKind.EXECUTED,
+            at=now,
+            actor_label=reported_by,
+            via="api",
+            reason=("Succeeded. " if success else "Failed. ") + outcome_note,
+            ip=ip,
         )
     return ResultRecorded(action=action, outcome_note=outcome_note)
 

@@ -12,8 +12,8 @@ from apps.crm.models import Account, Channel, Deal, DealStage, Direction, Intera
 from apps.crm.selectors import accounts_visible_to, deals_visible_to
 from apps.crm.services import account_upsert, deal_upsert, interaction_record
 from apps.crm.times import time_range_error
-from apps.users.models import User
-from apps.users.permissions import HasCapability
+from apps.users.api import UserRef
+from apps.users.permissions import CapabilityPerAction
 
 
 class ClientTimeField(serializers.DateTimeField):
@@ -45,9 +45,7 @@ class DealRef(serializers.SlugRelatedField):
 
 class AccountSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(max_length=100, validators=[])
-    owner = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
-    )
+    owner = UserRef(required=False, allow_null=True)
 
     class Meta:
         model = Account
@@ -139,23 +137,22 @@ class UpsertMixin:
         )
 
 
-def _permissions(view, read: str, write: str):
-    capability = read if view.action in ("list", "retrieve") else write
-    return [HasCapability(capability)()]
-
-
-class AccountViewSet(
-    UpsertMixin,
+class CrmViewSet(
+    CapabilityPerAction,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    """What the CRM sync reads and writes: listed and read with ``crm.read``, created with
+    ``crm.write``."""
+
+    capabilities = {"list": "crm.read", "retrieve": "crm.read", "*": "crm.write"}
+
+
+class AccountViewSet(UpsertMixin, CrmViewSet):
     serializer_class = AccountSerializer
     filterset_fields = ["industry"]
-
-    def get_permissions(self):
-        return _permissions(self, "crm.read", "crm.write")
 
     def get_queryset(self):
         return accounts_visible_to(self.request.user)
@@ -164,18 +161,9 @@ class AccountViewSet(
         return account_upsert(**data)
 
 
-class DealViewSet(
-    UpsertMixin,
-    mixins.CreateModelMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class DealViewSet(UpsertMixin, CrmViewSet):
     serializer_class = DealSerializer
     filterset_fields = ["stage"]
-
-    def get_permissions(self):
-        return _permissions(self, "crm.read", "crm.write")
 
     def get_queryset(self):
         return deals_visible_to(self.request.user)
@@ -184,17 +172,9 @@ class DealViewSet(
         return deal_upsert(**data)
 
 
-class InteractionViewSet(
-    mixins.CreateModelMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class InteractionViewSet(CrmViewSet):
     serializer_class = InteractionSerializer
     filterset_fields = ["channel", "direction"]
-
-    def get_permissions(self):
-        return _permissions(self, "crm.read", "crm.write")
 
     def get_queryset(self):
         visible = accounts_visible_to(self.request.user)

@@ -47,6 +47,7 @@ from apps.feedback.services import (
 from apps.feedback.services.ratings import MAX_FEATURE_REQUESTS
 from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.outcomes.selectors import outcomes_visible_to
+from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 
@@ -95,7 +96,7 @@ class FeedbackEntrySerializer(serializers.ModelSerializer):
     )
     error_details = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     feedback_source = serializers.ChoiceField(choices=FeedbackSource.choices, required=False)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = UserRef(read_only=True)
 
     class Meta:
         model = FeedbackEntry
@@ -343,7 +344,7 @@ class LearningApplicationSerializer(serializers.ModelSerializer):
     context = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     metadata = serializers.JSONField(required=False)
     applied_at = serializers.DateTimeField(required=False)
-    applied_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    applied_by = UserRef(read_only=True)
 
     class Meta:
         model = LearningApplication

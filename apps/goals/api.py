@@ -12,7 +12,7 @@ from apps.agents.api import CloneRef
 from apps.goals.models import Goal, GoalType
 from apps.goals.selectors import goals_visible_to
 from apps.goals.services import goal_create
-from apps.users.models import User
+from apps.users.api import UserRef
 from apps.users.permissions import HasCapability
 
 
@@ -20,9 +20,7 @@ class GoalSerializer(serializers.ModelSerializer):
     goal_type = serializers.ChoiceField(choices=GoalType.choices)
     target = serializers.DecimalField(max_digits=14, decimal_places=2)
     clone = CloneRef(required=False, allow_null=True)
-    owner = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
-    )
+    owner = UserRef(required=False, allow_null=True)
     progress_pct = serializers.IntegerField(read_only=True)
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,26 +34,19 @@ def goal_save(*, goal: Goal) -> Goal:
     return goal
 
 
-def goal_create(
-    *,
-    name: str,
-    goal_type: str,
-    target: Decimal,
-    period_start: date,
-    period_end: date,
-    clone: Clone | None = None,
-    owner: User | None = None,
-) -> Goal:
-    goal = Goal(
-        name=name,
-        goal_type=goal_type,
-        target=target,
-        period_start=period_start,
-        period_end=period_end,
-        clone=clone,
-        owner=owner,
-    )
-    return goal_save(goal=goal)
+class GoalFields(TypedDict):
+    name: str
+    goal_type: str
+    target: Decimal
+    period_start: date
+    period_end: date
+    clone: NotRequired[Clone | None]
+    owner: NotRequired[User | None]
+
+
+def goal_create(**fields: Unpack[GoalFields]) -> Goal:
+    """A new goal, validated (``Goal.clean``) and with its progress so far."""
+    return goal_save(goal=Goal(**fields))
 
 
 @transaction.atomic

@@ -40,14 +40,15 @@ from apps.insights.services import (
     insight_dismiss,
 )
 from apps.insights.streams import InsightStreamView
-from apps.users.permissions import HasCapability
+from apps.users.api import UserRef
+from apps.users.permissions import CapabilityPerAction, HasCapability
 from apps.web.api_errors import Conflict
 
 
 class InsightSerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True, default=None)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by = UserRef(read_only=True)
 
     class Meta:
         model = Insight
@@ -97,17 +98,17 @@ class InsightFilter(django_filters.FilterSet):
         fields = ["status", "pattern_type", "severity", "account"]
 
 
-class InsightViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InsightViewSet(
+    CapabilityPerAction, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = InsightSerializer
     filterset_class = InsightFilter
-
-    def get_permissions(self):
-        capability = {
-            "act": "insights.act",
-            "dismiss": "insights.act",
-            "feedback": "insights.feedback",
-        }.get(self.action, "insights.read")
-        return [HasCapability(capability)()]
+    capabilities = {
+        "act": "insights.act",
+        "dismiss": "insights.act",
+        "feedback": "insights.feedback",
+        "*": "insights.read",
+    }
 
     def get_queryset(self):
         return insights_visible_to(self.request.user)

@@ -7,12 +7,12 @@ not write; ``services.insights_detect`` dedupes, suppresses and stores them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection
 
-from apps.insights.models import InsightSettings, PatternType, Severity
+from apps.insights.models import Insight, InsightSettings, PatternType, Severity
 
 # Words in an inbound message that show buying intent. PostgreSQL regex, \m = word start.
 BUYING_KEYWORDS = (
@@ -43,6 +43,10 @@ class Candidate:
     evidence: dict = field(default_factory=dict)
     account_id: int | None = None
     industry: str = ""
+
+    def insight(self, detected_at: datetime) -> Insight:
+        """The insight to store for this candidate (its title cut to the column's length)."""
+        return Insight(**asdict(self) | {"title": self.title[:200]}, detected_at=detected_at)
 
 
 def _rows(sql: str, params: dict) -> list[dict]:

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
+from typing import NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -118,19 +119,7 @@ def _store(candidates: list[Candidate], now: datetime, redetect_after: timedelta
             closed_key = ("account", candidate.account_id, candidate.pattern_type, candidate.signal)
         if closed_key in recently_closed:
             continue
-        rows.append(
-            Insight(
-                account_id=candidate.account_id,
-                industry=candidate.industry,
-                pattern_type=candidate.pattern_type,
-                signal=candidate.signal,
-                title=candidate.title[:200],
-                confidence=candidate.confidence,
-                severity=candidate.severity,
-                evidence=candidate.evidence,
-                detected_at=now,
-            )
-        )
+        rows.append(candidate.insight(detected_at=now))
     before = Insight.objects.aggregate(last=Max("id"))["last"] or 0
     # The partial unique indexes turn an already-open insight into a skipped row.
     Insight.objects.bulk_create(rows, ignore_conflicts=True)
@@ -164,42 +153,42 @@ def insights_detect(*, now: datetime | None = None) -> DetectionSummary:
     return summary
 
 
+class InsightFields(TypedDict):
+    """A hand-made insight: an account's, or an industry's (cross-account) without one."""
+
+    pattern_type: str
+    signal: str
+    title: str
+    confidence: float
+    severity: str
+    evidence: NotRequired[dict]
+    account: NotRequired[Account | None]
+    industry: NotRequired[str]
+    detected_at: NotRequired[datetime]
+
+
 @transaction.atomic
-def insight_create(
-    *,
-    pattern_type: str,
-    signal: str,
-    title: str,
-    confidence: float,
-    severity: str,
-    evidence: dict | None = None,
-    account: Account | None = None,
-    industry: str = "",
-    detected_at: datetime | None = None,
-) -> tuple[Insight, bool]:
+def insight_create(**fields: Unpack[InsightFields]) -> tuple[Insight, bool]:
     """Store one insight (hand-made or from a single detection). Returns (insight, created).
 
-    If an open insight already holds the slot, that one is returned unchanged.
+    ``detected_at`` defaults to now. If an open insight already holds the slot, that one is
+    returned unchanged.
     """
-    insight = Insight(
-        account=account,
-        industry=industry,
-        pattern_type=pattern_type,
-        signal=signal,
-        title=title,
-        confidence=confidence,
-        severity=severity,
-        evidence=evidence or {},
-        detected_at=detected_at or timezone.now(),
-    )
+    insight = Insight(**fields)
+    insight.detected_at = insight.detected_at or timezone.now()
     insight.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             insight.save()
     except IntegrityError:
-        slot = Insight.objects.filter(status=InsightStatus.PENDING, pattern_type=pattern_type)
-        slot = slot.filter(account=account) if account else slot.filter(industry=industry)
-        existing = slot.filter(signal=signal).first() or slot.first()
+        slot = Insight.objects.filter(
+            status=InsightStatus.PENDING, pattern_type=insight.pattern_type
+        )
+        if insight.account_id:
+            slot = slot.filter(account_id=insight.account_id)
+        else:
+            slot = slot.filter(industry=insight.industry)
+        existing = slot.filter(signal=insight.signal).first() or slot.first()
         if existing is None:
             raise
         return existing, False

@@ -35,7 +35,7 @@ from apps.outcomes.services import (
 )
 from apps.outcomes.services.corrections import CORRECTABLE, NOT_CORRECTABLE_MESSAGE
 from apps.users.models import ApiKey
-from apps.users.permissions import HasCapability
+from apps.users.permissions import CapabilityPerAction, HasCapability
 from apps.web.api_errors import PayloadTooLarge
 
 # 1,000 actions of ordinary size are well under 1 MB; this leaves room for long outputs.
@@ -131,6 +131,7 @@ BulkResponse = inline_serializer(
 
 
 class OutcomeViewSet(
+    CapabilityPerAction,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -142,14 +143,13 @@ class OutcomeViewSet(
     serializer_class = OutcomeSerializer
     filterset_class = OutcomeFilter
 
-    def get_permissions(self):
-        capability = {
-            "list": "outcomes.read",
-            "retrieve": "outcomes.read",
-            "partial_update": "outcomes.correct",
-            "destroy": "outcomes.correct",
-        }.get(self.action, "outcomes.record")
-        return [HasCapability(capability)()]
+    capabilities = {
+        "list": "outcomes.read",
+        "retrieve": "outcomes.read",
+        "partial_update": "outcomes.correct",
+        "destroy": "outcomes.correct",
+        "*": "outcomes.record",
+    }
 
     def get_queryset(self):
         return outcomes_visible_to(self.request.user)

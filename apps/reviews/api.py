@@ -12,9 +12,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from apps.agents.api import CloneRef
 from apps.feedback.selectors import outcomes_visible_to
 from apps.outcomes.models import ActionType, OutcomeStatus
-from apps.reviews.dataset import dataset_response
+from apps.reviews.dataset import dataset_download
 from apps.reviews.models import Origin, ReviewQueue, Rubric, ScoreSource
 from apps.reviews.selectors import (
     EXAMPLES_MAX,
@@ -23,6 +24,7 @@ from apps.reviews.selectors import (
     queues_visible_to,
 )
 from apps.reviews.services import queue_save, score_record
+from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
@@ -119,15 +121,8 @@ class ReviewQueueSerializer(serializers.ModelSerializer):
     action_types = serializers.SlugRelatedField(
         slug_field="code", many=True, required=False, queryset=ActionType.objects.all()
     )
-    clones = serializers.SlugRelatedField(
-        slug_field="external_id",
-        many=True,
-        required=False,
-        queryset=ReviewQueue.clones.field.related_model.objects.all(),
-    )
-    reviewers = serializers.SlugRelatedField(
-        slug_field="username", many=True, required=False, queryset=User.objects.all()
-    )
+    clones = CloneRef(many=True, required=False)
+    reviewers = UserRef(many=True, required=False)
     reviewer_roles = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices), required=False
     )
@@ -289,7 +284,7 @@ class DatasetView(APIView):
             and not queues_visible_to(request.user).filter(pk=data["queue"]).exists()
         ):
             raise ValidationError({"queue": "No such queue."})
-        return dataset_response(slug=request.tenant.slug, **data)
+        return dataset_download(request, **data)
 
 
 router = SimpleRouter()

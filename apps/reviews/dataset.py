@@ -1,47 +1,36 @@
-"""The dataset export's two encodings, streamed line by line: CSV and JSON Lines.
+"""The dataset export's two encodings, streamed a page at a time: CSV and JSON Lines.
 
-Both the page and the API call these, so a row reads the same wherever it is fetched.
+Both the page and the API answer with ``dataset_download``, so a row reads the same
+wherever it is fetched.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.http import HttpRequest, StreamingHttpResponse
 
-from apps.reviews.selectors import DATASET_FIELDS, dataset_input_text, dataset_rows
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection):
-# such cells get a leading apostrophe (OWASP's advice), which shows the text as typed.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from apps.reviews.selectors import DATASET_FIELDS, dataset_input_text, dataset_pages
+from apps.web.downloads import csv_lines, download, spreadsheet_safe
 
 
-def csv_cell(value) -> str:
+def csv_cell(value) -> object:
+    """One value as a safe CSV cell: JSON for scores, ISO times, text a spreadsheet would
+    run escaped."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
     elif hasattr(value, "isoformat"):
         value = value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return spreadsheet_safe(str(value))
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(rows: Iterable[dict]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(DATASET_FIELDS)
-    for row in rows:
-        yield writer.writerow([csv_cell(row[field]) for field in DATASET_FIELDS])
+def csv_parts(pages: Iterator[list[dict]]) -> Iterator[str]:
+    yield csv_lines([DATASET_FIELDS])
+    for rows in pages:
+        yield csv_lines([csv_cell(row[field]) for field in DATASET_FIELDS] for row in rows)
 
 
 def jsonl_record(row: dict) -> dict:
@@ -64,18 +53,14 @@ def jsonl_record(row: dict) -> dict:
     }
 
 
-def jsonl_lines(rows: Iterable[dict]) -> Iterator[str]:
-    for row in rows:
-        yield json.dumps(jsonl_record(row), ensure_ascii=False) + "\n"
+def jsonl_parts(pages: Iterator[list[dict]]) -> Iterator[str]:
+    for rows in pages:
+        yield "".join(json.dumps(jsonl_record(row), ensure_ascii=False) + "\n" for row in rows)
 
 
-def dataset_response(*, file: str, slug: str, **filters) -> StreamingHttpResponse:
+def dataset_download(request: HttpRequest, *, file: str, **filters) -> StreamingHttpResponse:
     """Stream the dataset as a download (the page and the API both answer with this)."""
-    rows = dataset_rows(**filters)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    if file == "csv":
-        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = StreamingHttpResponse(jsonl_lines(rows), content_type="application/x-ndjson")
-    response["Content-Disposition"] = f'attachment; filename="reviews-{slug}-{stamp}.{file}"'
-    return response
+    encode = csv_parts if file == "csv" else jsonl_parts
+    return download(
+        request, name="reviews", file=file, parts=lambda: encode(dataset_pages(**filters))
+    )

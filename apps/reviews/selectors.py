@@ -452,7 +452,7 @@ DATASET_FIELDS = [
 ]
 
 
-def dataset_rows(
+def dataset_pages(
     *,
     queue: int | None = None,
     since: datetime | None = None,
@@ -460,10 +460,11 @@ def dataset_rows(
     action_type: str = "",
     clone: str = "",
     chunk_size: int = 500,
-) -> Iterator[dict]:
-    """One row per reviewed item, oldest first, read through a server-side cursor: the
-    context, the original output, the latest correction, every score (rubric, reviewer or
-    evaluator, value) and the item's score per rubric (settled value where settled)."""
+) -> Iterator[list[dict]]:
+    """One row per reviewed item, oldest first, in pages of ``chunk_size`` read through a
+    server-side cursor: the context, the original output, the latest correction, every
+    score (rubric, reviewer or evaluator, value) and the item's score per rubric (settled
+    value where settled)."""
     rubrics = ReviewQueue.rubrics.through._meta.db_table
     sql = f"""
         SELECT i.id, q.name, o.external_id, t.code, a.name, a.industry, d.name, d.stage,
@@ -519,12 +520,21 @@ def dataset_rows(
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
-            for values in rows:
-                row = dict(zip(DATASET_FIELDS, values, strict=True))
-                # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
-                row["scores"] = _json(row["scores"])
-                row["item_scores"] = _json(row["item_scores"])
-                yield row
+            yield [_dataset_row(values) for values in rows]
+
+
+def dataset_rows(**filters) -> Iterator[dict]:
+    """The rows of ``dataset_pages(**filters)`` one by one."""
+    for page in dataset_pages(**filters):
+        yield from page
+
+
+def _dataset_row(values: tuple) -> dict:
+    row = dict(zip(DATASET_FIELDS, values, strict=True))
+    # Django's PostgreSQL backend hands jsonb over as text (JSONField decodes it).
+    row["scores"] = _json(row["scores"])
+    row["item_scores"] = _json(row["item_scores"])
+    return row
 
 
 def _json(value):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.feedback.selectors import outcome_for_rating
-from apps.reviews.dataset import dataset_response
+from apps.reviews.dataset import dataset_download
 from apps.reviews.forms import CorrectionForm, ExportForm, QueueForm, RubricForm
 from apps.reviews.models import Correction, ReviewItem, Rubric
 from apps.reviews.selectors import (
@@ -291,9 +291,9 @@ def export(request: HttpRequest) -> HttpResponse:
         return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
     until = data["until"]
-    return dataset_response(
+    return dataset_download(
+        request,
         file=data["file"],
-        slug=request.tenant.slug,
         queue=data["queue"].pk if data["queue"] else None,
         since=start(data["since"]),
         until=start(until) + timedelta(days=1) if until else None,

@@ -25,6 +25,17 @@ def HasCapability(*capabilities: str) -> type[BasePermission]:  # noqa: N802 - r
     return _HasCapability
 
 
+class CapabilityPerAction:
+    """Viewset mixin: ``capabilities`` maps an action (``list``, ``create``, an ``@action``'s
+    name) to the capability it needs; ``"*"`` is the one every other action needs."""
+
+    capabilities: dict[str, str]
+
+    def get_permissions(self) -> list[BasePermission]:
+        needed = self.capabilities.get(self.action, self.capabilities["*"])
+        return [HasCapability(needed)()]
+
+
 def capability_required(*capabilities: str) -> Callable:
     """Page decorator: log in first, then 403 unless the role has every capability."""
 

@@ -4,6 +4,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -17,17 +18,23 @@ _PREFIX = re.compile(r"[0-9a-f]{8}")  # secrets.token_hex(4), as api_key_create 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+class Profile(TypedDict, total=False):
+    """What a user may be given besides name, role and password; each has a blank default."""
+
+    email: str
+    first_name: str
+    last_name: str
+    manager: User | None
+    team: str
+
+
 def user_create(
     *,
     username: str,
     role: str,
     password: str,
-    email: str = "",
-    first_name: str = "",
-    last_name: str = "",
-    manager: User | None = None,
-    team: str = "",
     check_password: bool = True,
+    **profile: Unpack[Profile],
 ) -> User:
     if role not in Role.values:
         raise ValidationError({"role": f"Role must be one of: {', '.join(Role.values)}."})
@@ -36,14 +43,10 @@ def user_create(
     user = User(
         username=username,
         role=role,
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        manager=manager,
-        team=team,
         # Org admins edit goals, clones and policies in this organisation's Django admin.
         is_staff=role == Role.ADMIN,
         is_superuser=role == Role.ADMIN,
+        **profile,
     )
     if check_password:
         validate_password(password, user)

@@ -6,18 +6,10 @@ Django's ASGI handler in-process, as uvicorn does, and watch the order of page r
 sent chunks.
 """
 
-import asyncio
-import warnings
-
 import pytest
-from asgiref.sync import async_to_sync
-from django.core.handlers.asgi import ASGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from django.test import Client
 
 from apps.feedback import selectors, views
-from tests.conftest import ORG_HOST
+from tests.asgi_request import asgi_get
 from tests.factories.crm import AccountFactory
 from tests.factories.feedback import FeedbackEntryFactory
 from tests.factories.outcomes import OutcomeFactory
@@ -36,18 +28,12 @@ def many(rep):
 
 
 @pytest.fixture
-def asgi_get(manager, monkeypatch):
-    """GET a path through Django's ASGI handler as ``manager``; returns (events, body).
-
-    ``events`` lists, in order, each page read ("read") and each body chunk sent ("sent").
-    """
-    client = Client(HTTP_HOST=ORG_HOST)
-    client.force_login(manager)
-    cookie = "; ".join(f"{key}={morsel.value}" for key, morsel in client.cookies.items())
+def recorded(monkeypatch) -> list[str]:
+    """The export's page reads ("read") and body chunks ("sent"), in the order they happen."""
     events: list[str] = []
     pages = views.feedback_export_pages
 
-    def recorded(**kwargs):
+    def recorded_pages(**kwargs):
         read = pages(**kwargs)
         while True:
             events.append("read")
@@ -57,72 +43,29 @@ def asgi_get(manager, monkeypatch):
                 return
             yield page
 
-    monkeypatch.setattr(views, "feedback_export_pages", recorded)
+    monkeypatch.setattr(views, "feedback_export_pages", recorded_pages)
     monkeypatch.setattr(selectors, "EXPORT_CHUNK", PAGE)
-    # The test's connection holds its transaction; the handler must not close it.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-
-    def get(path: str, query: str) -> tuple[list[str], dict, bytes]:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(b"host", ORG_HOST.encode()), (b"cookie", cookie.encode())],
-            "client": ("127.0.0.1", 5000),
-            "server": (ORG_HOST, 80),
-        }
-        start: dict = {}
-        body: list[bytes] = []
-
-        requested: list[bool] = []
-
-        async def receive():
-            if not requested:
-                requested.append(True)
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await asyncio.Event().wait()  # the client stays connected until the end
-
-        async def send(message):
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message.get("body"):
-                events.append("sent")
-                body.append(message["body"])
-
-        async_to_sync(ASGIHandler())(scope, receive, send)
-        return events, start, b"".join(body)
-
-    yield get
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    return events
 
 
-def test_each_page_is_sent_before_the_next_is_read(many, asgi_get):
-    with warnings.catch_warnings():
-        # Django warns exactly when it buffers a synchronous iterator under ASGI.
-        warnings.filterwarnings("error", message=".*synchronous iterators.*")
-        events, start, body = asgi_get("/feedback/export/", "format=csv")
+def test_each_page_is_sent_before_the_next_is_read(many, recorded, manager):
+    start, body = asgi_get(
+        "/feedback/export/", "format=csv", user=manager, on_chunk=lambda _: recorded.append("sent")
+    )
     assert start["status"] == 200
     lines = body.decode().splitlines()
     assert len(lines) == ROWS + 1 and lines[0].startswith("feedback_id,")
     pages = -(-ROWS // PAGE)  # 5 pages of rows, then the read that finds none
-    assert events == ["read", "sent"] * pages + ["read"]
+    assert recorded == ["read", "sent"] * pages + ["read"]
 
 
-def test_the_asgi_export_equals_the_wsgi_export(many, asgi_get, page_client, manager):
-    _, _, streamed = asgi_get("/feedback/export/", "format=jsonl")
+def test_the_asgi_export_equals_the_wsgi_export(many, recorded, page_client, manager):
+    _, streamed = asgi_get("/feedback/export/", "format=jsonl", user=manager)
     response = page_client(manager).get("/feedback/export/", {"format": "jsonl"})
     assert streamed == b"".join(response.streaming_content)
 
 
-def test_an_empty_export_still_has_its_header(org, asgi_get):
-    _, start, body = asgi_get("/feedback/export/", "format=csv")
+def test_an_empty_export_still_has_its_header(org, recorded, manager):
+    start, body = asgi_get("/feedback/export/", "format=csv", user=manager)
     assert start["status"] == 200
     assert body.decode().splitlines()[0].startswith("feedback_id,kind,rating")

@@ -8,8 +8,10 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from apps.reviews import dataset
 from apps.reviews.dataset import csv_cell
 from apps.reviews.services import review_submit, score_record
+from tests.asgi_request import asgi_get
 from tests.factories.crm import AccountFactory, DealFactory, InteractionFactory
 from tests.factories.outcomes import CloneFactory, OutcomeFactory, action_type
 
@@ -140,3 +142,27 @@ def test_export_of_another_organisation_is_empty(
             .status_code
             == 400
         )
+
+
+def test_under_asgi_each_page_is_sent_before_the_next_is_read(
+    page_client, manager, manager_key, reviewed, monkeypatch
+):
+    """Served from a synchronous iterator, Django under ASGI (uvicorn, ``make serve``)
+    would read the whole dataset before the first byte and warn; ``asgi_get`` fails then."""
+    events: list[str] = []
+    pages = dataset.dataset_pages
+
+    def one_row_pages(**filters):
+        for page in pages(**filters, chunk_size=1):
+            events.append("read")
+            yield page
+
+    monkeypatch.setattr(dataset, "dataset_pages", one_row_pages)
+    start, body = asgi_get(
+        "/reviews/export/", "file=csv", user=manager, on_chunk=lambda _: events.append("sent")
+    )
+    assert start["status"] == 200
+    assert events == ["sent"] + ["read", "sent"] * 2  # the header, then one page per item
+    assert body == b"".join(page_client(manager).get("/reviews/export/?file=csv").streaming_content)
+    start, body = asgi_get("/api/v1/review-dataset/", "file=jsonl", key=manager_key)
+    assert start["status"] == 200 and len(body.decode().splitlines()) == 2
