@@ -9,7 +9,8 @@ outcomes through the bulk service (one statement) and 20 inline ratings. Then pr
   its PostgreSQL backend, so a machine shared with other work still gives a fair figure);
 - database size, catalog size (``pg_class`` rows, the size of ``pg_catalog``);
 - ``pg_dump -n <one schema>`` wall time (custom format, data included), median of 3;
-- web memory: one gunicorn worker started as ``make serve`` does (production settings),
+- web memory: one gunicorn worker started as ``make serve`` does (production settings;
+  ``--worker-class sync`` by default, see below),
   its RSS after one request, after one authenticated API call to every organisation
   (``Host: <slug>.localhost``) and after a second round;
 - worker memory: ``run_periodic JOB`` (every organisation in one process, as a worker
@@ -158,7 +159,7 @@ def organization_fill(number: int) -> None:
     )
 
 
-def phase_create(count: int) -> list[str]:
+def phase_create(count: int, first_number: int = 1) -> list[str]:
     from django.db import connection, transaction
     from django_tenants.utils import schema_context
 
@@ -174,7 +175,8 @@ def phase_create(count: int) -> list[str]:
     existing = set(Organization.objects.values_list("slug", flat=True))
     walls, cpus, numbers = [], [], []
     started = time.monotonic()
-    for number in range(1, count + 1):
+    timings = (ROOT / "artifacts" / f"tenants-bench-create-{os.getpid()}.csv").open("a")
+    for number in range(first_number, count + 1):
         slug = slug_for(number)
         if slug in existing:  # from an earlier run, perhaps stopped before its data
             with schema_context(schema_name_for(slug)), transaction.atomic():
@@ -192,6 +194,8 @@ def phase_create(count: int) -> list[str]:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu + backend_cpu_seconds(backend) - backend_cpu)
         numbers.append(number)
+        timings.write(f"{number},{walls[-1]:.3f},{cpus[-1]:.3f}\n")
+        timings.flush()
         with schema_context(organization.schema_name), transaction.atomic():
             organization_fill(number)
         if number % 50 == 0 or number == count:
@@ -269,7 +273,7 @@ def slug_to_schema(number: int) -> str:
     return schema_name_for(slug_for(number))
 
 
-def phase_web(database: str, count: int) -> list[str]:
+def phase_web(database: str, count: int, worker_class: str) -> list[str]:
     import requests
 
     port = free_port()
@@ -278,6 +282,7 @@ def phase_web(database: str, count: int) -> list[str]:
         "DATABASE_URL": database_url(database),
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
+        "SERVE_WORKER_CLASS": worker_class,
         "API_THROTTLE_RATE": "1000000/minute",
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
@@ -318,7 +323,7 @@ def phase_web(database: str, count: int) -> list[str]:
         server.stop()
     (first_time, after_all), (second_time, after_second) = rounds
     return [
-        f"web worker RSS (1 uvicorn worker): {one:.0f} MB after 1 organisation, "
+        f"web worker RSS (1 {worker_class} worker): {one:.0f} MB after 1 organisation, "
         f"{after_all:.0f} MB after all {count} ({(after_all - one) * 1024 / count:.0f} kB per "
         f"organisation), {after_second:.0f} MB after a second round; one API call to each "
         f"organisation {first_time:.1f} s, second round {second_time:.1f} s"
@@ -369,8 +374,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=100)
     parser.add_argument("--database", help="default bench_orgs_<orgs>")
+    # Several processes can build one database: --first 501 --to 1000 beside --to 500.
+    parser.add_argument("--first", type=int, default=1, help="first organisation to create")
+    parser.add_argument("--to", type=int, help="last organisation to create (default --orgs)")
     parser.add_argument("--reuse", action="store_true", help="keep what the database holds")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    # uvicorn workers open a database connection per request and keep it (CONN_MAX_AGE):
+    # a round over 1,000 organisations would exceed max_connections. sync reuses one.
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "uvicorn"])
     parser.add_argument("--phases", default=",".join(PHASES), help=f"of {', '.join(PHASES)}")
     args = parser.parse_args()
     database = args.database or f"bench_orgs_{args.orgs}"
@@ -392,13 +403,13 @@ def main() -> int:
     for phase in phases:
         print(f"phase {phase}…", flush=True)
         if phase == "create":
-            lines = phase_create(args.orgs)
+            lines = phase_create(args.to or args.orgs, args.first)
         elif phase == "size":
             lines = phase_size()
         elif phase == "dump":
             lines = phase_dump(database)
         elif phase == "web":
-            lines = phase_web(database, args.orgs)
+            lines = phase_web(database, args.orgs, args.worker_class)
         elif phase == "worker":
             lines = phase_worker(database, args.orgs)
         else:
