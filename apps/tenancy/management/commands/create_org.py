@@ -5,7 +5,10 @@ from apps.tenancy.services import organization_create
 
 
 class Command(BaseCommand):
-    help = "Create an organisation: its schema (migrated) and the host <slug>.<BASE_DOMAIN>."
+    help = (
+        "Create an organisation: its schema (a copy of the migrated template schema) and the "
+        "host <slug>.<BASE_DOMAIN>."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
