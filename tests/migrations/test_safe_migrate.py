@@ -106,7 +106,7 @@ def test_migrate_backs_up_changed_schemas_runs_and_verifies_every_organisation(o
 
     output = _run("--backup-dir", str(tmp_path), *_org_args(orgs), progress=progress)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+    assert sorted(path.name for path in tmp_path.glob("*.dump")) == sorted(
         [f"{first.schema_name}.dump", f"{second.schema_name}.dump"]
     )
     summary = {line.split()[0]: line.split() for line in output.splitlines() if line}

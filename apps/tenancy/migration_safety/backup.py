@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,9 +14,14 @@ from apps.tenancy.migration_safety.pg_tools import _run_tool
 from apps.tenancy.migration_safety.plan import MigrationSafetyError
 
 
+def backup_root() -> Path:
+    """Where each run's backup directory goes unless ``--backup-dir`` says otherwise."""
+    return Path(settings.DATA_DIR) / "backups"
+
+
 def default_backup_dir() -> Path:
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    directory = Path(settings.DATA_DIR) / "backups" / stamp
+    directory = backup_root() / stamp
     suffix = 1
     while directory.exists():
         suffix += 1
@@ -27,7 +33,11 @@ def schema_backup(schema: str, directory: Path) -> Path:
     """Dump ``schema`` (structure and data) to ``<directory>/<schema>.dump``."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{schema}.dump"
-    _run_tool("pg_dump", ["--format=custom", f"--schema={schema}", f"--file={path}"])
+    # Written aside and renamed when complete: a dump cut short by a killed run is never
+    # taken for a backup, and a leftover pg_dump of that run cannot write into this one.
+    partial = directory / f"{schema}.dump.{os.getpid()}.partial"
+    _run_tool("pg_dump", ["--format=custom", f"--schema={schema}", f"--file={partial}"])
+    partial.rename(path)
     return path
 
 
