@@ -49,9 +49,7 @@ def migration_lock() -> Iterator[None]:
 def orphans_terminate(timeout: float = 30.0) -> list[int]:
     """End the sessions that runs killed earlier left behind; returns their process ids.
 
-    Called with the lock held, so no live run owns a session named after a run: the
-    sessions found are a killed run's pg_dump or a migration statement still waiting for
-    a lock, which would otherwise go on and collide with this run.
+    Call it with the lock held: then no live run owns a session named after a run.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -95,5 +93,6 @@ def invalid_indexes_drop(schema: str) -> list[str]:
         )
         names = [name for (name,) in cursor.fetchall()]
         for name in names:
-            cursor.execute(f"DROP INDEX IF EXISTS {quote(schema)}.{quote(name)}")
+            # CONCURRENTLY: writes to the table go on while it waits for its turn
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(schema)}.{quote(name)}")
     return names

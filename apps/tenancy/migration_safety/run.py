@@ -77,6 +77,10 @@ def migrations_run(
         raise MigrationSafetyError("--parallel must be at least 1.")
     database_check()
     with migration_lock():
+        # Holding the lock, no live run owns a session named after a run: those found are
+        # what a killed run left (a pg_dump, a statement waiting for a lock). End them
+        # before they collide with this run.
+        orphans_terminate()
         targets = migration_targets(rollback)
         run = MigrationRun(targets, plans_for(schemas_in_scope(org_slugs), targets))
         journal = _journal_to_resume(backup_dir, targets, org_slugs, resume=resume)
@@ -156,7 +160,7 @@ def _journal_to_resume(
 def _reusable_backup(previous: dict[str, SchemaProgress], schema: str) -> Path | None:
     """The interrupted run's dump of a schema it had not finished migrating."""
     progress = previous.get(schema)
-    if progress and progress.phase != "migrated" and progress.backup and progress.backup.is_file():
+    if progress and progress.phase != "migrated" and progress.backup and progress.backup.exists():
         return progress.backup
     return None
 
@@ -186,12 +190,8 @@ def _carry_on(run: MigrationRun, journal: RunJournal, previous: dict[str, Schema
 
 @contextmanager
 def _run_sessions_named(run_id: str) -> Iterator[None]:
-    """Name the database sessions of this run's workers and dumps after the run.
-
-    A run killed with SIGKILL can leave sessions behind (a pg_dump, a statement waiting for
-    a lock); holding the lock, this run terminates those of earlier runs first.
-    """
-    orphans_terminate()
+    """Name the database sessions of this run's workers and dumps after the run, so that
+    the next run finds them if this one is killed (``orphans_terminate``)."""
     before = os.environ.get("PGAPPNAME")
     os.environ["PGAPPNAME"] = f"{RUN_APPLICATION_NAME} {run_id}"
     try:
