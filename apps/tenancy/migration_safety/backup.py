@@ -71,8 +71,10 @@ def schema_backup(schema: str, directory: Path) -> Path:
             relations = _relations(cursor, schema)
             fingerprint = _structure_fingerprint(cursor, schema, relations)
             tables = []
-            for number, (oid, table) in enumerate(relations["r"] + relations["p"]):
-                columns = _copyable_columns(cursor, oid)
+            table_oids = relations["r"] + relations["p"]
+            columns_of = _copyable_columns(cursor, [oid for oid, _ in table_oids])
+            for number, (oid, table) in enumerate(table_oids):
+                columns = columns_of.get(oid, [])
                 file = f"{number:04d}.copy"
                 listed = ", ".join(map(quote, columns))
                 with (partial / file).open("wb") as output:
@@ -83,11 +85,15 @@ def schema_backup(schema: str, directory: Path) -> Path:
                             output.write(block)
                 tables.append({"table": table, "columns": columns, "file": file})
             sequences = {}
-            for _, sequence in relations["S"]:
+            if relations["S"]:
                 cursor.execute(
-                    f"SELECT last_value, is_called FROM {quote(schema)}.{quote(sequence)}"
+                    " UNION ALL ".join(
+                        f"SELECT %s, last_value, is_called FROM {quote(schema)}.{quote(name)}"
+                        for _, name in relations["S"]
+                    ),
+                    [name for _, name in relations["S"]],
                 )
-                sequences[sequence] = list(cursor.fetchone())
+                sequences = {name: [value, called] for name, value, called in cursor.fetchall()}
     structure = _structure_dump(schema, fingerprint, directory)
     manifest = {
         "format": 1,
@@ -117,13 +123,16 @@ def _relations(cursor, schema: str) -> dict[str, list[tuple[int, str]]]:
     return relations
 
 
-def _copyable_columns(cursor, table_oid: int) -> list[str]:
+def _copyable_columns(cursor, table_oids: list[int]) -> dict[int, list[str]]:
     cursor.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
-        "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
-        [table_oid],
+        "SELECT attrelid, attname FROM pg_attribute WHERE attrelid = ANY(%s) AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = '' ORDER BY attrelid, attnum",
+        [table_oids],
     )
-    return [name for (name,) in cursor.fetchall()]
+    columns: dict[int, list[str]] = {}
+    for oid, name in cursor.fetchall():
+        columns.setdefault(oid, []).append(name)
+    return columns
 
 
 def _structure_fingerprint(cursor, schema: str, relations: dict) -> str:
@@ -168,7 +177,8 @@ def _structure_fingerprint(cursor, schema: str, relations: dict) -> str:
         WHERE pronamespace = %(schema)s::regnamespace AND prokind IN ('f', 'p')
         UNION ALL
         SELECT 'type ' || typname || ' ' || typtype::text FROM pg_type
-        WHERE typnamespace = %(schema)s::regnamespace AND typtype IN ('e', 'd', 'r')
+        WHERE oid IN (SELECT atttypid FROM pg_attribute WHERE attrelid = ANY(%(oids)s))
+          AND typnamespace = %(schema)s::regnamespace AND typtype IN ('e', 'd', 'r')
         """,
         {"oids": oids, "schema": schema},
     )

@@ -76,7 +76,12 @@ def _schema_worker(job: SchemaJob) -> SchemaOutcome:
                 started = time.monotonic()
                 outcome.backup = schema_backup(job.schema, job.journal)
                 outcome.backup_seconds = time.monotonic() - started
-                journal.record(job.schema, "backed-up", backup=str(outcome.backup))
+                journal.record(
+                    job.schema,
+                    "backed-up",
+                    backup=str(outcome.backup),
+                    seconds=round(outcome.backup_seconds, 3),
+                )
             outcome.rows_before = table_row_counts(job.schema)
         journal.record(job.schema, "migrating", rows_before=outcome.rows_before)
         started = time.monotonic()
