@@ -6,7 +6,6 @@ project migration whose rollback is cheapest (found at run time), then runs the 
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
 from io import StringIO
@@ -33,11 +32,11 @@ from apps.tenancy.migration_safety import (
 )
 from tests.migrations.conftest import (
     assert_rows_kept,
-    latest_and_previous,
     rollback_candidate,
     row_checksums,
     without_bookkeeping,
 )
+from tests.migrations.probe import crm_migrations_with
 
 
 def _org_args(orgs) -> list[str]:
@@ -106,8 +105,8 @@ def test_migrate_backs_up_changed_schemas_runs_and_verifies_every_organisation(o
 
     output = _run("--backup-dir", str(tmp_path), *_org_args(orgs), progress=progress)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [f"{first.schema_name}.dump", f"{second.schema_name}.dump"]
+    assert sorted(path.name for path in tmp_path.glob("*.backup")) == sorted(
+        [f"{first.schema_name}.backup", f"{second.schema_name}.backup"]
     )
     summary = {line.split()[0]: line.split() for line in output.splitlines() if line}
     assert summary[first.schema_name][-1] == "ok" and summary[first.schema_name][1] != "0"
@@ -122,7 +121,7 @@ def test_backup_file_restores_the_schema_exactly(orgs, tmp_path):
     _put_behind(org)
     as_backed_up = _fingerprints_of(org.schema_name, table_columns(org.schema_name))
     _run("--backup-dir", str(tmp_path), "--org", org.slug)  # backs up, then migrates
-    backup = tmp_path / f"{org.schema_name}.dump"
+    backup = tmp_path / f"{org.schema_name}.backup"
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:  # then something goes badly wrong
         cursor.execute(f"TRUNCATE {quote(org.schema_name)}.crm_interaction CASCADE")
@@ -193,7 +192,7 @@ def test_a_failing_schema_stops_the_run_and_prints_restore_instructions(orgs, tm
 
     message = str(failure.value)
     assert "schemas failed verification" in message
-    assert f"safe_migrate --restore {tmp_path / (second.schema_name + '.dump')}" in message
+    assert f"safe_migrate --restore {tmp_path / (second.schema_name + '.backup')}" in message
     run = migration_check(org_slugs=[org.slug for org in orgs])
     by_schema = {result.schema: result.ok for result in run.results}
     # the first one was migrated, the failing one rolled back, the third never started
@@ -202,7 +201,7 @@ def test_a_failing_schema_stops_the_run_and_prints_restore_instructions(orgs, tm
         second.schema_name: False,
         third.schema_name: False,
     }
-    assert (tmp_path / f"{second.schema_name}.dump").is_file()
+    assert (tmp_path / f"{second.schema_name}.backup").is_dir()
 
 
 def test_rollback_and_roll_forward_keep_every_pre_existing_row(orgs, tmp_path):
@@ -337,13 +336,12 @@ def row_deleting_migration(tmp_path, settings, monkeypatch):
     crm's migrations are copied, with it, into a package of their own that stands in for
     crm's (MIGRATION_MODULES) during the test, so the command loads it like any other.
     """
-    package = tmp_path / "crm_migrations_with_a_deleting_one"
-    shutil.copytree(Path(importlib.import_module("apps.crm.migrations").__file__).parent, package)
     name = "9999_delete_every_stage_change"
-    parent = latest_and_previous("crm")[0]
-    (package / f"{name}.py").write_text(DELETING_MIGRATION.format(parent=parent))
+    package = crm_migrations_with(
+        tmp_path, "crm_migrations_with_a_deleting_one", {name: DELETING_MIGRATION}
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    settings.MIGRATION_MODULES = {"crm": package.name}
+    settings.MIGRATION_MODULES = {"crm": package}
     return name
 
 
@@ -374,7 +372,7 @@ def test_a_migration_that_deletes_rows_fails_the_run_naming_schema_and_table(
     (line,) = [line for line in summary.splitlines() if line.startswith(seeded_org.schema_name)]
     assert line.endswith("FAILED")
     assert f"crm_dealstagechange: {count} rows of {count} removed by the migration" in summary
-    backup = tmp_path / "backups" / f"{seeded_org.schema_name}.dump"
+    backup = tmp_path / "backups" / f"{seeded_org.schema_name}.backup"
     assert "1 of 1 schemas failed verification." in str(failure.value)
     assert f"safe_migrate --restore {backup}" in str(failure.value)
 

@@ -6,24 +6,27 @@
    directory has room for a dump of every schema that will change;
 2. plan: per schema, the migrations that would run (``MigrationExecutor.migration_plan``
    against that schema's own ``django_migrations``);
-3. backup: ``pg_dump --schema`` of each affected schema, custom format, one file each, with
-   the pg_dump whose major version matches the server;
-4. migrate: django-tenants' ``migrate_schemas`` one schema at a time (or in a pool of forked
-   workers with ``parallel``), stopping at the first failure;
-5. verify: every schema in scope is at the target, no pre-existing table lost rows, and
+3. per schema, one at a time or N at a time in a pool of forked workers (``parallel``):
+   back it up (``pg_dump --schema``, custom format, one file each, with the pg_dump whose
+   major version matches the server), count its rows, run django-tenants'
+   ``migrate_schemas``; stop starting schemas at the first failure. Each step is written
+   to the run's journal next to the backups, so a killed run is carried on where it
+   stopped (``journal``);
+4. verify: every schema in scope is at the target, no pre-existing table lost rows, and
    each organisation's tables have the columns, indexes, constraints and triggers the
    other organisations' schemas at the target share (the reference structure).
 
 A schema that failed is restored with ``safe_migrate --restore <backup file>``.
 
 One module per job: ``plan``, ``stats``, ``lock``, ``disk``, ``pg_tools``, ``backup``,
-``migrate`` (the worker pool), ``verify`` and ``run`` (the whole run); this package exports
-what the command, the tests and the benchmark use.
+``journal`` (the run state), ``migrate`` (the worker pool), ``verify`` and ``run`` (the
+whole run); this package exports what the command, the tests and the benchmark use.
 """
 
 from apps.tenancy.migration_safety.backup import (
     backup_files,
     backup_restore,
+    backup_root,
     backup_schema_name,
     default_backup_dir,
     schema_backup,
@@ -33,8 +36,16 @@ from apps.tenancy.migration_safety.disk import (
     disk_space_check,
     schemas_size_bytes,
 )
-from apps.tenancy.migration_safety.lock import LOCK_KEY, database_check, migration_lock
-from apps.tenancy.migration_safety.migrate import schema_migrate
+from apps.tenancy.migration_safety.journal import RunJournal, SchemaProgress, unfinished_run
+from apps.tenancy.migration_safety.lock import (
+    LOCK_KEY,
+    RUN_APPLICATION_NAME,
+    database_check,
+    invalid_indexes_drop,
+    migration_lock,
+    orphans_terminate,
+)
+from apps.tenancy.migration_safety.migrate import SCHEMAS_PER_WORKER, schema_migrate
 from apps.tenancy.migration_safety.pg_tools import postgres_tool, server_major_version
 from apps.tenancy.migration_safety.plan import (
     MigrationRun,
@@ -67,21 +78,28 @@ __all__ = [
     "LOCK_KEY",
     "MigrationRun",
     "MigrationSafetyError",
+    "RUN_APPLICATION_NAME",
+    "RunJournal",
+    "SCHEMAS_PER_WORKER",
     "STRUCTURE_QUORUM",
+    "SchemaProgress",
     "SchemaResult",
     "Step",
     "Target",
     "backup_files",
     "backup_restore",
+    "backup_root",
     "backup_schema_name",
     "database_check",
     "default_backup_dir",
     "disk_space_check",
+    "invalid_indexes_drop",
     "migration_check",
     "migration_lock",
     "migration_plan",
     "migration_targets",
     "migrations_run",
+    "orphans_terminate",
     "plans_for",
     "postgres_tool",
     "schema_backup",
@@ -96,4 +114,5 @@ __all__ = [
     "table_columns",
     "table_fingerprints",
     "table_row_counts",
+    "unfinished_run",
 ]

@@ -1,17 +1,34 @@
-"""Migrate schemas one at a time or in a pool of forked workers."""
+"""Back up and migrate schemas one at a time or in a pool of N forked workers.
+
+Each schema goes through its own pipeline (dump, count rows, migrate) in one worker, so a
+run over many organisations keeps N of them moving at once and holds no more than N
+schemas' work in memory. Every step is written to the run's journal as it ends.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import queue
+import signal
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.core.management import call_command
 from django.db import connections
 from django_tenants.utils import get_public_schema_name
 from tqdm import tqdm
 
+from apps.tenancy.migration_safety.backup import schema_backup
+from apps.tenancy.migration_safety.journal import RunJournal
 from apps.tenancy.migration_safety.plan import SchemaResult, Target
+from apps.tenancy.migration_safety.stats import table_row_counts
+
+# A worker is replaced after this many schemas, so that whatever migrate_schemas leaves
+# behind in a process (loaded migrations, caches) cannot pile up over 1,000 schemas.
+SCHEMAS_PER_WORKER = 50
+_PR_SET_PDEATHSIG = 1
 
 
 def schema_migrate(schema: str, rollback: Target | None = None, verbosity: int = 0) -> None:
@@ -27,55 +44,109 @@ def schema_migrate(schema: str, rollback: Target | None = None, verbosity: int =
     )
 
 
-def _migrate_worker(schema: str, rollback: Target | None, verbosity: int) -> tuple[str, str, float]:
-    """Runs in a forked worker: migrate one schema and report instead of raising."""
-    started = time.monotonic()
-    error = ""
+@dataclass(frozen=True)
+class SchemaJob:
+    """What a worker does to one schema: back it up (unless a backup is reused), migrate."""
+
+    schema: str
+    back_up: bool  # its tables change: dump it and count its rows first
+    backup: Path | None  # a backup this run already took (a resumed run)
+    rollback: Target | None
+    verbosity: int
+    journal: Path
+
+
+@dataclass
+class SchemaOutcome:
+    schema: str
+    backup: Path | None = None
+    rows_before: dict[str, int] = field(default_factory=dict)
+    backup_seconds: float = 0.0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def _schema_worker(job: SchemaJob) -> SchemaOutcome:
+    """Runs in a worker (or the command itself): one schema's pipeline; reports, never raises."""
+    journal = RunJournal(job.journal)
+    outcome = SchemaOutcome(job.schema, backup=job.backup)
     try:
-        schema_migrate(schema, rollback, verbosity)
+        if job.back_up:
+            if outcome.backup is None:
+                started = time.monotonic()
+                outcome.backup = schema_backup(job.schema, job.journal)
+                outcome.backup_seconds = time.monotonic() - started
+                journal.record(
+                    job.schema,
+                    "backed-up",
+                    backup=str(outcome.backup),
+                    seconds=round(outcome.backup_seconds, 3),
+                )
+            outcome.rows_before = table_row_counts(job.schema)
+        journal.record(job.schema, "migrating", rows_before=outcome.rows_before)
+        started = time.monotonic()
+        schema_migrate(job.schema, job.rollback, job.verbosity)
+        outcome.seconds = time.monotonic() - started
+        journal.record(job.schema, "migrated", seconds=round(outcome.seconds, 3))
     except BaseException as exc:  # noqa: BLE001 - SystemExit too; the parent reports it
-        error = f"{type(exc).__name__}: {exc}".strip()
+        outcome.error = f"{type(exc).__name__}: {exc}".strip()
+        journal.record(job.schema, "failed", error=outcome.error)
     finally:
         connections.close_all()
-    return schema, error, time.monotonic() - started
+    return outcome
 
 
 def _migrate_all(
     results: list[SchemaResult],
+    jobs: dict[str, SchemaJob],
     *,
-    rollback: Target | None,
     parallel: int,
-    verbosity: int,
     progress: tqdm,
 ) -> None:
-    """Migrate each schema that has steps; stop starting new ones after a failure."""
-    runs = [result for result in results if result.steps]
+    """Run the job of each schema that has one; stop starting new ones after a failure."""
+    runs = [result for result in results if result.schema in jobs]
     by_schema = {result.schema: result for result in runs}
     public = [result for result in runs if result.schema == get_public_schema_name()]
     tenants = [result for result in runs if result.schema != get_public_schema_name()]
 
-    def record(schema: str, error: str, seconds: float) -> None:
-        result = by_schema[schema]
-        result.error, result.seconds = error, seconds
-        progress.set_postfix_str(schema)
+    attempted: set[str] = set()
+
+    def record(outcome: SchemaOutcome) -> None:
+        attempted.add(outcome.schema)
+        result = by_schema[outcome.schema]
+        result.error, result.seconds = outcome.error, outcome.seconds
+        result.backup, result.rows_before = outcome.backup, outcome.rows_before
+        result.backup_seconds = outcome.backup_seconds
+        progress.set_postfix_str(outcome.schema)
         progress.update(1)
 
     # public first and alone: tenant schemas may depend on shared tables it creates
-    waiting = public + tenants
     if parallel <= 1 or len(tenants) <= 1:
-        while waiting:
-            result = waiting.pop(0)
-            record(*_migrate_worker(result.schema, rollback, verbosity))
+        for result in public + tenants:
+            record(_schema_worker(jobs[result.schema]))
             if result.error:
                 break
     else:
-        if public:
-            result = waiting.pop(0)
-            record(*_migrate_worker(result.schema, rollback, verbosity))
+        for result in public:
+            record(_schema_worker(jobs[result.schema]))
         if not any(result.error for result in public):
-            _migrate_in_pool(waiting, rollback, parallel, verbosity, record)
-    for result in waiting:
-        result.error = "not attempted: an earlier schema failed"
+            _migrate_in_pool([jobs[result.schema] for result in tenants], parallel, record)
+    for result in runs:
+        if result.schema not in attempted:
+            result.error = "not attempted: an earlier schema failed"
+
+
+def _worker_start() -> None:
+    """In a forked worker: die with the command, and open connections of its own.
+
+    PR_SET_PDEATHSIG: a command killed with SIGKILL takes its workers with it, so that no
+    orphan goes on migrating a schema that the resumed run then migrates too.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the next run terminates its sessions
+        pass
+    _forget_inherited_connections()
 
 
 def _forget_inherited_connections() -> None:
@@ -95,7 +166,7 @@ def _forget_inherited_connections() -> None:
         conn.closed_in_transaction = False
 
 
-def _migrate_in_pool(waiting, rollback, parallel, verbosity, record) -> None:
+def _migrate_in_pool(waiting: list[SchemaJob], parallel: int, record) -> None:
     # Forked workers inherit the app registry and settings (the test database too);
     # they must not share the parent's open socket, so close it before forking.
     connections.close_all()
@@ -104,20 +175,19 @@ def _migrate_in_pool(waiting, rollback, parallel, verbosity, record) -> None:
     in_flight = 0
     failed = False
     with context.Pool(
-        processes=min(parallel, len(waiting)), initializer=_forget_inherited_connections
+        processes=min(parallel, len(waiting)),
+        initializer=_worker_start,
+        maxtasksperchild=SCHEMAS_PER_WORKER,
     ) as pool:
         while waiting or in_flight:
             while waiting and not failed and in_flight < parallel:
-                result = waiting.pop(0)
-                pool.apply_async(
-                    _migrate_worker, (result.schema, rollback, verbosity), callback=finished.put
-                )
+                pool.apply_async(_schema_worker, (waiting.pop(0),), callback=finished.put)
                 in_flight += 1
             if not in_flight:
                 break
-            schema, error, seconds = finished.get()
+            outcome = finished.get()
             in_flight -= 1
-            record(schema, error, seconds)
-            failed = failed or bool(error)
+            record(outcome)
+            failed = failed or bool(outcome.error)
         pool.close()
         pool.join()

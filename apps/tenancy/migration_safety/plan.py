@@ -47,6 +47,7 @@ class SchemaResult:
     steps: list[Step] = field(default_factory=list)
     backup: Path | None = None
     rows_before: dict[str, int] = field(default_factory=dict)
+    backup_seconds: float = 0.0
     seconds: float = 0.0
     error: str = ""
     problems: list[str] = field(default_factory=list)
@@ -69,6 +70,8 @@ class MigrationRun:
     results: list[SchemaResult]
     backup_dir: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # phase -> wall time
+    run_id: str = ""
+    resumed: list[str] = field(default_factory=list)  # what a resumed run carried on
 
     @property
     def ok(self) -> bool:

@@ -51,6 +51,12 @@ class Command(BaseCommand):
             help="where the backups go (default: .data/backups/<timestamp>/)",
         )
         parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="carry on the interrupted run in --backup-dir (default: the latest one); "
+            "a run is also carried on without it when its targets and --org match",
+        )
+        parser.add_argument(
             "--parallel",
             type=int,
             default=1,
@@ -81,6 +87,7 @@ class Command(BaseCommand):
                     org_slugs=orgs,
                     rollback=rollback,
                     backup_dir=options["backup_dir"],
+                    resume=options["resume"],
                     parallel=options["parallel"],
                     verbosity=max(0, options["verbosity"] - 1),
                     progress_file=self.stderr._out,
@@ -109,8 +116,10 @@ class Command(BaseCommand):
         )
 
     def _print_summary(self, run: MigrationRun) -> None:
+        for line in run.resumed:
+            self.stdout.write(self.style.WARNING(line))
         if run.backup_dir:
-            self.stdout.write(f"Backups: {run.backup_dir}")
+            self.stdout.write(f"Backups: {run.backup_dir} (run {run.run_id})")
         width = max([len(result.schema) for result in run.results] + [6])
         self.stdout.write(f"{'schema':<{width}}  {'ran':>4}  {'time':>7}  result")
         for result in run.results:
