@@ -11,7 +11,7 @@ from apps.dashboards.services import (
     outcome_daily_refresh_recent,
     pattern_rollup_refresh,
 )
-from apps.feedback.models import FeedbackEntry
+from apps.feedback.models import FeedbackEntry, FeedbackKind
 from apps.outcomes.models import OutcomeRecord, OutcomeStatus
 from apps.outcomes.tasks import outcomes_changed
 from apps.tenancy.periodic import any_row, arrived_since, periodic_job
@@ -24,7 +24,7 @@ def _analytics_due(since: Expression, now: datetime) -> Q:
     recent = now - timedelta(days=max(RECENT_DAYS, 30) + 1)
     return (
         outcomes_changed(since)
-        | arrived_since(FeedbackEntry, since, "created_at", "updated_at")
+        | arrived_since(FeedbackEntry, since, "updated_at", kind__in=FeedbackKind.values)
         | Q(any_row(OutcomeRecord, occurred_at__gte=recent))
         | Q(any_row(OutcomeRecord, status=OutcomeStatus.PENDING))
     )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Q
 
-from apps.feedback.models import FeedbackEntry, Learning, LearningApplication
+from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningApplication
 from apps.feedback.services import learnings_extract
 from apps.outcomes.tasks import outcomes_changed
 from apps.tenancy.periodic import any_row, arrived_since, periodic_job
@@ -19,7 +19,7 @@ from apps.tenancy.periodic import any_row, arrived_since, periodic_job
     every=timedelta(hours=6),
     has_work=lambda since, now: (
         Q(any_row(Learning))
-        | arrived_since(FeedbackEntry, since, "created_at", "updated_at")
+        | arrived_since(FeedbackEntry, since, "updated_at", kind__in=FeedbackKind.values)
         | arrived_since(LearningApplication, since, "applied_at")
         | outcomes_changed(since)
     ),

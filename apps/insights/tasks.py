@@ -39,7 +39,9 @@ def detect_patterns() -> str:
 @periodic_job(
     "daily_digest",
     every=timedelta(hours=24),
-    has_work=lambda since, now: any_row(Insight, detected_at__gt=now - timedelta(hours=24)),
+    has_work=lambda since, now: any_row(  # every status: the (status, detected_at) index
+        Insight, status__in=InsightStatus.values, detected_at__gt=now - timedelta(hours=24)
+    ),
 )
 def daily_digest() -> str:
     """Email each manager the last 24 h of insights on their team's accounts, by account."""
