@@ -210,3 +210,16 @@ def test_a_short_job_is_delayed_by_at_most_half_its_period():
     delays = [send_delay(f"org_{n}", "deliver_alerts", every) for n in range(1000)]
     assert max(delays) < every.total_seconds() / 2 < every.total_seconds()
     assert min(delays) < 10 and max(delays) > 140
+
+
+def test_without_redis_a_second_beat_on_the_host_is_refused(tmp_path):
+    from learning_site.beat import BeatAlreadyRunning, BeatLock
+
+    schedule = str(tmp_path / "celerybeat-schedule")
+    first, second = BeatLock("filesystem://", schedule), BeatLock("filesystem://", schedule)
+    first.hold()
+    with pytest.raises(BeatAlreadyRunning, match="Another celery beat is already running"):
+        second.hold()
+    first.release()
+    second.hold()  # the lock went with the first beat
+    second.release()
