@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from apps.approvals.models import ActionStatus, ProposedAction
 from apps.approvals.notifications import approvers_notify
 from apps.approvals.services import (
     UNDO_WINDOW,
@@ -13,7 +14,7 @@ from apps.approvals.services import (
     webhook_attempt,
     webhook_give_up,
 )
-from apps.tenancy.periodic import periodic_job
+from apps.tenancy.periodic import any_row, periodic_job
 
 WEBHOOK_MAX_RETRIES = 6
 WEBHOOK_FIRST_DELAY_SECONDS = 30
@@ -24,13 +25,25 @@ def webhook_backoff(retries: int) -> int:
     return min(3600, WEBHOOK_FIRST_DELAY_SECONDS * 2**retries)
 
 
-@periodic_job("expire_approvals", every=timedelta(minutes=15))
+@periodic_job(
+    "expire_approvals",
+    every=timedelta(minutes=15),
+    has_work=lambda since, now: any_row(
+        ProposedAction, status=ActionStatus.PENDING, expires_at__lte=now
+    ),
+)
 def expire_approvals() -> str:
     """Expire pending actions past the organisation's approval timeout."""
     return f"{actions_expire()} expired"
 
 
-@periodic_job("notify_approvers", every=timedelta(minutes=5))
+# Notices, reminders and escalations all concern pending actions (reminders come due by
+# the clock): an organisation with none has nothing to tell.
+@periodic_job(
+    "notify_approvers",
+    every=timedelta(minutes=5),
+    has_work=lambda since, now: any_row(ProposedAction, status=ActionStatus.PENDING),
+)
 def notify_approvers() -> str:
     """Email approvers new actions (batched), remind before expiry, escalate; post to chat."""
     result = approvers_notify()

@@ -203,6 +203,14 @@ class OutcomeRecord(models.Model):
                 condition=Q(resolving_interaction__isnull=False),
                 name="outcome_resolving_interaction",
             ),
+            # The periodic jobs' idle checks: anything recorded or decided since their last
+            # run is one index probe (apps/outcomes/tasks.py).
+            models.Index(fields=["created_at"], name="outcome_arrived"),
+            models.Index(
+                fields=["resolved_at"],
+                condition=Q(resolved_at__isnull=False),
+                name="outcome_decided",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -237,7 +245,10 @@ class OutcomeChange(models.Model):
                 condition=Q(kind__in=OutcomeChangeKind.values), name="outcome_change_kind_valid"
             )
         ]
-        indexes = [models.Index(fields=["outcome", "created_at"], name="outcome_change_history")]
+        indexes = [
+            models.Index(fields=["outcome", "created_at"], name="outcome_change_history"),
+            models.Index(fields=["created_at"], name="outcome_change_recent"),  # idle checks
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.actor}"

@@ -33,3 +33,25 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class PeriodicJobRun(models.Model):
+    """The last successful run of one periodic job in one organisation (public schema).
+
+    A job's idle check compares the organisation's data with ``started_at``
+    (apps.tenancy.periodic): nothing new since then, no run.
+    """
+
+    schema_name = models.CharField(max_length=63)
+    job = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    result = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["schema_name", "job"], name="periodic_run_one_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} in {self.schema_name} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -3,19 +3,27 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from apps.tenancy.models import Organization
-from apps.tenancy.periodic import get_job, load_jobs
+from apps.tenancy.periodic import get_job, job_run, load_jobs
 from apps.tenancy.services import organization_get
 
 
 class Command(BaseCommand):
-    help = "Run a periodic job now, synchronously, for one organisation or all of them."
+    help = (
+        "Run a periodic job now, synchronously, for one organisation or all of them "
+        "(never twice at once for one organisation: a run already going is skipped)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("job", nargs="?", help="job name; omit with --list")
         parser.add_argument("--org", help="organisation slug (default: every organisation)")
         parser.add_argument("--list", action="store_true", help="list the registered jobs")
+        parser.add_argument(
+            "--skip-idle",
+            action="store_true",
+            help="skip organisations with nothing new since the job's last run (as beat does)",
+        )
 
-    def handle(self, *args, job, org, list, **options):
+    def handle(self, *args, job, org, list, skip_idle, **options):
         if list or not job:
             jobs = load_jobs()
             if not jobs:
@@ -39,5 +47,5 @@ class Command(BaseCommand):
             ) from error
         for organization in orgs:
             with schema_context(organization.schema_name):
-                result = periodic.func()
+                result = job_run(periodic, force=not skip_idle)
             self.stdout.write(f"{organization.slug}: {job}: {result}")
