@@ -50,6 +50,7 @@ from apps.outcomes.models import ActionType
 from apps.users.permissions import capability_required
 from apps.users.roles import can
 from apps.web.htmx import safe_next, toast
+from apps.web.replica import reads_from_replica
 
 REVIEW_PAGE_SIZE = 20
 APPLICATIONS_PAGE_SIZE = 25
@@ -403,6 +404,7 @@ async def _export_async(render, filters: dict, tenant) -> AsyncIterator[str]:
 
 @require_GET
 @capability_required("feedback.export")
+@reads_from_replica
 def export(request: HttpRequest) -> HttpResponse:
     """Stream every feedback entry with its outcome as CSV or JSON Lines (for training)."""
     form = ExportForm(request.GET)
