@@ -150,6 +150,10 @@ REPLICA_READ_YOUR_WRITES_SECONDS = float(os.environ.get("REPLICA_READ_YOUR_WRITE
 if os.environ.get("DATABASE_REPLICA_URL"):
     _replica = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"], conn_max_age=60)
     _replica["ENGINE"] = _database["ENGINE"]
+    # Connections held the same way as the primary's (persistent, or lent by a pool).
+    _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
+    if "pool" in _database.get("OPTIONS", {}):
+        _replica.setdefault("OPTIONS", {})["pool"] = dict(_database["OPTIONS"]["pool"])
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS.append("apps.web.replica.ReplicaRouter")

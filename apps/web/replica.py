@@ -61,17 +61,28 @@ def _writes(sql: str) -> bool:
     return not statement.startswith(READ_STATEMENTS)
 
 
+def read_alias() -> str:
+    """Where a read goes now: the replica inside an opted-in view (the rule above, with the
+    organisation's schema selected on it), else the primary."""
+    reads = _current.get()
+    if reads is None or not reads.replica or reads.wrote or connection.in_atomic_block:
+        return DEFAULT_DB_ALIAS
+    replica = connections[REPLICA]
+    if replica.schema_name != connection.schema_name:
+        replica.set_tenant(connection.tenant)
+    return REPLICA
+
+
+def read_connection():
+    """The connection for a selector's raw SQL read, chosen like the ORM's reads."""
+    return connections[read_alias()]
+
+
 class ReplicaRouter:
     """Reads of opted-in views to the replica (see the module docstring), all else primary."""
 
     def db_for_read(self, model, **hints) -> str:
-        reads = _current.get()
-        if reads is None or not reads.replica or reads.wrote or connection.in_atomic_block:
-            return DEFAULT_DB_ALIAS
-        replica = connections[REPLICA]
-        if replica.schema_name != connection.schema_name:
-            replica.set_tenant(connection.tenant)
-        return REPLICA
+        return read_alias()
 
     def db_for_write(self, model, **hints) -> str:
         reads = _current.get()
