@@ -3,7 +3,8 @@ that decides which reads may go there.
 
 A view opts in with ``@reads_from_replica`` (``ReadsFromReplica`` for DRF class views):
 dashboards, analytics, exports and the calibration page, which read much and write nothing.
-Its ORM reads go to the ``replica`` alias unless
+Its reads (the ORM's, and selectors' raw SQL through ``read_connection()``) go to the
+``replica`` alias unless
 
 - the same requester (an API key, or a signed-in user) wrote something in the last
   ``REPLICA_READ_YOUR_WRITES_SECONDS``: ``ReplicaMiddleware`` records each request that
@@ -123,8 +124,8 @@ def wrote_recently(request: HttpRequest) -> bool:
 class ReplicaMiddleware:
     """Starts each request's read routing and, after it, records a write by its requester
     in the shared cache for ``REPLICA_READ_YOUR_WRITES_SECONDS``. Installed only with a
-    replica, right after the tenant middleware (so that a session saved on the way out
-    counts as a write)."""
+    replica, right after the tenant middleware (the mark is kept in the organisation's
+    cache keys)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
