@@ -142,7 +142,32 @@ _database.setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     _database["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]
 DATABASES = {"default": _database}
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A streaming replica (docs/DEPLOYING.md): only views marked @reads_from_replica read from it
+# (apps/web/replica.py states the rule); a requester's reads go to the primary for this long
+# after each of their writes, whichever web server answers.
+REPLICA_READ_YOUR_WRITES_SECONDS = float(os.environ.get("REPLICA_READ_YOUR_WRITES_SECONDS", "5"))
+if os.environ.get("DATABASE_REPLICA_URL"):
+    _replica = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"], conn_max_age=60)
+    _replica["ENGINE"] = _database["ENGINE"]
+    # Connections held the same way as the primary's (persistent, or lent by a pool).
+    _replica["CONN_MAX_AGE"] = _database.get("CONN_MAX_AGE", 0)
+    if "pool" in _database.get("OPTIONS", {}):
+        _replica.setdefault("OPTIONS", {})["pool"] = dict(_database["OPTIONS"]["pool"])
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS.append("apps.web.replica.ReplicaRouter")
+    MIDDLEWARE.insert(1, "apps.web.replica.ReplicaMiddleware")
+# Behind PgBouncer, session pooling only: django-tenants selects the organisation with a
+# session-level `SET search_path` sent as its own statement, which transaction pooling may
+# run on a different server connection than the query after it (another organisation's
+# schema). Declaring transaction mode stops every process at start (docs/DEPLOYING.md).
+DATABASE_POOL_MODE = os.environ.get("DATABASE_POOL_MODE", "session")
+if DATABASE_POOL_MODE != "session":
+    raise RuntimeError(
+        f"DATABASE_POOL_MODE={DATABASE_POOL_MODE!r} is not supported: run PgBouncer with "
+        "pool_mode = session (organisations are selected per connection with search_path)."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, broker ----------------------------------------------------------------------

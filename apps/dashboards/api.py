@@ -39,6 +39,7 @@ from apps.outcomes.models import ActionType
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import sees_only_own
+from apps.web.replica import ReadsFromReplica
 
 PERIOD_PARAM = OpenApiParameter(
     "period", str, enum=["30d", "90d", "365d"], description="default 30d"
@@ -70,7 +71,7 @@ def _is_rep(request: Request) -> bool:
     return sees_only_own(request.user)
 
 
-class _AnalyticsView(APIView):
+class _AnalyticsView(ReadsFromReplica, APIView):
     permission_classes = [IsAuthenticated, HasCapability("analytics.read")]
 
 

@@ -28,6 +28,7 @@ from apps.dashboards.selectors import (
 from apps.dashboards.services import dashboard_numbers, rep_dashboard_numbers
 from apps.users.permissions import capability_required
 from apps.users.roles import sees_only_own
+from apps.web.replica import reads_from_replica
 
 
 def _read_form(request: HttpRequest) -> tuple[DashboardForm, dict, int]:
@@ -93,6 +94,7 @@ def _dashboard(
 
 @require_GET
 @capability_required("dashboards.rep")
+@reads_from_replica
 def rep(request: HttpRequest) -> HttpResponse:
     """My accounts: outputs to rate, success and reply rates, goals and open insights."""
     form, cleaned, status = _read_form(request)
@@ -115,6 +117,7 @@ def rep(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @capability_required("dashboards.manager")
+@reads_from_replica
 def manager(request: HttpRequest) -> HttpResponse:
     """The team: outcomes by rep and clone, approvals, calibration, feedback, insights."""
     return _dashboard(
@@ -124,6 +127,7 @@ def manager(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @capability_required("dashboards.executive")
+@reads_from_replica
 def executive(request: HttpRequest) -> HttpResponse:
     """Pipeline and revenue influenced by the agent, autonomy, goals, trends. Read-only."""
     return _dashboard(

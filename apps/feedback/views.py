@@ -47,6 +47,7 @@ from apps.users.permissions import capability_required
 from apps.users.roles import can
 from apps.web.downloads import csv_lines, download, spreadsheet_safe
 from apps.web.htmx import safe_next, toast
+from apps.web.replica import reads_from_replica
 
 REVIEW_PAGE_SIZE = 20
 APPLICATIONS_PAGE_SIZE = 25
@@ -358,6 +359,7 @@ def _export_pages(render, filters: dict) -> Iterator[str]:
 
 @require_GET
 @capability_required("feedback.export")
+@reads_from_replica
 def export(request: HttpRequest) -> HttpResponse:
     """Stream every feedback entry with its outcome as CSV or JSON Lines (for training)."""
     form = ExportForm(request.GET)

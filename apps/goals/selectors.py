@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import (
     DecimalField,
     Expression,
@@ -26,6 +25,7 @@ from django.db.models.functions import Coalesce
 from apps.crm.models import CLOSED_STAGES, DealStage
 from apps.goals.models import Goal, PerformanceSnapshot
 from apps.users.roles import can, sees_only_own
+from apps.web.replica import read_connection
 
 POSITIVE_SCORE = 0.5
 DECIDED = ["resolved", "expired"]
@@ -134,7 +134,7 @@ def goals_measured(goals: QuerySet[Goal]) -> list[tuple[int, Decimal]]:
     ids = list(goals.values_list("pk", flat=True))
     if not ids:
         return []
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             _MEASURE_SQL,
             {
@@ -236,7 +236,7 @@ def goals_history(goals: list[Goal], *, today: date) -> dict[int, list[dict]]:
     sql = _HISTORY_SQL.format(
         goals=Goal._meta.db_table, snapshots=PerformanceSnapshot._meta.db_table, clones=clones
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, {"ids": ids, "today": today})
         for goal_id, day, value in cursor.fetchall():
             history[goal_id].append({"day": day.isoformat(), "value": float(value)})

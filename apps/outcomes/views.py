@@ -18,6 +18,7 @@ from apps.outcomes.selectors import (
 )
 from apps.users.permissions import capability_required
 from apps.users.roles import can
+from apps.web.replica import reads_from_replica
 
 PAGE_SIZE = 50
 
@@ -212,6 +213,7 @@ def _summary(report: dict) -> dict:
 
 @require_GET
 @capability_required("calibration.view")
+@reads_from_replica
 def calibration(request: HttpRequest) -> HttpResponse:
     """A reliability diagram per action type: is the agent's confidence worth believing?"""
     action_types = list(ActionType.objects.filter(is_active=True))

@@ -28,6 +28,7 @@ from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
 from apps.users.roles import Role
+from apps.web.replica import ReadsFromReplica
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 
@@ -262,7 +263,7 @@ class DatasetQuerySerializer(serializers.Serializer):
     clone = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-class DatasetView(APIView):
+class DatasetView(ReadsFromReplica, APIView):
     """Every reviewed item with its context, output, correction and scores, streamed as
     JSON Lines (fine-tuning records) or CSV (``file=csv``)."""
 

@@ -36,6 +36,7 @@ from apps.reviews.models import (
 )
 from apps.users.models import User
 from apps.users.roles import can
+from apps.web.replica import read_connection
 
 # An output whose mean normalised score (0 = a rubric's minimum, 1 = its maximum) reaches
 # this is a high-scored output, an example for the agent.
@@ -517,7 +518,7 @@ def dataset_pages(
         "action_type": action_type,
         "clone": clone,
     }
-    with connection.chunked_cursor() as cursor:
+    with read_connection().chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(chunk_size):
             yield [_dataset_row(values) for values in rows]

@@ -41,6 +41,7 @@ from apps.reviews.services import (
 )
 from apps.users.permissions import capability_required
 from apps.users.roles import can
+from apps.web.replica import reads_from_replica
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -278,6 +279,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @capability_required("feedback.export")
+@reads_from_replica
 def export(request: HttpRequest) -> HttpResponse:
     """The dataset export: the form, and the streamed file when it is submitted."""
     if "file" not in request.GET:
