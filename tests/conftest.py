@@ -17,6 +17,7 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
 
+from apps.tenancy.lookups import lookup_caches_clear
 from apps.tenancy.models import Organization
 from apps.tenancy.services import organization_create, public_tenant_ensure
 from apps.users.services import api_key_create
@@ -74,6 +75,7 @@ def org(db, django_db_setup):
     connection.set_tenant(tenant)
     yield tenant
     connection.set_schema_to_public()
+    lookup_caches_clear()  # rows rolled back with the test sent no signal
 
 
 @pytest.fixture
@@ -244,6 +246,7 @@ def fresh_org(_fresh_org_schema, django_db_blocker):
         connection.set_schema_to_public()
         _reset_schema(tenant.schema_name, pristine)
         cache.clear()
+        lookup_caches_clear()
 
 
 @pytest.fixture
