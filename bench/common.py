@@ -94,10 +94,19 @@ class Timing:
     label: str
     samples_ms: list[float]
     note: str = ""
+    # The floor (a bare view) timed alternately with this operation, so that its ratio to
+    # the floor holds on a loaded machine, where load drifts between operations.
+    floor_ms: list[float] | None = None
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples_ms)
+
+    @property
+    def floor_ratio(self) -> float | None:
+        if not self.floor_ms:
+            return None
+        return self.median / statistics.median(self.floor_ms)
 
     @property
     def p95(self) -> float:
@@ -113,20 +122,39 @@ def measure(
     warmup: int = 5,
     expect: tuple[int, ...] = (200, 201),
     note: str = "",
+    floor: Callable[[], requests.Response] | None = None,
+    rounds: int = 5,
 ) -> Timing:
     """Time ``send(i)`` for i in 0..count-1 after ``warmup`` untimed calls (indexes
     count..count+warmup-1, so one-shot resources are never reused). Every response must
-    have an expected status, or the operation is reported as failing."""
+    have an expected status, or the operation is reported as failing.
+
+    With ``floor``, the calls are timed in ``rounds`` blocks, each followed by as many timed
+    ``floor()`` calls (the ratio's denominator) after one untimed one: whatever the server
+    still does for the operation after answering lands on that untimed call, not the floor.
+    """
     for i in range(count, count + warmup):
         response = send(i)
         _expect(label, response, expect)
-    samples = []
-    for i in range(count):
-        started = time.perf_counter()
-        response = send(i)
-        samples.append((time.perf_counter() - started) * 1000)
-        _expect(label, response, expect)
-    return Timing(label, samples, note)
+    samples: list[float] = []
+    floors: list[float] = []
+    block = -(-count // rounds) if floor is not None else count
+    for first in range(0, count, block):
+        for i in range(first, min(count, first + block)):
+            samples.append(_timed(label, lambda i=i: send(i), expect))
+        if floor is not None:
+            _expect("floor", floor(), (200,))
+            for _ in range(first, min(count, first + block)):
+                floors.append(_timed("floor", floor, (200,)))
+    return Timing(label, samples, note, floors or None)
+
+
+def _timed(label: str, call: Callable[[], requests.Response], expect: tuple[int, ...]) -> float:
+    started = time.perf_counter()
+    response = call()
+    elapsed = (time.perf_counter() - started) * 1000
+    _expect(label, response, expect)
+    return elapsed
 
 
 def _expect(label: str, response: requests.Response, expect: tuple[int, ...]) -> None:
@@ -138,17 +166,28 @@ def _expect(label: str, response: requests.Response, expect: tuple[int, ...]) ->
 
 
 def print_table(title: str, rows: list[Timing | tuple[str, str]]) -> str:
-    lines = [title, "", f"| {'operation':<46} | {'median ms':>9} | {'p95 ms':>8} | {'n':>4} |"]
-    lines.append(f"|{'-' * 48}|{'-' * 11}|{'-' * 10}|{'-' * 6}|")
+    ratios = any(isinstance(row, Timing) and row.floor_ms for row in rows)
+    extra = f" {'× floor':>7} |" if ratios else ""
+    lines = [
+        title,
+        "",
+        f"| {'operation':<46} | {'median ms':>9} | {'p95 ms':>8} | {'n':>4} |{extra}",
+        f"|{'-' * 48}|{'-' * 11}|{'-' * 10}|{'-' * 6}|" + ("---------|" if ratios else ""),
+    ]
     for row in rows:
         if isinstance(row, Timing):
             label = f"{row.label} {row.note}".strip()
+            ratio = f" {row.floor_ratio:>6.2f}× |" if row.floor_ratio else f" {'':>7} |"
             lines.append(
                 f"| {label:<46} | {row.median:>9.1f} | {row.p95:>8.1f} | {len(row.samples_ms):>4} |"
+                + (ratio if ratios else "")
             )
         else:
             label, reason = row
-            lines.append(f"| {label:<46} | {reason:>9} | {'':>8} | {'':>4} |")
+            lines.append(
+                f"| {label:<46} | {reason:>9} | {'':>8} | {'':>4} |"
+                + (f" {'':>7} |" if ratios else "")
+            )
     text = "\n".join(lines)
     print(text, flush=True)
     return text

@@ -12,6 +12,12 @@ virtualenv under .data/peer/ and served by gunicorn with 2 workers on the same P
 equivalent operations. The table is also written to artifacts/bench.md.
 
     python bench/run.py [--requests 200] [--bulk-size 1000] [--no-peer] [--worker-class sync]
+                        [--hot-only] [--server-root PATH]
+
+Each operation after the floor is timed alternately with the floor (`GET /ping`), and the
+table's "× floor" column is the ratio of the two medians: it holds when the machine's load
+drifts between operations. BENCH_DATABASE (default ll_bench) and BENCH_REDIS_URL (default
+the machine's Redis, db 14; an unreachable URL benches the file cache) choose the stores.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from bench.common import (  # noqa: E402
     print_table,
 )
 
-DATABASE = "ll_bench"
+# BENCH_DATABASE lets several checkouts bench on one PostgreSQL without sharing a database.
+DATABASE = os.environ.get("BENCH_DATABASE", "ll_bench")
 SLUG = "bench"
 PASSWORD = "bench-Password-42"
 NOT_BUILT = "n/a: not built"
@@ -143,8 +150,18 @@ class Client:
         )
         if response.status_code != 302:
             raise RuntimeError(f"sign-in of {username} failed: {response.status_code}")
-        self.session.headers["Cookie"] = f"ll_session={response.cookies['ll_session']}"
+        # Login rotates the CSRF token: later form posts send the new one (HTMX's header).
+        csrf = response.cookies.get("ll_csrftoken", csrf)
+        self.session.headers["Cookie"] = (
+            f"ll_session={response.cookies['ll_session']}; ll_csrftoken={csrf}"
+        )
+        self.csrf = csrf
         return self
+
+    def htmx_post(self, path: str, data: dict) -> requests.Response:
+        """A form post as HTMX sends it from a page (CSRF header, HX-Request)."""
+        headers = {"X-CSRFToken": self.csrf, "HX-Request": "true", "Referer": self.base + "/"}
+        return self.session.post(self.base + path, data=data, headers=headers, timeout=60)
 
 
 def fill(agent: Client, *, outcomes: int, actions: int) -> tuple[list[int], list[int]]:
@@ -216,7 +233,7 @@ def ours(args) -> tuple[list, dict[str, Timing]]:
         "learning-loop",
         [sys.executable, "-m", "ops.serve", "--web-only", "--no-migrate", "--no-demo"],
         env=env,
-        cwd=ROOT,
+        cwd=args.server_root,
         log=ROOT / "artifacts" / "bench-server.log",
     )
     n, warmup = args.requests, 5
@@ -228,18 +245,26 @@ def ours(args) -> tuple[list, dict[str, Timing]]:
         )
         agent, manager_api = Client(port, keys["agent"]), Client(port, keys["manager"])
         print("Filling the scratch organisation through the API…", flush=True)
-        outcome_ids, action_ids = fill(agent, outcomes=max(1000, n + warmup), actions=n + warmup)
+        # Actions: half decided through the API, half approved in the queue (HTMX).
+        outcome_ids, action_ids = fill(
+            agent, outcomes=max(1000, n + warmup), actions=2 * (n + warmup)
+        )
+        api_actions, queue_actions = action_ids[: n + warmup], action_ids[n + warmup :]
+        manager_browser = Client(port).sign_in("bench-manager")
         print("Timing…", flush=True)
+
+        def ping():
+            return agent.get("/ping")
 
         def row(label, path_for_check, send, **kwargs):
             if not route_exists(path_for_check):
                 rows.append((label, NOT_BUILT))
                 return
-            timing = measure(label, send, **kwargs)
+            timing = measure(label, send, floor=ping, **kwargs)
             rows.append(timing)
             named[label] = timing
 
-        row("floor: bare Django view (GET /ping)", "/ping", lambda i: agent.get("/ping"), count=n)
+        rows.append(measure("floor: bare Django view (GET /ping)", lambda i: ping(), count=n))
         row(
             "rate an output (POST /api/v1/feedback/)",
             "/api/v1/feedback/",
@@ -253,7 +278,7 @@ def ours(args) -> tuple[list, dict[str, Timing]]:
             "decide an action (POST …/actions/{id}/decision/)",
             "/api/v1/actions/1/decision/",
             lambda i: manager_api.post(
-                f"/api/v1/actions/{action_ids[i]}/decision/",
+                f"/api/v1/actions/{api_actions[i]}/decision/",
                 {"decision": "approve", "reason": "Looks right."},
             ),
             count=n,
@@ -264,6 +289,33 @@ def ours(args) -> tuple[list, dict[str, Timing]]:
             lambda i: agent.get(f"/api/v1/outcomes/{outcome_ids[i % len(outcome_ids)]}/"),
             count=n,
         )
+        row(
+            "get one action (GET /api/v1/actions/{id}/)",
+            "/api/v1/actions/1/",
+            lambda i: agent.get(f"/api/v1/actions/{api_actions[i % len(api_actions)]}/"),
+            count=n,
+        )
+        row(
+            "rate inline (HTMX POST /feedback/outcomes/{id}/rate/)",
+            "/feedback/outcomes/1/rate/",
+            lambda i: manager_browser.htmx_post(
+                f"/feedback/outcomes/{outcome_ids[i % len(outcome_ids)]}/rate/",
+                {"rating": (-1, 0, 1)[i % 3]},
+            ),
+            count=n,
+            expect=(200,),
+        )
+        row(
+            "approve in the queue (HTMX POST /approvals/{id}/decide/)",
+            "/approvals/1/decide/",
+            lambda i: manager_browser.htmx_post(
+                f"/approvals/{queue_actions[i]}/decide/", {"decision": "approve"}
+            ),
+            count=n,
+            expect=(200,),
+        )
+        if args.hot_only:
+            return rows, named
         row(
             "list 50 outcomes (GET /api/v1/outcomes/)",
             "/api/v1/outcomes/",
@@ -359,6 +411,18 @@ def main() -> int:
     parser.add_argument("--bulk-size", type=int, default=1000)
     parser.add_argument("--no-peer", action="store_true", help="skip Label Studio")
     parser.add_argument("--worker-class", choices=["uvicorn", "sync"], default="uvicorn")
+    parser.add_argument(
+        "--hot-only",
+        action="store_true",
+        help="only the floor and the single-record calls (no lists, bulk, pages, peer)",
+    )
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="serve another checkout of the same schema, e.g. the commit before a change "
+        "(`git worktree add /tmp/before <commit>`), timed by this client",
+    )
     args = parser.parse_args()
 
     started = time.time()
@@ -381,9 +445,10 @@ def main() -> int:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} cores · {cpu} · "
         f"Python {platform.python_version()} · {pg_version or 'PostgreSQL'}\n"
         f"command: make bench BENCH_ARGS='{' '.join(sys.argv[1:])}'"
+        + (f"\nserver code: {args.server_root}" if args.server_root != ROOT else "")
     )
     table = print_table(header, rows)
-    if not args.no_peer:
+    if not args.no_peer and not args.hot_only:
         table += "\n" + peer(args, named)
     out = ROOT / "artifacts" / "bench.md"
     out.parent.mkdir(parents=True, exist_ok=True)

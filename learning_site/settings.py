@@ -88,7 +88,7 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "apps.tenancy.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -138,6 +138,16 @@ else:
 
     _database = embedded_database(DATA_DIR)
 _database["ENGINE"] = "django_tenants.postgresql_backend"
+# The web server (ops.serve sets DATABASE_POOL=1): under ASGI every request runs in a thread
+# of its own, so a persistent connection (CONN_MAX_AGE) is never reused and each request
+# paid a new connection. A pool per process lends connections to requests instead.
+if os.environ.get("DATABASE_POOL") == "1" and not TESTING:
+    _database["CONN_MAX_AGE"] = 0
+    _database.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        "timeout": 10,
+    }
 _database.setdefault("TEST", {})
 if os.environ.get("TEST_DATABASE_NAME"):
     _database["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]

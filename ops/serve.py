@@ -71,6 +71,9 @@ def gunicorn_command(worker_class: str = "uvicorn", workers: int = WORKERS) -> l
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "--log-level",
         os.environ.get("GUNICORN_LOG_LEVEL", "warning"),
+        # The web workers lend database connections from a pool (learning_site.settings).
+        "--env",
+        f"DATABASE_POOL={os.environ.get('DATABASE_POOL', '1')}",
     ]
 
 

@@ -17,7 +17,8 @@ from django.test import Client
 from django_tenants.utils import schema_context, tenant_context
 from rest_framework.test import APIClient
 
-from apps.tenancy.models import Organization
+from apps.tenancy.lookups import lookup_caches_clear
+from apps.tenancy.models import Organization, ThrottleCounter
 from apps.tenancy.services import organization_create, public_tenant_ensure
 from apps.users.services import api_key_create
 from tests.factories.users import UserFactory
@@ -74,6 +75,7 @@ def org(db, django_db_setup):
     connection.set_tenant(tenant)
     yield tenant
     connection.set_schema_to_public()
+    lookup_caches_clear()  # rows rolled back with the test sent no signal
 
 
 @pytest.fixture
@@ -244,6 +246,8 @@ def fresh_org(_fresh_org_schema, django_db_blocker):
         connection.set_schema_to_public()
         _reset_schema(tenant.schema_name, pristine)
         cache.clear()
+        ThrottleCounter.objects.all().delete()  # API budgets without Redis (committed)
+        lookup_caches_clear()
 
 
 @pytest.fixture

@@ -55,3 +55,19 @@ class PeriodicJobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} in {self.schema_name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ThrottleCounter(models.Model):
+    """A fixed-window request counter of the API throttle when there is no Redis: one row
+    per budget (organisation, scope, key/user/address), reset when a new window starts.
+
+    An unlogged table in the public schema: no write-ahead log per request, shared by every
+    web process and server on the database; a crash empties it (budgets start afresh).
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    window_start = models.BigIntegerField()
+    count = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

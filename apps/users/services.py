@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import secrets
@@ -8,8 +9,10 @@ from typing import TypedDict, Unpack
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
+from apps.tenancy.lookups import LookupCache
 from apps.users.models import ApiKey, User
 from apps.users.roles import Role
 
@@ -95,22 +98,44 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+# (schema, SHA-256 of the key) → the active key with its person. Bounded: 4,096 keys.
+# Cleared on any key or user change (apps.users.apps); see apps.tenancy.lookups for the
+# staleness bound on other processes.
+keys_by_hash = LookupCache(max_entries=4096)
+
+
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
-    """The active key matching ``raw_key``, or None. Compared by hash only."""
+    """The active key matching ``raw_key``, or None. Compared by hash only.
+
+    Read through ``keys_by_hash``: a revoked key or deactivated person is refused on the
+    next request of the process that saved the change, and within
+    ``LOOKUP_CACHE_SECONDS`` on every other one. Each request gets its own copy.
+    """
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not _PREFIX.fullmatch(parts[1]):
         return None  # a forged prefix (a NUL, any length) never reaches the database
-    key = (
-        ApiKey.objects.select_related("user", "created_by")
-        .filter(prefix=parts[1], revoked_at__isnull=True)
-        .first()
-    )
-    if key is None or not secrets.compare_digest(key.hashed_key, _hash(raw_key)):
-        return None
-    if key.user is not None and not key.user.is_active:
-        return None
+    hashed = _hash(raw_key)
+    cache_key = (connection.schema_name, hashed)
+    cached = keys_by_hash.get(cache_key)
+    if cached is None:
+        generation = keys_by_hash.generation
+        cached = (
+            ApiKey.objects.select_related("user", "created_by")
+            .filter(prefix=parts[1], revoked_at__isnull=True)
+            .first()
+        )
+        if cached is None or not secrets.compare_digest(cached.hashed_key, hashed):
+            return None
+        if cached.user is not None and not cached.user.is_active:
+            return None
+        keys_by_hash.put(cache_key, cached, generation)
     now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+    if cached.last_used_at is None or now - cached.last_used_at > LAST_USED_RESOLUTION:
         # Coarse on purpose: one write a minute per key, not one per request.
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        ApiKey.objects.filter(pk=cached.pk).update(last_used_at=now)
+        cached.last_used_at = now
+    key = copy.copy(cached)
+    for person in ("user", "created_by"):
+        if getattr(cached, person) is not None:
+            setattr(key, person, copy.copy(getattr(cached, person)))
     return key
