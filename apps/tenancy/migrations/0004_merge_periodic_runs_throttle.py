@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0003_periodic_job_run'),
-        ('tenancy', '0003_throttlecounter_unlogged'),
+        ("tenancy", "0003_periodic_job_run"),
+        ("tenancy", "0003_throttlecounter_unlogged"),
     ]
 
-    operations = [
-    ]
+    operations = []
