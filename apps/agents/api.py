@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from apps.agents.models import Clone
+from apps.web.api_fields import ModelRef
 
 
-class CloneRef(serializers.SlugRelatedField):
+class CloneRef(ModelRef):
     """A clone referenced by the agent's external id (``"clone": "clone-7"``)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Clone.objects.all())
-        super().__init__(slug_field="external_id", **kwargs)
+    model = Clone

@@ -14,6 +14,7 @@ from apps.crm.services import account_upsert, deal_upsert, interaction_record
 from apps.crm.times import time_range_error
 from apps.users.api import UserRef
 from apps.users.permissions import CapabilityPerAction
+from apps.web.api_fields import ModelRef
 
 
 class ClientTimeField(serializers.DateTimeField):
@@ -29,18 +30,16 @@ class ClientTimeField(serializers.DateTimeField):
         return value
 
 
-class AccountRef(serializers.SlugRelatedField):
+class AccountRef(ModelRef):
     """An account referenced by its CRM external id (``"account": "acc-17"``)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Account.objects.all())
-        super().__init__(slug_field="external_id", **kwargs)
+    model = Account
 
 
-class DealRef(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", Deal.objects.all())
-        super().__init__(slug_field="external_id", **kwargs)
+class DealRef(ModelRef):
+    """A deal referenced by its CRM external id."""
+
+    model = Deal
 
 
 class AccountSerializer(serializers.ModelSerializer):

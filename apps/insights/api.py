@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from apps.crm.api import AccountRef, DealRef
 from apps.crm.models import Channel, Interaction
 from apps.crm.selectors import accounts_visible_to
 from apps.insights.models import (
@@ -46,7 +47,7 @@ from apps.web.api_errors import Conflict
 
 
 class InsightSerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    account = AccountRef(read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True, default=None)
     resolved_by = UserRef(read_only=True)
 
@@ -167,7 +168,7 @@ class TimelineQuery(serializers.Serializer):
 
 
 class TimelineItemSerializer(serializers.ModelSerializer):
-    deal = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    deal = DealRef(read_only=True)
 
     class Meta:
         model = Interaction

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from apps.users.models import User
+from apps.web.api_fields import ModelRef
 
 
-class UserRef(serializers.SlugRelatedField):
-    """A user referenced by username (``"owner": "rory"``); writable unless ``read_only``."""
+class UserRef(ModelRef):
+    """A user referenced by username (``"owner": "rory"``)."""
 
-    def __init__(self, **kwargs):
-        if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", User.objects.all())
-        super().__init__(slug_field="username", **kwargs)
+    model = User
+    key = "username"
