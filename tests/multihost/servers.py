@@ -4,6 +4,7 @@ them on a host of its own (production settings, gunicorn with uvicorn workers)."
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +63,40 @@ class WebServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class Browser:
+    """A person's browser on ``host``: its own cookies, sent to whichever server it is
+    pointed at. (Production cookies are Secure; the servers here speak plain http, so the
+    jar is ours.)"""
+
+    def __init__(self, host: str):
+        self.host = host
+        self.cookies: dict[str, str] = {}
+
+    def request(self, server: WebServer, method: str, path: str, **kwargs):
+        headers = {"Host": self.host, **kwargs.pop("headers", {})}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = requests.request(
+            method, f"{server.base_url}{path}", headers=headers, allow_redirects=False,
+            timeout=30, **kwargs,
+        )  # fmt: skip
+        for cookie in response.cookies:
+            if cookie.value:
+                self.cookies[cookie.name] = cookie.value
+            else:
+                self.cookies.pop(cookie.name, None)
+        return response
+
+    def submit(self, server: WebServer, path: str, data: dict[str, str]):
+        """GET the form at ``path``, POST ``data`` with its CSRF token, as a browser would."""
+        form = self.request(server, "GET", path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        return self.request(server, "POST", path, data={**data, "csrfmiddlewaretoken": token})
+
+    def log_in(self, server: WebServer, username: str, password: str):
+        return self.submit(server, "/login/", {"username": username, "password": password})
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from apps.insights.models import AlertChannel, Severity
 from tests.insights.asgi_server import session_cookie
 from tests.multihost.clusters import (
     Server,
@@ -29,7 +30,13 @@ from tests.multihost.clusters import (
     primary_with_replica,
     wait_until_replayed,
 )
-from tests.multihost.servers import WebServer, database_url, host_environment, web_servers
+from tests.multihost.servers import (
+    Browser,
+    WebServer,
+    database_url,
+    host_environment,
+    web_servers,
+)
 
 pytestmark = pytest.mark.services
 
@@ -233,6 +240,30 @@ def test_whoever_just_wrote_reads_the_primary_on_any_server_for_a_while(deployme
             time.sleep(READ_YOUR_WRITES_SECONDS + 0.5)
             later = deployment.get(server_b, path, key=deployment.agent_key).json()
             assert later["name"] == "Email sent"
+    finally:
+        deployment.on_primary(
+            "UPDATE outcomes_actiontype SET name = 'Email sent' WHERE code = 'email_sent'"
+        )
+
+
+def test_a_person_who_saved_a_form_on_a_reads_the_primary_on_b(deployment):
+    renamed = f"Email sent {uuid.uuid4().hex[:8]}"
+    server_a, server_b = deployment.servers
+    browser = Browser(deployment.host)
+    name, _, value = deployment.manager_cookie.partition("=")
+    browser.cookies[name] = value
+    try:
+        with ReplayPaused(deployment):
+            deployment.on_primary(
+                "UPDATE outcomes_actiontype SET name = %s WHERE code = 'email_sent'", [renamed]
+            )
+            saved = browser.submit(
+                server_a,
+                "/insights/preferences/",
+                {s.value: AlertChannel.LIVE.value for s in Severity},
+            )
+            assert saved.status_code == 302
+            assert renamed in browser.request(server_b, "GET", "/outcomes/calibration/").text
     finally:
         deployment.on_primary(
             "UPDATE outcomes_actiontype SET name = 'Email sent' WHERE code = 'email_sent'"
