@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-browser chromium test-services lint install clean-data help serve fuzz \
+.PHONY: run test test-unit test-browser chromium pgbouncer test-services lint install clean-data help serve fuzz \
 	bench check-deploy
 
 help:
@@ -62,8 +62,22 @@ chromium:
 	  fi; \
 	fi
 
+PGBOUNCER := /usr/sbin/pgbouncer
+pgbouncer:
+	@if [ ! -x $(PGBOUNCER) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's pgbouncer for the services tests (apt-get)"; \
+	    apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null || exit 1; \
+	  else \
+	    echo "make test-services needs PgBouncer at $(PGBOUNCER): install it (as root: apt-get install pgbouncer) and run it again"; \
+	    exit 1; \
+	  fi; \
+	fi
+
 # Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); run by .ci/run.
-test-services: $(STAMP)
+# The PgBouncer tests need Debian's pgbouncer binary (not a running service): installed like
+# Chromium, or one line saying what to install.
+test-services: pgbouncer $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	TEST_DATABASE_NAME=$${TEST_DATABASE_NAME:-test_learning_loop_services} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.services
 @pytest.fixture
 def bouncer_available():
     if not Path(PGBOUNCER).exists():
-        pytest.skip("PgBouncer is not installed (apt-get install pgbouncer)")
+        pytest.fail(
+            "PgBouncer is not installed: make test-services installs it (apt-get install pgbouncer)"
+        )
 
 
 def _database() -> tuple[int, str]:
