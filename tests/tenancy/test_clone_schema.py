@@ -199,7 +199,7 @@ def test_a_cloned_schema_is_identical_to_a_migrated_one(schemas, django_db_block
     assert len(migrated_catalog["tables"]) >= 60
     assert any("USING gin" in index[1] for index in migrated_catalog["indexes"])
     assert any(" WHERE " in index[1] for index in migrated_catalog["indexes"])
-    assert {row[2] for row in migrated_catalog["constraints"]} == {"p", "u", "c", "f"}
+    assert {row[2] for row in migrated_catalog["constraints"]} >= {"p", "u", "c", "f"}
     assert migrated_catalog["triggers"] and migrated_catalog["functions"]
     assert all(row[-1] for row in migrated_catalog["sequences"])  # owned in the schema
     seeded = {
