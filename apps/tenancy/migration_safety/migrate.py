@@ -7,10 +7,11 @@ schemas' work in memory. Every step is written to the run's journal as it ends.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
+import os
 import queue
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,6 @@ from apps.tenancy.migration_safety.stats import table_row_counts
 # A worker is replaced after this many schemas, so that whatever migrate_schemas leaves
 # behind in a process (loaded migrations, caches) cannot pile up over 1,000 schemas.
 SCHEMAS_PER_WORKER = 50
-_PR_SET_PDEATHSIG = 1
 
 
 def schema_migrate(schema: str, rollback: Target | None = None, verbosity: int = 0) -> None:
@@ -136,17 +136,23 @@ def _migrate_all(
             result.error = "not attempted: an earlier schema failed"
 
 
-def _worker_start() -> None:
+def _worker_start(command: int) -> None:
     """In a forked worker: die with the command, and open connections of its own.
 
-    PR_SET_PDEATHSIG: a command killed with SIGKILL takes its workers with it, so that no
-    orphan goes on migrating a schema that the resumed run then migrates too.
+    A command killed with SIGKILL must take its workers with it, so that no orphan goes on
+    migrating a schema that the resumed run then migrates too. Not PR_SET_PDEATHSIG: it
+    fires when the *thread* that forked the worker ends, and the pool forks replacement
+    workers from a thread of its own that ends at close(), killing an idle worker that may
+    hold the task queue's lock (the other workers then wait for it forever).
     """
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the next run terminates its sessions
-        pass
+    threading.Thread(target=_exit_with, args=(command,), daemon=True).start()
     _forget_inherited_connections()
+
+
+def _exit_with(command: int) -> None:
+    while os.getppid() == command:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _forget_inherited_connections() -> None:
@@ -177,6 +183,7 @@ def _migrate_in_pool(waiting: list[SchemaJob], parallel: int, record) -> None:
     with context.Pool(
         processes=min(parallel, len(waiting)),
         initializer=_worker_start,
+        initargs=(os.getpid(),),
         maxtasksperchild=SCHEMAS_PER_WORKER,
     ) as pool:
         while waiting or in_flight:
