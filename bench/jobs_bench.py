@@ -64,6 +64,9 @@ from learning_site.beat import JITTER_MAX, TenantBeatScheduler  # noqa: E402
 from learning_site.celery import app  # noqa: E402
 
 DONE = re.compile(r"job (\S+) in (\S+): (.*)$")
+# A task that raised (e.g. PostgreSQL refusing a connection: the machine is shared) is
+# finished too, as a failure: it is not retried before the next period.
+FAILED = re.compile(r"Task (tenancy\.run_periodic_job)\[\S+\] raised (unexpected)(): ")
 
 
 def small_orgs(count: int) -> None:
@@ -151,7 +154,10 @@ class Runs:
                 chunk = log.read()
                 complete = chunk[: chunk.rfind("\n") + 1]
                 self.offsets[index] += len(complete.encode())
-            self.runs += [m.groups() for m in map(DONE.search, complete.splitlines()) if m]
+            for line in complete.splitlines():
+                match = DONE.search(line) or FAILED.search(line)
+                if match:
+                    self.runs.append(match.groups())
         return len(self.runs)
 
 
@@ -180,6 +186,7 @@ def cycle(scheduler, client, runs: Runs, expected: int, timeout: float) -> dict:
         "peak_unacked": peak_unacked,
         "idle": skipped.get("skipped: idle", 0),
         "running": skipped.get("skipped: running", 0),
+        "failed": sum(1 for _, status, _ in done if status == "unexpected"),
         "idle_by_job": Counter(job for job, _, result in done if result == "skipped: idle"),
     }
 
@@ -226,7 +233,7 @@ def main() -> None:
             print(
                 f"cycle {number}: {result['wall']:.1f} s wall ({result['sent']:.1f} s sending), "
                 f"{result['runs']} runs, {result['idle']} idle, {result['running']} already "
-                f"running; peak queue {result['peak_queue']}, peak fetched-unfinished "
+                f"running, {result['failed']} failed; peak queue {result['peak_queue']}, peak fetched-unfinished "
                 f"{result['peak_unacked']}",
                 flush=True,
             )

@@ -72,6 +72,7 @@ def test_beat_sends_a_periodic_job_to_every_organisation(fresh_org, worker, tmp_
     from learning_site.beat import TenantBeatScheduler
 
     scheduler = TenantBeatScheduler(app=app, schedule_filename=str(tmp_path / "beat-schedule"))
+    scheduler.jitter_max = timedelta(0)  # no spreading: the test waits seconds, not minutes
     entry = next(
         e for name, e in scheduler.schedule.items() if name.startswith("test_celery_probe")
     )

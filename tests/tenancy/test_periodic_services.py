@@ -25,6 +25,7 @@ from apps.tenancy.periodic import _registry, periodic_job
 from apps.tenancy.tasks import run_periodic_job
 from learning_site.beat import BEAT_LOCK_KEY, JITTER_MAX
 from learning_site.celery import app
+from tests.tenancy.test_celery_services import _wait_for
 
 pytestmark = pytest.mark.services
 
@@ -118,20 +119,11 @@ def _beat(tmp_path: Path, name: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _wait_for(predicate, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_a_second_beat_exits_with_a_clear_error(broker, tmp_path):
     broker.delete(BEAT_LOCK_KEY)
     first = _beat(tmp_path, "first")
     try:
-        assert _wait_for(lambda: broker.get(BEAT_LOCK_KEY) is not None), "the first beat holds"
+        assert _wait_for(lambda: broker.get(BEAT_LOCK_KEY) is not None, 30), "first beat holds"
         holder = broker.get(BEAT_LOCK_KEY).decode()
         assert f"pid {first.pid}" in holder
         assert 0 < broker.ttl(BEAT_LOCK_KEY) <= 90
