@@ -18,7 +18,14 @@ T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8
 MAX_FALSE_IN_TOP = 1
 MIN_TRAITS_FOUND = 2
 ECE_SHRINK = 0.5  # week-8 ECE at most half of week 1's
-WEEK_FIELDS = ("reply_rate", "meeting_rate", "ece_week", "approval_rate", "autonomy_rate")
+WEEK_FIELDS = (
+    "reply_rate",
+    "meeting_rate",
+    "ece_week",
+    "ece_api",
+    "approval_rate",
+    "autonomy_rate",
+)
 
 
 def interval(values: list[float]) -> tuple[float, float | None, float | None]:
@@ -29,6 +36,11 @@ def interval(values: list[float]) -> tuple[float, float | None, float | None]:
     t = T_95.get(len(values) - 1, 1.96)
     margin = t * statistics.stdev(values) / math.sqrt(len(values))
     return mean, mean - margin, mean + margin
+
+
+def arm_summary(result: RunResult) -> list[dict]:
+    """One arm's weeks, as ``seed_summary`` keeps them (for arms run in separate processes)."""
+    return [_week(week) for week in result.weeks]
 
 
 def _week(stats: WeekStats) -> dict:
@@ -94,7 +106,8 @@ def combine(seeds: list[dict], *, params: dict) -> dict:
         )
     traits = [seed["traits"] for seed in seeds]
     last, first = weeks[-1], weeks[0]
-    ece_first, ece_last = first["on"]["ece_week"], last["on"]["ece_week"]
+    # The calibration API's ECE at the end of the week: the figure the product reports.
+    ece_first, ece_last = first["on"]["ece_api"], last["on"]["ece_api"]
     targets = [
         {
             "name": f"reply-rate lift in week {last['week']}: 95 % interval over {len(seeds)} seeds above 0",
@@ -102,7 +115,8 @@ def combine(seeds: list[dict], *, params: dict) -> dict:
             "passed": last["low"] is not None and last["low"] > 0,
         },
         {
-            "name": f"ECE in week {last['week']} at most half of week 1's (loop on)",
+            "name": f"calibration API's ECE after week {last['week']} at most half of "
+            "week 1's (loop on)",
             "value": f"{_num(ece_last)} vs {_num(ece_first)}",
             "passed": ece_first is not None
             and ece_last is not None
@@ -160,7 +174,7 @@ def summary_lines(summary: dict) -> list[str]:
             f"{week['week']:>4}  {on['reply_rate']:.3f}  {off['reply_rate']:.3f}  "
             f"{_interval_text(week['lift'], week['low'], week['high']):<27}  "
             f"{on['meeting_rate']:.3f}  {off['meeting_rate']:.3f}  "
-            f"{_num(on['ece_week'])}  {_num(off['ece_week'])}  "
+            f"{_num(on['ece_api'])}  {_num(off['ece_api'])}  "
             f"{on['approval_rate']:>8.3f}  {on['autonomy_rate']:>8.3f}"
         )
     for traits in summary["traits"]:

@@ -27,8 +27,8 @@ def _row(week: dict) -> dict:
         "lift": lift,
         "meeting_on": _percent(on["meeting_rate"]),
         "meeting_off": _percent(off["meeting_rate"]),
-        "ece_on": "—" if on["ece_week"] is None else f"{on['ece_week']:.3f}",
-        "ece_off": "—" if off["ece_week"] is None else f"{off['ece_week']:.3f}",
+        "ece_on": "—" if on.get("ece_api") is None else f"{on['ece_api']:.3f}",
+        "ece_off": "—" if off.get("ece_api") is None else f"{off['ece_api']:.3f}",
         "approval": _percent(on["approval_rate"]),
         "autonomy": _percent(on["autonomy_rate"]),
     }
@@ -62,6 +62,6 @@ def report(request: HttpRequest) -> HttpResponse:
             "recall": f"{summary['recall']:.2f}",
             "last_week": weeks[-1],
             "reply_chart": weekly_lines(weeks, key="reply_rate", label="Reply rate"),
-            "ece_chart": weekly_lines(weeks, key="ece_week", label="Calibration error (ECE)"),
+            "ece_chart": weekly_lines(weeks, key="ece_api", label="Calibration error (ECE)"),
         }
     return render(request, "simulator/report.html", context)

@@ -17,20 +17,21 @@ from tests.conftest import OTHER_HOST
 URL = "/simulator/"
 
 
-def _week(emails: int, replies: int, pairs: list[tuple[float, float]]) -> WeekStats:
+def _week(emails: int, replies: int, pairs: list[tuple[float, float]], ece: float) -> WeekStats:
     return WeekStats(
         emails=emails, replies=replies, meetings=replies // 2, proposals=10, autonomous=4,
-        decided=6, approved=5, pairs=pairs,
+        decided=6, approved=5, pairs=pairs, ece_api=ece,
     )  # fmt: skip
 
 
 def _run(loop: bool, replies: list[int], top: list[dict]) -> RunResult:
     # Loop on: confidence close to the outcome after week 1; control: overconfident.
-    weeks = [
-        _week(100, n, [(0.8 if not loop or index == 0 else n / 100, 1.0)] * n
-              + [(0.8 if not loop or index == 0 else n / 100, 0.0)] * (100 - n))
-        for index, n in enumerate(replies)
-    ]  # fmt: skip
+    weeks = []
+    for index, n in enumerate(replies):
+        calibrated = loop and index > 0
+        confidence = n / 100 if calibrated else 0.8
+        pairs = [(confidence, 1.0)] * n + [(confidence, 0.0)] * (100 - n)
+        weeks.append(_week(100, n, pairs, ece=0.05 if calibrated else 0.3))
     return RunResult(loop=loop, weeks=weeks, learnings=top, calls=1000)
 
 

@@ -20,7 +20,7 @@ from apps.simulator.engine import (
     SimulationError,
     report_lines,
 )
-from apps.simulator.report import combine, summarise, summary_lines
+from apps.simulator.report import arm_summary, combine, summarise, summary_lines
 from apps.simulator.services import simulation_report_store
 from apps.tenancy.services import organization_create, organization_get
 
@@ -92,7 +92,17 @@ class Command(BaseCommand):
             self._combine(org, options["combine"])
             return
         if options["loop"] == "off":
-            self.stdout.write("\n".join(report_lines(None, self._run(org, options["seed"], False))))
+            if options["scratch"]:
+                with self._scratch(options["seed"], "off") as scratch:
+                    result = self._run(scratch, options["seed"], False)
+            else:
+                result = self._run(org, options["seed"], False)
+            self.stdout.write("\n".join(report_lines(None, result)))
+            if options["json"]:
+                weeks = arm_summary(result)
+                Path(options["json"]).write_text(
+                    json.dumps({"seed": options["seed"], "weeks": weeks})
+                )
             return
         started = time.monotonic()
         pairs = []
