@@ -7,6 +7,8 @@ Drawn on the server in the dashboards' chart style (``svg.chart`` classes of
 
 from __future__ import annotations
 
+import math
+
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -18,9 +20,9 @@ def weekly_lines(
     weeks: list[dict], *, key: str, label: str, top: float | None = None
 ) -> SafeString:
     """``weeks[i]["on"][key]`` and ``["off"][key]`` (rates 0-1) by week, on a 0-``top`` axis."""
-    values = [w[arm][key] for w in weeks for arm in ("on", "off") if w[arm][key] is not None]
-    # The axis ends at the next tenth above the highest point (at least 10 %).
-    ceiling = top or max([0.1, *(round(value + 0.05, 1) for value in values)])
+    values = [w[arm][key] for w in weeks for arm in ("on", "off") if w[arm].get(key) is not None]
+    # The axis ends at the next fifth above the highest point (at least 20 %): ticks of 5 %s.
+    ceiling = top or max([0.2, *(math.ceil((value + 0.02) * 5) / 5 for value in values)])
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_width / max(1, len(weeks))
 
@@ -43,7 +45,7 @@ def weekly_lines(
         points = [
             (x_of(index), y_of(week[arm][key]), week)
             for index, week in enumerate(weeks)
-            if week[arm][key] is not None
+            if week[arm].get(key) is not None
         ]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
