@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-unit test-browser chromium pgbouncer test-services lint install clean-data help serve fuzz \
-	bench check-deploy
+	bench check-deploy simulate
 
 help:
 	@echo "make run    install, start PostgreSQL (embedded unless DATABASE_URL), web, worker, beat"
@@ -14,6 +14,7 @@ help:
 	@echo "make serve  production serving: gunicorn + uvicorn workers, whitenoise, worker, beat"
 	@echo "make fuzz   schemathesis against the live OpenAPI schema (machine's PostgreSQL)"
 	@echo "make bench  latency table on the machine's PostgreSQL, with the Label Studio comparison"
+	@echo "make simulate  the simulated team against the demo organisation (embedded default), report printed"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -100,6 +101,11 @@ check-deploy: $(STAMP)
 	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-.localhost} \
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres} \
 	$(BIN)/python manage.py check --deploy
+
+# The simulator on the demo organisation (embedded PostgreSQL unless DATABASE_URL): 8 weeks,
+# 6 reps, loop on against a control; e.g. SIMULATE_ARGS="--weeks 2 --reps 2" for a quick one.
+simulate: $(STAMP)
+	$(BIN)/python -m ops.simulate $(SIMULATE_ARGS)
 
 # Latency table against the machine's PostgreSQL, with the Label Studio comparison.
 bench: $(STAMP)

@@ -33,6 +33,8 @@ NAV: list[NavEntry] = [
     NavEntry("Learnings", "feedback:learnings", "learnings.manage"),
     # Calibration is the section's second page (outcomes/_section.html), current under it.
     NavEntry("Outcomes", "outcomes:list", "outcomes.read"),
+    # Whether the loop works, measured: managers and executives (admins open /simulator/).
+    NavEntry("Simulation", "simulator:report", "dashboards.manager", unless="admin.site"),
 ]
 
 

@@ -47,4 +47,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *[path("api/v1/", include(f"apps.{app}.api")) for app in APPS],
     *[path("", include(f"apps.{app}.urls")) for app in PAGE_APPS],
+    path("", include("apps.simulator.urls")),
 ]

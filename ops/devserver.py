@@ -23,18 +23,11 @@ def _repeat_on_enter(announce) -> None:
         announce()
 
 
-def main() -> int:
-    if not port_free(HOST, PORT):
-        print(f"Port {PORT} is in use. Stop the other server or run `PORT=8001 make run`.")
-        return 1
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learning_site.settings")
-    import django
+def database_ready() -> None:
+    """Migrate every schema; seed the demo organisation on a first run (Django set up)."""
     from django.core.management import call_command
 
-    django.setup()  # starts the embedded PostgreSQL when DATABASE_URL is unset
-    from django.conf import settings
-
-    from apps.demo.constants import DEMO_SLUG, DEMO_USERS
+    from apps.demo.constants import DEMO_SLUG
     from apps.tenancy.models import Organization
     from apps.tenancy.services import public_tenant_ensure
 
@@ -44,6 +37,21 @@ def main() -> int:
     if not Organization.objects.filter(slug=DEMO_SLUG).exists():
         print("First run: seeding the demo organisation…", flush=True)
         call_command("seed_demo")
+
+
+def main() -> int:
+    if not port_free(HOST, PORT):
+        print(f"Port {PORT} is in use. Stop the other server or run `PORT=8001 make run`.")
+        return 1
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learning_site.settings")
+    import django
+
+    django.setup()  # starts the embedded PostgreSQL when DATABASE_URL is unset
+    from django.conf import settings
+
+    from apps.demo.constants import DEMO_SLUG, DEMO_USERS
+
+    database_ready()
 
     env = dict(os.environ)
     env.setdefault("PUBLIC_PORT", str(PORT))  # links in emails and chat reach this server

@@ -93,7 +93,8 @@ def seed(ctx) -> None:
     if not outcomes:
         ctx.step(3)
         return
-    if not FeedbackEntry.objects.exists():
+    first_run = not FeedbackEntry.objects.exists()
+    if first_run:
         _rate(ctx, outcomes)
     ctx.step()
 
@@ -110,7 +111,10 @@ def seed(ctx) -> None:
                 "extracted_at": now - timedelta(days=rng.randint(5, 50)),
             },
         )
-    learnings_extract(now=now, min_support=2, min_lift=0.2)
+    if first_run:
+        # From the ratings just placed. A later run must not extract again: by then the
+        # simulator's ratings are there too, and these looser thresholds would add rows.
+        learnings_extract(now=now, min_support=2, min_lift=0.2)
     ctx.step()
 
     if not LearningApplication.objects.exists():

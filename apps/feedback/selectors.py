@@ -176,6 +176,9 @@ def feedback_summary(*, days: int = 30, now: datetime | None = None) -> dict:
 # A learning whose lift interval lies wholly below zero leaves the agent's list until a
 # manager keeps it (or retires it). The one statement of that rule.
 NOT_HURTING = Q(is_hurting=False) | Q(kept_at__isnull=False)
+# What the agent is given: not hurting, and not an extracted learning whose evidence no
+# longer supports it (re-extraction set its relevance to 0; it comes back when it does).
+AGENT_SEES = NOT_HURTING & ~Q(extracted_at__isnull=False, relevance_score__lte=0)
 
 
 def learnings_ranked(
@@ -188,7 +191,7 @@ def learnings_ranked(
 ) -> QuerySet[Learning]:
     """Learnings ranked by relevance × confidence × decay (decay computed at ``now``).
 
-    Hurting learnings (``NOT_HURTING``) are left out unless ``include_hurting``.
+    Hurting and unsupported learnings (``AGENT_SEES``) are left out unless ``include_hurting``.
     """
     learnings = Learning.objects.select_related("action_type").annotate(
         current_decay=ExpressionWrapper(decay_sql(now or timezone.now()), FloatField())
@@ -202,7 +205,7 @@ def learnings_ranked(
     if active is not None:
         learnings = learnings.filter(is_active=active)
     if not include_hurting:
-        learnings = learnings.filter(NOT_HURTING)
+        learnings = learnings.filter(AGENT_SEES)
     if action_type:
         learnings = learnings.filter(Q(action_type__code=action_type) | Q(action_type__isnull=True))
     if category:

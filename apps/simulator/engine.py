@@ -4,7 +4,7 @@ The world has a known truth: a customer's chance to reply to an email depends on
 hidden traits of the agent's output (short, offers two time slots, mentions the customer's
 last message) plus noise; a reply turns into a meeting more often when two slots were
 offered; meetings move deals. The agent each simulated day reads its persona, the ranked
-learnings and its calibrated confidence from the API and writes emails whose traits follow
+learnings, few-shot examples and its calibrated confidence from the API and writes emails whose traits follow
 what it was told (with exploration). Reps rate outputs noisily, in line with the truth.
 Outcomes, replies (``in_reply_to``), meetings, stage changes and ratings all go through the
 API with Bearer keys; only the setup (users, clones, keys) and the periodic jobs run
@@ -290,13 +290,21 @@ class Team:
     host: str
 
 
-def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
-    """Reps and their clones (idempotent on names), a manager; keys for each."""
+def team_setup(
+    org: Organization,
+    *,
+    reps: int,
+    tag: str,
+    rep_names: tuple[str, ...] = (),
+    manager_name: str = "sim-manager",
+) -> Team:
+    """Reps and their clones (idempotent on names), a manager; keys for each. Existing
+    users named in ``rep_names`` and ``manager_name`` play those parts (the demo's team)."""
     host = Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain
     with schema_context(org.schema_name), transaction.atomic():
         names, keys, clones = [], [], []
         for index in range(reps):
-            username = f"sim-rep-{index}"
+            username = rep_names[index] if index < len(rep_names) else f"sim-rep-{index}"
             user = User.objects.filter(username=username).first() or user_create(
                 username=username,
                 role="rep",
@@ -309,10 +317,10 @@ def team_setup(org: Organization, *, reps: int, tag: str) -> Team:
             names.append(username)
             clones.append(clone.external_id)
             keys.append(api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1])
-        manager = User.objects.filter(username="sim-manager").first() or user_create(
-            username="sim-manager",
+        manager = User.objects.filter(username=manager_name).first() or user_create(
+            username=manager_name,
             role="manager",
-            password="unused-" + hashlib.sha256(b"sim-manager").hexdigest()[:16],
+            password="unused-" + hashlib.sha256(manager_name.encode()).hexdigest()[:16],
             check_password=False,
         )
         manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
@@ -363,11 +371,21 @@ class Simulation:
     rating_share: float = 0.6
     exploration: float = 0.15
     end: datetime | None = None
+    speed: float = 0  # simulated working days per real second at most; 0: no pacing
+    rep_names: tuple[str, ...] = ()  # existing users to play the reps (default sim-rep-N)
+    manager_name: str = "sim-manager"
+    namespace: str = "sim"  # prefix of the world's accounts and deals
     log: Callable[[str], None] = lambda line: None
 
     def run(self) -> RunResult:
         tag = f"s{self.seed}-{'on' if self.loop else 'off'}-{secrets.token_hex(3)}"
-        team = team_setup(self.org, reps=self.reps, tag=tag)
+        team = team_setup(
+            self.org,
+            reps=self.reps,
+            tag=tag,
+            rep_names=self.rep_names,
+            manager_name=self.manager_name,
+        )
         try:
             return self._run(team)
         finally:
@@ -387,6 +405,7 @@ class Simulation:
         for week in range(self.weeks):
             for weekday in range(5):
                 day = week * 7 + weekday
+                day_started = time.monotonic()
                 midnight = start + timedelta(days=day)
                 pending_apps = self._apply_learnings(agents, pending_apps)
                 for rep in range(self.reps):
@@ -402,6 +421,8 @@ class Simulation:
                         stats.pairs.append((email.confidence, float(email.replied)))
                     pending_apps += [e for e in emails if e.followed]
                 run_jobs(self.org)
+                if self.speed > 0:  # pace the simulated clock against the real one
+                    time.sleep(max(0.0, 1 / self.speed - (time.monotonic() - day_started)))
                 if day == 0:  # the agent's raw, uncalibrated confidence: the baseline
                     first_day_ece = agent.call("GET", f"calibration/{ACTION_TYPE}/").get("ece")
             report = agent.call("GET", f"calibration/{ACTION_TYPE}/")
@@ -429,7 +450,8 @@ class Simulation:
             customers = []
             for index in range(self.accounts_per_rep):
                 rng = _rng(self.seed, "customer", rep, index)
-                account, deal = f"sim-acc-{rep}-{index}", f"sim-deal-{rep}-{index}"
+                account = f"{self.namespace}-acc-{rep}-{index}"
+                deal = f"{self.namespace}-deal-{rep}-{index}"
                 amount = rng.choice([8000, 12000, 25000, 40000, 60000, 90000])
                 name = rng.choice(["Dana", "Ravi", "Mia", "Jon", "Lena", "Tomas", "Aiko", "Sara"])
                 crm.call(
@@ -463,6 +485,14 @@ class Simulation:
         agent.call("GET", f"clones/{team.clones[rep]}/persona/")
         if not self.loop:
             return {}
+        # Few-shot examples for its prompt (corrections first, then the best-rated outputs).
+        # The simulated writer does not imitate them: traits follow the learnings only, so
+        # the measured lift is the learnings' and calibration's, not the examples'.
+        agent.call(
+            "GET",
+            "examples/",
+            params={"action_type": ACTION_TYPE, "clone": team.clones[rep], "limit": 3},
+        )
         told: dict[str, tuple] = {}
         for learning in agent.call(
             "GET", "learnings/", params={"action_type": ACTION_TYPE, "limit": 5}

@@ -86,3 +86,28 @@ def test_the_autonomy_rate_is_realistic(story):
     autonomy = autonomy_breakdown(Period("30d", timezone.now()))
     assert 0.35 <= autonomy["autonomy_rate"] <= 0.85, autonomy
     assert ProposedAction.objects.filter(category=Category.APPROVAL_REQUIRED).exists()
+
+
+def test_the_learning_story_comes_from_the_simulated_loop(story):
+    """The demo reps' agents ran two simulated weeks through the API: their outcomes were
+    rated, the extractor found planted traits, calibration moved, and the Simulation page
+    has the report, loop on against its control."""
+    from apps.feedback.models import Learning
+    from apps.simulator.models import SimulationReport
+    from apps.simulator.report import TRUE_TRAITS
+
+    report = SimulationReport.objects.get()
+    summary = report.summary
+    assert [week["week"] for week in summary["weeks"]] == [1, 2]
+    assert summary["weeks"][-1]["on"]["reply_rate"] > summary["weeks"][-1]["off"]["reply_rate"]
+    simulated = OutcomeRecord.objects.filter(external_id__startswith="sim-1-on-")
+    assert (
+        simulated.filter(clone__owner__username__in=["rory", "sam"]).count()
+        == simulated.count()
+        > 0
+    )
+    assert FeedbackEntry.objects.filter(outcome__in=simulated).exists()
+    assert set(summary["traits"][0]["recovered"]) <= set(TRUE_TRAITS)
+    assert Learning.objects.filter(
+        signature__startswith="email_sent:", extracted_at__isnull=False
+    ).exists()

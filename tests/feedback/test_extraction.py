@@ -1,3 +1,4 @@
+import random
 from datetime import timedelta
 
 import pytest
@@ -6,6 +7,7 @@ from django.utils import timezone
 
 from apps.feedback.models import Learning
 from apps.feedback.scoring import confidence
+from apps.feedback.selectors import learnings_ranked
 from apps.feedback.services import learning_application_record, learnings_extract
 from tests.factories.feedback import FeedbackEntryFactory
 from tests.factories.outcomes import CloneFactory, OutcomeFactory, action_type
@@ -76,8 +78,10 @@ def test_extraction_finds_what_the_well_rated_outputs_share(crafted):
         "poor_with": 0,
         "poor_total": 6,
         "lift": 1.0,
+        "lift_low": short.evidence["lift_low"],
     }
-    assert short.relevance_score == 1.0
+    # Relevance is the lift's 95 % lower bound: six against six leaves room for doubt.
+    assert 0.5 < short.relevance_score == short.evidence["lift_low"] < 1.0
     assert short.confidence_score == pytest.approx(confidence(6, 6), abs=1e-9)
     assert short.success_rate == 1.0
     assert set(short.source_outcomes.values_list("pk", flat=True)) == {o.pk for o in good}
@@ -122,6 +126,63 @@ def test_running_extraction_again_updates_evidence_and_keeps_the_use_counters(cr
     assert second.created == 0
     assert short.application_count == 1
     assert short.confidence_score == pytest.approx(confidence(7, 7), abs=1e-9)
+
+
+def _adopting_agent(rep):
+    """Six days of 30 rated emails. Short ones are rated well (80 % against 20 %); a
+    question mark does nothing. From day 2 the agent writes short emails and asks questions
+    90 % of the time (it was told both), so over all days the well-rated outputs hold more
+    questions than the poor ones although, on any one day, a question changes nothing."""
+    rng = random.Random(5)
+    clone = CloneFactory(owner=rep, formal_casual=50, concise_detailed=50)
+    start = (timezone.now() - timedelta(days=8)).replace(hour=10, minute=0, microsecond=0)
+    for day in range(6):
+        adopted = 0.9 if day >= 2 else 0.15
+        for index in range(30):
+            short, question = rng.random() < adopted, rng.random() < adopted
+            text = "Here is the pricing sheet" + ("?" if question else ".")
+            if not short:
+                text += " Our platform covers reporting, forecasting and planning." * 6
+            good = rng.random() < (0.8 if short else 0.2)
+            outcome = OutcomeFactory(
+                output_text=f"{text} ({day}-{index})",
+                occurred_at=start + timedelta(days=day, minutes=index),
+                clone=clone,
+            )
+            FeedbackEntryFactory(outcome=outcome, user=rep, rating=1 if good else -1)
+
+
+def test_a_trait_without_effect_taken_up_with_a_good_one_is_not_learned(rep):
+    _adopting_agent(rep)
+    learnings_extract()
+
+    ranked = [learning.signature for learning in learnings_ranked(action_type="email_sent")]
+    assert ranked[0] == "email_sent:length:short"
+    assert "email_sent:call_to_action:question" not in ranked
+    # Pooled over the days, the questions do look good: the comparison within a day is
+    # what keeps them out.
+    question = Learning.objects.filter(signature="email_sent:call_to_action:question")
+    assert not question.exists() or question.get().relevance_score == 0
+
+
+def test_a_learning_the_evidence_stops_supporting_leaves_the_agents_list(crafted, rep):
+    learnings_extract()
+    assert Learning.objects.filter(signature="email_sent:time_of_day:morning").exists()
+    # Later days: morning and evening outputs rated alike, many more of them.
+    start = (timezone.now() - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    for index in range(40):
+        outcome = OutcomeFactory(
+            output_text=POOR_TEXT.format(f"later-{index}"),
+            occurred_at=start.replace(hour=9 if index % 2 else 20),
+        )
+        FeedbackEntryFactory(outcome=outcome, user=rep, rating=1 if index % 4 < 2 else -1)
+
+    learnings_extract()
+
+    morning = Learning.objects.get(signature="email_sent:time_of_day:morning")
+    assert morning.relevance_score == 0 and morning.is_active
+    assert morning not in learnings_ranked()
+    assert morning in learnings_ranked(include_hurting=True)
 
 
 def test_run_periodic_runs_the_extraction_job_in_one_org(crafted, org, capsys):

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningCategory
+from apps.feedback.scoring import LIFT_Z
 from apps.feedback.services.learnings import learnings_refresh_lift, learnings_refresh_scores
 from apps.outcomes.models import OutcomeRecord
 
@@ -182,16 +183,12 @@ _CLONE_TABLE = OutcomeRecord._meta.get_field("clone").related_model._meta.db_tab
 _ACTION_TYPE_TABLE = OutcomeRecord._meta.get_field("action_type").related_model._meta.db_table
 
 # Labels an output good (mean normalised rating ≥ 0.6) or poor (≤ 0.4) from all its
-# ratings: inline −1/0/+1 → 0/0.5/1, detailed 1–5 → 0..1. For each action type it counts,
-# per trait (``TRAITS``, plus two-word phrases), how many good and poor outputs have it; a
-# trait is a learning when at least ``min_support`` good outputs share it and its share
-# among good outputs exceeds its share among poor ones by ``min_lift``. Best value per
-# trait (three best phrases) per action type. SQL because it is one pass over every rated
-# output; it only reads.
-EXTRACTION_SQL = rf"""
+# ratings: inline −1/0/+1 → 0/0.5/1, detailed 1–5 → 0..1. Shared by the two statements below.
+_LABELLED_SQL = rf"""
 WITH scored AS (
     SELECT o.id, o.action_type_id, o.output_text, o.occurred_at,
            EXTRACT(HOUR FROM o.occurred_at AT TIME ZONE 'UTC') AS hour,
+           date_trunc('day', o.occurred_at AT TIME ZONE 'UTC') AS day,
            c.formal_casual, c.concise_detailed,
            AVG(CASE WHEN f.kind = %(inline)s THEN (f.rating + 1) / 2.0
                     ELSE (f.rating - 1) / 4.0 END) AS goodness
@@ -203,7 +200,33 @@ WITH scored AS (
 ), labelled AS (
     SELECT *, CASE WHEN goodness >= 0.6 THEN 'good' ELSE 'poor' END AS label
     FROM scored WHERE goodness >= 0.6 OR goodness <= 0.4
-), words AS (
+)"""
+
+# The action types with enough good and poor outputs to be judged at all.
+EVALUATED_SQL = (
+    _LABELLED_SQL
+    + """
+SELECT action_type_id FROM labelled GROUP BY action_type_id
+HAVING COUNT(*) FILTER (WHERE label = 'good') >= %(min_group)s
+   AND COUNT(*) FILTER (WHERE label = 'poor') >= %(min_group)s
+"""
+)
+
+# For each action type and trait (``TRAITS``, plus two-word phrases) it compares the share
+# of good outputs among those with the trait against those without, within each day
+# (UTC) and pooled over days with Mantel–Haenszel weights n1·n0/(n1 + n0): what the agent
+# did changed over time as it followed its learnings, so a trait it took up together with
+# a good one must not borrow that one's success (comparing within a day, both groups were
+# written under the same guidance). The 95 % interval of that pooled difference uses each
+# stratum's share with one success and one failure added (as ``scoring.lift_interval``). A
+# trait is a learning when at least ``min_support`` good outputs share it, its difference
+# is at least ``min_lift`` and its interval's lower bound is above zero; best value per
+# dimension (three best phrases) by that lower bound. SQL because it is one pass over every
+# rated output; it only reads.
+EXTRACTION_SQL = (
+    _LABELLED_SQL
+    + rf"""
+, words AS (
     SELECT l.id, l.action_type_id, l.label, w.word, w.position
     FROM labelled l,
          regexp_split_to_table(lower(l.output_text), '\s+') WITH ORDINALITY AS w(word, position)
@@ -225,35 +248,61 @@ WITH scored AS (
     FROM bigrams
     WHERE next_word ~ '^[a-z'']{{3,}}$'
       AND NOT (word = ANY(%(stopwords)s)) AND NOT (next_word = ANY(%(stopwords)s))
+), strata AS (
+    SELECT action_type_id, day,
+           COUNT(*) FILTER (WHERE label = 'good') AS good_s,
+           COUNT(*) FILTER (WHERE label = 'poor') AS poor_s
+    FROM labelled GROUP BY action_type_id, day
 ), totals AS (
-    SELECT action_type_id,
-           COUNT(*) FILTER (WHERE label = 'good') AS good_total,
-           COUNT(*) FILTER (WHERE label = 'poor') AS poor_total
-    FROM labelled GROUP BY action_type_id
+    SELECT action_type_id, SUM(good_s)::int AS good_total, SUM(poor_s)::int AS poor_total
+    FROM strata GROUP BY action_type_id
 ), counts AS (
     SELECT t.action_type_id, t.dimension, t.value,
            COUNT(DISTINCT t.id) FILTER (WHERE t.label = 'good') AS good_with,
            COUNT(DISTINCT t.id) FILTER (WHERE t.label = 'poor') AS poor_with,
            (array_agg(DISTINCT t.id) FILTER (WHERE t.label = 'good')) AS good_ids
     FROM traits t GROUP BY t.action_type_id, t.dimension, t.value
+), per_stratum AS (
+    -- With the trait: n1 outputs, x1 good; without it, the rest of the day's: n0, x0.
+    SELECT t.action_type_id, t.dimension, t.value, s.good_s, s.poor_s,
+           COUNT(*) AS n1, COUNT(*) FILTER (WHERE t.label = 'good') AS x1
+    FROM traits t JOIN labelled l ON l.id = t.id
+    JOIN strata s ON s.action_type_id = t.action_type_id AND s.day = l.day
+    GROUP BY t.action_type_id, t.dimension, t.value, l.day, s.good_s, s.poor_s
+), compared AS (
+    SELECT action_type_id, dimension, value, n1::float AS n1, x1::float AS x1,
+           (good_s + poor_s - n1)::float AS n0, (good_s - x1)::float AS x0
+    FROM per_stratum WHERE good_s + poor_s > n1
+), weighted AS (
+    SELECT action_type_id, dimension, value, n1 * n0 / (n1 + n0) AS w,
+           x1 / n1 - x0 / n0 AS difference,
+           (x1 + 1) / (n1 + 2) AS p1, (x0 + 1) / (n0 + 2) AS p0, n1, n0
+    FROM compared
+), stratified AS (
+    SELECT action_type_id, dimension, value,
+           SUM(w * difference) / SUM(w) AS lift,
+           sqrt(SUM(w * w * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))) / SUM(w) AS error
+    FROM weighted GROUP BY action_type_id, dimension, value
 ), ranked AS (
-    SELECT c.*, s.good_total, s.poor_total,
-           c.good_with::float / s.good_total - c.poor_with::float / s.poor_total AS lift,
+    SELECT c.*, s.good_total, s.poor_total, d.lift, d.lift - %(z)s * d.error AS lift_low,
            row_number() OVER (
                PARTITION BY c.action_type_id, c.dimension
-               ORDER BY c.good_with::float / s.good_total - c.poor_with::float / s.poor_total DESC,
-                        c.good_with DESC, c.value
+               ORDER BY d.lift - %(z)s * d.error DESC, c.good_with DESC, c.value
            ) AS place
     FROM counts c JOIN totals s ON s.action_type_id = c.action_type_id
+    JOIN stratified d ON d.action_type_id = c.action_type_id
+     AND d.dimension = c.dimension AND d.value = c.value
     WHERE s.good_total >= %(min_group)s AND s.poor_total >= %(min_group)s
       AND c.good_with >= %(min_support)s
 )
 SELECT r.action_type_id, a.code, a.name, r.dimension, r.value, r.good_with, r.poor_with,
-       r.good_total, r.poor_total, r.lift, r.good_ids[1:%(max_sources)s]
+       r.good_total, r.poor_total, r.lift, r.lift_low, r.good_ids[1:%(max_sources)s]
 FROM ranked r JOIN {_ACTION_TYPE_TABLE} a ON a.id = r.action_type_id
-WHERE r.lift >= %(min_lift)s AND r.place <= CASE WHEN r.dimension = 'phrase' THEN 3 ELSE 1 END
-ORDER BY a.code, r.lift DESC
+WHERE r.lift >= %(min_lift)s AND r.lift_low > 0
+  AND r.place <= CASE WHEN r.dimension = 'phrase' THEN 3 ELSE 1 END
+ORDER BY a.code, r.lift_low DESC
 """
+)
 
 
 @dataclass(frozen=True)
@@ -280,28 +329,33 @@ def learnings_extract(
     now: datetime | None = None,
     min_group: int = 3,
     min_support: int = 3,
-    min_lift: float = 0.3,
+    min_lift: float = 0.1,
     max_sources: int = 25,
 ) -> ExtractionResult:
     """Find what well-rated outputs of each action type share that poorly rated ones don't.
 
     Each finding is upserted as a Learning keyed by ``<action type>:<trait>:<value>``
-    with its evidence; re-running refreshes the evidence and keeps counters of use.
+    with its evidence; its relevance is the lower bound of its lift's interval, so a trait
+    backed by little evidence ranks below one backed by much. Re-running refreshes the
+    evidence and keeps counters of use; an extracted learning of a judged action type
+    that the evidence no longer supports drops to relevance 0 and leaves the agent's list
+    (``selectors.AGENT_SEES``) until the evidence supports it again.
     """
     now = now or timezone.now()
+    params = {
+        "inline": FeedbackKind.INLINE,
+        "stopwords": STOPWORDS,
+        "min_group": min_group,
+        "min_support": min_support,
+        "min_lift": min_lift,
+        "max_sources": max_sources,
+        "z": LIFT_Z,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            EXTRACTION_SQL,
-            {
-                "inline": FeedbackKind.INLINE,
-                "stopwords": STOPWORDS,
-                "min_group": min_group,
-                "min_support": min_support,
-                "min_lift": min_lift,
-                "max_sources": max_sources,
-            },
-        )
+        cursor.execute(EXTRACTION_SQL, params)
         rows = cursor.fetchall()
+        cursor.execute(EVALUATED_SQL, params)
+        judged = [row[0] for row in cursor.fetchall()]
     found: list[Learning] = []
     sources: dict[str, list[int]] = {}
     for (
@@ -315,6 +369,7 @@ def learnings_extract(
         good_total,
         poor_total,
         lift,
+        lift_low,
         good_ids,
     ) in rows:
         category, description = _describe(dimension, value)
@@ -339,8 +394,9 @@ def learnings_extract(
                     "poor_with": poor_with,
                     "poor_total": poor_total,
                     "lift": round(lift, 4),
+                    "lift_low": round(lift_low, 4),
                 },
-                relevance_score=round(min(1.0, max(0.0, lift)), 4),
+                relevance_score=round(min(1.0, max(0.0, lift_low)), 4),
                 evidence_positive=good_with,
                 evidence_total=good_with + poor_with,
                 extracted_at=now,
@@ -365,6 +421,10 @@ def learnings_extract(
                 "updated_at",
             ],
         )
+        # Found once, no longer supported: out of the agent's list, kept for history.
+        Learning.objects.filter(
+            extracted_at__isnull=False, action_type_id__in=judged, relevance_score__gt=0
+        ).exclude(signature__in=sources).update(relevance_score=0, updated_at=now)
         through = Learning.source_outcomes.through
         links = through.objects.bulk_create(
             [

@@ -28,6 +28,7 @@ SEED_APPS = [
     "reviews",
     "insights",
     "approvals",
+    "simulator",  # the learning story: outcomes, ratings, learnings, calibration in motion
     "goals",
     "dashboards",
 ]
