@@ -67,6 +67,8 @@ DONE = re.compile(r"job (\S+) in (\S+): (.*)$")
 # A task that raised (e.g. PostgreSQL refusing a connection: the machine is shared) is
 # finished too, as a failure: it is not retried before the next period.
 FAILED = re.compile(r"Task (tenancy\.run_periodic_job)\[\S+\] raised (unexpected)(): ")
+# A send that expired in the queue (older than its job's period) is dropped by the worker.
+EXPIRED = re.compile(r"Discarding revoked task: (tenancy\.run_periodic_job)\[\S+(\])()")
 
 
 def small_orgs(count: int) -> None:
@@ -155,7 +157,7 @@ class Runs:
                 complete = chunk[: chunk.rfind("\n") + 1]
                 self.offsets[index] += len(complete.encode())
             for line in complete.splitlines():
-                match = DONE.search(line) or FAILED.search(line)
+                match = DONE.search(line) or FAILED.search(line) or EXPIRED.search(line)
                 if match:
                     self.runs.append(match.groups())
         return len(self.runs)
@@ -187,6 +189,7 @@ def cycle(scheduler, client, runs: Runs, expected: int, timeout: float) -> dict:
         "idle": skipped.get("skipped: idle", 0),
         "running": skipped.get("skipped: running", 0),
         "failed": sum(1 for _, status, _ in done if status == "unexpected"),
+        "expired": sum(1 for _, status, _ in done if status == "]"),
         "idle_by_job": Counter(job for job, _, result in done if result == "skipped: idle"),
     }
 
@@ -233,7 +236,7 @@ def main() -> None:
             print(
                 f"cycle {number}: {result['wall']:.1f} s wall ({result['sent']:.1f} s sending), "
                 f"{result['runs']} runs, {result['idle']} idle, {result['running']} already "
-                f"running, {result['failed']} failed; peak queue {result['peak_queue']}, peak fetched-unfinished "
+                f"running, {result['failed']} failed, {result['expired']} expired; peak queue {result['peak_queue']}, peak fetched-unfinished "
                 f"{result['peak_unacked']}",
                 flush=True,
             )
