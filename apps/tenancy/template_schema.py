@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -40,7 +41,26 @@ TEMPLATE_SCHEMA = "tenant_template"
 _BUILDING_SCHEMA = "tenant_template_building"
 # Rebuilding takes this advisory lock exclusively, cloning shares it.
 LOCK_KEY = 7_451_204_914
-LOCK_WAIT = "120s"
+# How long a caller waits for another's rebuild (migrating every app) before giving up.
+LOCK_WAIT_SECONDS = 900
+LOCK_POLL_SECONDS = 0.25
+
+
+def _advisory_lock_wait(cursor, function: str) -> None:
+    """Take ``function`` (a ``pg_try_advisory_*`` lock) on ``LOCK_KEY``, polling.
+
+    A blocking ``pg_advisory_lock`` keeps its statement's snapshot open while it waits, and
+    the rebuild's ``CREATE INDEX CONCURRENTLY`` waits for every older snapshot: the two
+    would wait for each other. Short tries hold no snapshot between them.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        cursor.execute(f"SELECT {function}(%s)", [LOCK_KEY])
+        if cursor.fetchone()[0]:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The template schema lock was busy for {LOCK_WAIT_SECONDS} s")
+        time.sleep(LOCK_POLL_SECONDS)
 
 
 class TemplateUnsupported(Exception):
@@ -81,8 +101,7 @@ def _rebuild_lock() -> Iterator[None]:
     lock_connection.autocommit = True
     try:
         with lock_connection.cursor() as cursor:
-            cursor.execute(f"SET lock_timeout = '{LOCK_WAIT}'")
-            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+            _advisory_lock_wait(cursor, "pg_try_advisory_lock")
         yield
     finally:
         lock_connection.close()  # ending the session releases the lock
@@ -131,7 +150,7 @@ def schema_clone_from_template(schema: str) -> None:
     (a view, an enum type, a policy, ...), so the caller can migrate the schema instead.
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [LOCK_KEY])
+        _advisory_lock_wait(cursor, "pg_try_advisory_xact_lock_shared")
         if _applied_migrations(cursor, TEMPLATE_SCHEMA) != code_migrations():
             raise TemplateUnsupported("the template schema is not current")
         cursor.execute(f"SELECT oid FROM pg_namespace WHERE nspname = '{TEMPLATE_SCHEMA}'")
