@@ -51,29 +51,25 @@ test-unit: $(STAMP)
 test-browser: chromium $(STAMP)
 	$(BIN)/python -m pytest -m "e2e and not services" -q $(PYTEST_ARGS)
 
-CHROMIUM := /usr/bin/chromium
-chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
+# $(call debian_binary,PATH,PACKAGE,WHAT NEEDS IT): Debian's PACKAGE when PATH is missing,
+# installed with apt-get as root; otherwise one line saying what to install, and a stop.
+define debian_binary
+	@if [ ! -x $(1) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests (apt-get)"; \
-	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null || exit 1; \
+	    echo "Installing Debian's $(2) for $(3) (apt-get)"; \
+	    apt-get update -qq && apt-get install -y -qq $(2) >/dev/null || exit 1; \
 	  else \
-	    echo "make test needs Chromium at $(CHROMIUM) for the browser tests: install it (as root: apt-get install chromium) and run make test again"; \
+	    echo "$(3) need $(1): install it (as root: apt-get install $(2)) and run make again"; \
 	    exit 1; \
 	  fi; \
 	fi
+endef
 
-PGBOUNCER := /usr/sbin/pgbouncer
+chromium:
+	$(call debian_binary,/usr/bin/chromium,chromium,the browser tests)
+
 pgbouncer:
-	@if [ ! -x $(PGBOUNCER) ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's pgbouncer for the services tests (apt-get)"; \
-	    apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null || exit 1; \
-	  else \
-	    echo "make test-services needs PgBouncer at $(PGBOUNCER): install it (as root: apt-get install pgbouncer) and run it again"; \
-	    exit 1; \
-	  fi; \
-	fi
+	$(call debian_binary,/usr/sbin/pgbouncer,pgbouncer,the PgBouncer services tests)
 
 # Needs the machine's PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); run by .ci/run.
 # The PgBouncer tests need Debian's pgbouncer binary (not a running service): installed like
