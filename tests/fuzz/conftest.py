@@ -16,6 +16,8 @@ import requests
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from tests.database_url import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_SECONDS = 120
 
@@ -35,14 +37,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgresql://{db.get('USER') or 'postgres'}{password}@{host}:{port}/{db['NAME']}"
 
 
 def _seed(api: LiveApi) -> None:
@@ -91,12 +85,12 @@ def live_api(django_db_setup, django_db_blocker):
             agent_key = api_key_create(name="fuzz agent")[1]
             manager_key = api_key_create(name="fuzz manager", user=manager)[1]
         connection.set_schema_to_public()
-        database_url = _database_url()
+        url = database_url()
 
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "API_THROTTLE_RATE": "1000000/minute",

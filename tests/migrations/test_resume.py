@@ -27,6 +27,7 @@ from django.db import connection
 from apps.tenancy.migration_safety import RUN_APPLICATION_NAME, RunJournal
 from apps.tenancy.models import Organization
 from apps.tenancy.services import organization_create
+from tests.database_url import database_url
 from tests.migrations.probe import PROBE_INDEX, PROBE_MIGRATIONS, probe_migrations_write
 
 ORGS = 6
@@ -51,14 +52,9 @@ def resume_orgs(django_db_setup, django_db_blocker) -> list[Organization]:
 
 
 def _command(orgs: list[Organization], tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    database = connection.settings_dict
-    url = (
-        f"postgresql://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-        f"{database['PORT']}/{database['NAME']}"
-    )
     environment = {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.migrations.probe_settings",
         "LL_PROBE_MIGRATIONS_DIR": str(tmp_path / "release"),
         "LL_DATA_DIR": str(tmp_path / "data"),  # the default backup directory is under it

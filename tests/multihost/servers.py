@@ -16,23 +16,13 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
-from django.db import connection
 
+from tests.database_url import database_url
 from tests.multihost.clusters import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "artifacts" / "multihost"
 START_SECONDS = 120
-
-
-def database_url(database: str | None = None) -> str:
-    """The test database's URL (or another database on the same server)."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgresql://{db.get('USER') or 'postgres'}{password}@{db.get('HOST') or '127.0.0.1'}"
-        f":{db.get('PORT') or '5432'}/{database or db['NAME']}"
-    )
 
 
 def host_environment(**overrides: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from django.db import connection
 from apps.tenancy.services import default_domain_for
 from apps.users.services import api_key_create
 from ops import serve
+from tests.database_url import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,11 +42,9 @@ def served(fresh_org, tmp_path):
     port = _free_port()
     command = serve.gunicorn_command(workers=1)
     command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
-    database = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}"
-        f"/{database['NAME']}",
+        "DATABASE_URL": database_url(),
         # Production settings but for static files, which would need a collectstatic first.
         "DJANGO_ENV": "development",
         "DJANGO_DEBUG": "0",

@@ -1,6 +1,7 @@
 """Operator commands: create_org, create_user, create_api_key, run_periodic."""
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -8,7 +9,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.tenancy.models import Domain, Organization
-from apps.tenancy.periodic import periodic_job
+from apps.tenancy.periodic import _registry, periodic_job
 from apps.users.models import ApiKey, User
 
 
@@ -114,13 +115,21 @@ def test_create_api_key_for_a_user_acts_as_that_user(org, rep, api_client):
     assert response.status_code == 403
 
 
-@periodic_job("test_schema_probe", every=__import__("datetime").timedelta(minutes=5))
-def _schema_probe() -> str:
-    """Test job: says which schema it ran in."""
-    return f"ran in {connection.schema_name}"
+@pytest.fixture
+def schema_probe_job():
+    """A job that says which schema it ran in, registered for one test only (seed_demo and
+    the registry's own tests see the real jobs alone)."""
+
+    @periodic_job("test_schema_probe", every=timedelta(minutes=5))
+    def _schema_probe() -> str:
+        """Test job: says which schema it ran in."""
+        return f"ran in {connection.schema_name}"
+
+    yield
+    _registry.pop("test_schema_probe", None)
 
 
-def test_run_periodic_runs_a_job_in_each_org_or_in_one(org):
+def test_run_periodic_runs_a_job_in_each_org_or_in_one(org, schema_probe_job):
     every_org = _run("run_periodic", "test_schema_probe")
     assert "acme: test_schema_probe: ran in org_acme" in every_org
     assert "globex: test_schema_probe: ran in org_globex" in every_org
@@ -129,7 +138,7 @@ def test_run_periodic_runs_a_job_in_each_org_or_in_one(org):
     assert "org_globex" in one_org and "org_acme" not in one_org
 
 
-def test_run_periodic_lists_jobs_and_rejects_unknown_ones(org):
+def test_run_periodic_lists_jobs_and_rejects_unknown_ones(org, schema_probe_job):
     assert "test_schema_probe" in _run("run_periodic", "--list")
     with pytest.raises(CommandError, match="Unknown job"):
         _run("run_periodic", "no_such_job")

@@ -25,6 +25,7 @@ from apps.tenancy.periodic import _registry, periodic_job
 from apps.tenancy.tasks import run_periodic_job
 from learning_site.beat import BEAT_LOCK_KEY, JITTER_MAX
 from learning_site.celery import app
+from tests.database_url import database_url
 from tests.tenancy.test_celery_services import _wait_for
 
 pytestmark = pytest.mark.services
@@ -106,11 +107,10 @@ def test_a_worker_drops_a_stale_send_and_runs_a_fresh_one(fresh_org, broker, pro
 
 # --- one beat ----------------------------------------------------------------------------
 def _beat(tmp_path: Path, name: str) -> subprocess.Popen:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "REDIS_URL": settings.CELERY_BROKER_URL,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "learning_site", "beat", "-l", "info",
