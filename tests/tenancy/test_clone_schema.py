@@ -13,7 +13,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
@@ -23,6 +22,7 @@ from apps.tenancy.services import organization_create
 from apps.tenancy.template_schema import (
     TEMPLATE_SCHEMA,
     schema_clone_from_template,
+    schema_migrate_afresh,
     template_schema_ensure,
     template_schema_is_current,
 )
@@ -169,18 +169,8 @@ def schemas(django_db_setup, django_db_blocker) -> Iterator[tuple[str, str]]:
     with django_db_blocker.unblock():
         template_schema_ensure()
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA IF EXISTS {MIGRATED} CASCADE")
             cursor.execute(f"DROP SCHEMA IF EXISTS {CLONED} CASCADE")
-            cursor.execute(f"CREATE SCHEMA {MIGRATED}")
-        call_command(
-            "migrate_schemas",
-            tenant=True,
-            schema_name=MIGRATED,
-            executor="standard",
-            interactive=False,
-            verbosity=0,
-        )
-        connection.set_schema_to_public()
+        schema_migrate_afresh(MIGRATED)
         schema_clone_from_template(CLONED)
         yield CLONED, MIGRATED
         connection.set_schema_to_public()
