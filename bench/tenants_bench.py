@@ -197,6 +197,7 @@ def phase_create(count: int, first_number: int = 1) -> list[str]:
     existing = set(Organization.objects.values_list("slug", flat=True))
     walls, cpus, numbers = [], [], []
     started = time.monotonic()
+    (ROOT / "artifacts").mkdir(exist_ok=True)
     timings = (ROOT / "artifacts" / f"tenants-bench-create-{os.getpid()}.csv").open("a")
     for number in range(first_number, count + 1):
         slug = slug_for(number)
