@@ -115,6 +115,25 @@ def test_create_api_key_for_a_user_acts_as_that_user(org, rep, api_client):
     assert response.status_code == 403
 
 
+def test_create_user_and_create_api_key_refuse_an_unknown_user_or_organisation(org):
+    with pytest.raises(CommandError, match="No user 'ghost' in acme"):
+        _run(
+            "create_user",
+            "acme",
+            "x",
+            "--role",
+            "rep",
+            "--password",
+            "a-long-password-1",
+            "--manager",
+            "ghost",
+        )
+    with pytest.raises(CommandError, match="No user 'ghost' in acme"):
+        _run("create_api_key", "acme", "--name", "mine", "--user", "ghost")
+    with pytest.raises(CommandError, match="No organisation"):
+        _run("create_api_key", "nowhere", "--name", "mine")
+
+
 @pytest.fixture
 def schema_probe_job():
     """A job that says which schema it ran in, registered for one test only (seed_demo and

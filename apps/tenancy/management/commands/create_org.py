@@ -1,10 +1,8 @@
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
-
+from apps.tenancy.management.base import ServiceCommand
 from apps.tenancy.services import organization_create
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = (
         "Create an organisation: its schema (a copy of the migrated template schema) and the "
         "host <slug>.<BASE_DOMAIN>."
@@ -16,10 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--domain", help="an extra host name routed to this organisation")
 
     def handle(self, *args, slug, name, domain, **options):
-        try:
-            org = organization_create(slug=slug, name=name, domain=domain)
-        except ValidationError as error:
-            raise CommandError("; ".join(error.messages)) from error
+        org = organization_create(slug=slug, name=name, domain=domain)
         hosts = ", ".join(org.domains.order_by("-is_primary").values_list("domain", flat=True))
         self.stdout.write(
             self.style.SUCCESS(f"Created {org.name} (schema {org.schema_name}): {hosts}")
