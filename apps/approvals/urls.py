@@ -1,16 +1,18 @@
-from django.urls import path
-
 from apps.approvals import views
+from apps.web.routes import pages
 
 app_name = "approvals"
 
-urlpatterns = [
-    path("approvals/", views.queue, name="queue"),
-    path("approvals/history/", views.history, name="history"),
-    path("approvals/bulk-approve/", views.bulk_approve, name="bulk_approve"),
-    path("approvals/undo/", views.undo, name="undo"),
-    path("approvals/delegation/", views.delegation, name="delegation"),
-    path("approvals/<int:pk>/", views.detail, name="detail"),
-    path("approvals/<int:pk>/decide/", views.decide, name="decide"),
-    path("approvals/email/<str:token>/", views.email_decision, name="email_decision"),
-]
+urlpatterns = pages(
+    "approvals/",
+    {
+        "": views.queue,
+        "history/": views.history,
+        "bulk-approve/": views.bulk_approve,
+        "undo/": views.undo,
+        "delegation/": views.delegation,
+        "<int:pk>/": views.detail,
+        "<int:pk>/decide/": views.decide,
+        "email/<str:token>/": views.email_decision,
+    },
+)

@@ -1,19 +1,21 @@
-from django.urls import path
-
 from apps.reviews import views
+from apps.web.routes import pages
 
 app_name = "reviews"
 
-urlpatterns = [
-    path("reviews/", views.queues, name="queues"),
-    path("reviews/queues/new/", views.queue_edit, name="queue-new"),
-    path("reviews/queues/<int:pk>/", views.queue_detail, name="queue"),
-    path("reviews/queues/<int:pk>/edit/", views.queue_edit, name="queue-edit"),
-    path("reviews/queues/<int:pk>/review/", views.review, name="review"),
-    path("reviews/queues/<int:pk>/items/<int:item_pk>/", views.review_item, name="review-item"),
-    path("reviews/items/<int:item_pk>/settle/", views.settle, name="settle"),
-    path("reviews/rubrics/", views.rubrics, name="rubrics"),
-    path("reviews/rubrics/<int:pk>/", views.rubrics, name="rubric"),
-    path("reviews/outcomes/<int:pk>/correct/", views.correct, name="correct"),
-    path("reviews/export/", views.export, name="export"),
-]
+urlpatterns = pages(
+    "reviews/",
+    {
+        "": views.queues,
+        "queues/new/": (views.queue_edit, "queue-new"),
+        "queues/<int:pk>/": (views.queue_detail, "queue"),
+        "queues/<int:pk>/edit/": (views.queue_edit, "queue-edit"),
+        "queues/<int:pk>/review/": views.review,
+        "queues/<int:pk>/items/<int:item_pk>/": (views.review_item, "review-item"),
+        "items/<int:item_pk>/settle/": views.settle,
+        "rubrics/": views.rubrics,
+        "rubrics/<int:pk>/": (views.rubrics, "rubric"),
+        "outcomes/<int:pk>/correct/": views.correct,
+        "export/": views.export,
+    },
+)
