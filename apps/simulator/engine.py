@@ -281,13 +281,23 @@ def trait_of(learning: dict) -> str:
 
 @dataclass
 class Team:
-    agent_keys: list[str]  # one agent runtime per clone
-    crm_key: str  # the CRM integration
-    manager_key: str
-    rep_keys: list[str]
-    reps: list[str]
-    clones: list[str]
     host: str
+    crm_key: str = ""  # the CRM integration
+    manager_key: str = ""
+    agent_keys: list[str] = field(default_factory=list)  # one agent runtime per clone
+    rep_keys: list[str] = field(default_factory=list)
+    reps: list[str] = field(default_factory=list)
+    clones: list[str] = field(default_factory=list)
+
+
+def _team_member(username: str, role: str) -> User:
+    """The user of that name, or a new one with that role and a password nobody uses."""
+    return User.objects.filter(username=username).first() or user_create(
+        username=username,
+        role=role,
+        password="unused-" + hashlib.sha256(username.encode()).hexdigest()[:16],
+        check_password=False,
+    )
 
 
 def team_setup(
@@ -300,43 +310,26 @@ def team_setup(
 ) -> Team:
     """Reps and their clones (idempotent on names), a manager; keys for each. Existing
     users named in ``rep_names`` and ``manager_name`` play those parts (the demo's team)."""
-    host = Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain
+    team = Team(host=Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain)
     with schema_context(org.schema_name), transaction.atomic():
-        names, keys, clones = [], [], []
         for index in range(reps):
             username = rep_names[index] if index < len(rep_names) else f"sim-rep-{index}"
-            user = User.objects.filter(username=username).first() or user_create(
-                username=username,
-                role="rep",
-                password="unused-" + hashlib.sha256(username.encode()).hexdigest()[:16],
-                check_password=False,
-            )
+            user = _team_member(username, "rep")
             clone, _ = clone_ensure(
                 external_id=f"sim-clone-{index}", name=f"Simulated agent {index}", owner=user
             )
-            names.append(username)
-            clones.append(clone.external_id)
-            keys.append(api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1])
-        manager = User.objects.filter(username=manager_name).first() or user_create(
-            username=manager_name,
-            role="manager",
-            password="unused-" + hashlib.sha256(manager_name.encode()).hexdigest()[:16],
-            check_password=False,
-        )
-        manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
-        agent_keys = [
+            team.reps.append(username)
+            team.clones.append(clone.external_id)
+            team.rep_keys.append(
+                api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1]
+            )
+        manager = _team_member(manager_name, "manager")
+        team.manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
+        team.agent_keys = [
             api_key_create(name=f"simulator agent {index} ({tag})")[1] for index in range(reps)
         ]
-        crm_key = api_key_create(name=f"simulator CRM sync ({tag})")[1]
-    return Team(
-        agent_keys=agent_keys,
-        crm_key=crm_key,
-        manager_key=manager_key,
-        rep_keys=keys,
-        reps=names,
-        clones=clones,
-        host=host,
-    )
+        team.crm_key = api_key_create(name=f"simulator CRM sync ({tag})")[1]
+    return team
 
 
 def team_keys_revoke(org: Organization, *, tag: str) -> int:
