@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NotRequired, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
@@ -112,24 +113,29 @@ def deal_upsert(
     return deal_stage_change(deal=deal, stage=stage, changed_at=now), False
 
 
+class InteractionFields(TypedDict):
+    """A customer signal: whose, how and when, and what it said (the model's fields, in its
+    order, but ``external_id``)."""
+
+    account: Account
+    deal: NotRequired[Deal | None]
+    channel: str
+    direction: str
+    occurred_at: datetime
+    sentiment: NotRequired[float | None]
+    summary: NotRequired[str]
+    key_points: NotRequired[list[str]]
+    contact_name: NotRequired[str]
+    contact_title: NotRequired[str]
+    contact: NotRequired[str]
+    in_reply_to: NotRequired[str]
+    thread_id: NotRequired[str]
+    stage: NotRequired[str]
+
+
 @transaction.atomic
 def interaction_record(
-    *,
-    account: Account,
-    channel: str,
-    direction: str,
-    occurred_at: datetime,
-    deal: Deal | None = None,
-    sentiment: float | None = None,
-    summary: str = "",
-    key_points: list[str] | None = None,
-    contact_name: str = "",
-    contact_title: str = "",
-    contact: str = "",
-    in_reply_to: str = "",
-    thread_id: str = "",
-    stage: str = "",
-    external_id: str | None = None,
+    *, external_id: str | None = None, **fields: Unpack[InteractionFields]
 ) -> tuple[Interaction, bool]:
     """Record a customer signal. Idempotent on ``external_id`` when one is given, also
     under concurrent retries (one insert wins, the others return its row).
@@ -138,27 +144,12 @@ def interaction_record(
     ``in_reply_to`` names the outcome (its ``external_id``) an inbound message answers;
     the resolution jobs then resolve that outcome and no other.
     """
-    if deal is not None and deal.account_id != account.pk:
+    interaction = Interaction(external_id=external_id or None, **fields)
+    deal, stage = interaction.deal, interaction.stage
+    if deal is not None and deal.account_id != interaction.account.pk:
         raise ValidationError({"deal": "This deal belongs to another account."})
-    if stage and (channel != Channel.CRM or deal is None):
+    if stage and (interaction.channel != Channel.CRM or deal is None):
         raise ValidationError({"stage": "A stage change needs channel 'crm' and a deal."})
-    interaction = Interaction(
-        external_id=external_id or None,
-        account=account,
-        deal=deal,
-        channel=channel,
-        direction=direction,
-        occurred_at=occurred_at,
-        sentiment=sentiment,
-        summary=summary,
-        key_points=key_points or [],
-        contact_name=contact_name,
-        contact_title=contact_title,
-        contact=contact,
-        in_reply_to=in_reply_to,
-        thread_id=thread_id,
-        stage=stage,
-    )
     if external_id:
         interaction, created = _insert_unless_exists(interaction, "external_id")
         if not created:
@@ -166,5 +157,5 @@ def interaction_record(
     else:
         interaction.save()
     if stage:
-        deal_stage_change(deal=deal, stage=stage, changed_at=occurred_at)
+        deal_stage_change(deal=deal, stage=stage, changed_at=interaction.occurred_at)
     return interaction, True
