@@ -189,6 +189,11 @@ class Email:
     meeting: bool = False
 
 
+def _share(part: int, whole: int) -> float:
+    """``part`` / ``whole``, 0 while there is no whole."""
+    return part / whole if whole else 0.0
+
+
 @dataclass
 class WeekStats:
     emails: int = 0
@@ -204,27 +209,13 @@ class WeekStats:
     pairs: list[tuple[float, float]] = field(default_factory=list)  # (predicted, actual)
     ece_api: float | None = None
 
-    @property
-    def reply_rate(self) -> float:
-        return self.replies / self.emails if self.emails else 0.0
-
-    @property
-    def meeting_rate(self) -> float:
-        return self.meetings / self.emails if self.emails else 0.0
-
-    @property
-    def thumbs_up_rate(self) -> float:
-        return self.thumbs_up / self.ratings if self.ratings else 0.0
-
-    @property
-    def approval_rate(self) -> float:
-        """Of the proposals a manager decided, the share approved."""
-        return self.approved / self.decided if self.decided else 0.0
-
-    @property
-    def autonomy_rate(self) -> float:
-        """Of all proposals, the share the guardrails let through without a person."""
-        return self.autonomous / self.proposals if self.proposals else 0.0
+    reply_rate = property(lambda week: _share(week.replies, week.emails))
+    meeting_rate = property(lambda week: _share(week.meetings, week.emails))
+    thumbs_up_rate = property(lambda week: _share(week.thumbs_up, week.ratings))
+    # Of the proposals a manager decided, the share approved.
+    approval_rate = property(lambda week: _share(week.approved, week.decided))
+    # Of all proposals, the share the guardrails let through without a person.
+    autonomy_rate = property(lambda week: _share(week.autonomous, week.proposals))
 
     @property
     def ece_week(self) -> float | None:
