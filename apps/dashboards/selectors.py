@@ -220,13 +220,17 @@ def outcomes_by_action_type(daily: QuerySet[OutcomeDaily], period: Period) -> li
     ]
 
 
+def _team_outcomes(period: Period, columns: list[str], then_by: str) -> QuerySet:
+    """The team's outcomes in the period per group of ``columns``, most active first."""
+    return _outcomes_grouped(daily_in_scope(None), period, columns, ["-agg_outcomes", then_by])
+
+
 def outcomes_by_rep(period: Period) -> list[dict]:
     """Team outcomes grouped by the account owner (the rep), most active first."""
-    rows = _outcomes_grouped(
-        daily_in_scope(None),
+    rows = _team_outcomes(
         period,
         ["owner_id", "owner__username", "owner__first_name", "owner__last_name"],
-        ["-agg_outcomes", "owner__username"],
+        "owner__username",
     )
     result = []
     for row in rows:
@@ -246,11 +250,8 @@ def outcomes_by_rep(period: Period) -> list[dict]:
 
 def outcomes_by_clone(period: Period) -> list[dict]:
     """Team outcomes grouped by the agent clone that acted, most active first."""
-    rows = _outcomes_grouped(
-        daily_in_scope(None),
-        period,
-        ["clone_id", "clone__name", "clone__external_id", "clone__is_active"],
-        ["-agg_outcomes", "clone__name"],
+    rows = _team_outcomes(
+        period, ["clone_id", "clone__name", "clone__external_id", "clone__is_active"], "clone__name"
     )
     return [
         {
