@@ -12,7 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from learning_site import views
 
 # Every app with an API (``apps/<app>/api.py``, mounted at /api/v1/) and, when it has pages,
-# ``apps/<app>/urls.py`` (mounted at /).
+# ``apps/<app>/urls.py`` (mounted at /; its URL names are the app's, ``approvals:queue``).
 APPS = [
     "crm",
     "outcomes",
@@ -46,6 +46,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *[path("api/v1/", include(f"apps.{app}.api")) for app in APPS],
-    *[path("", include(f"apps.{app}.urls")) for app in PAGE_APPS],
-    path("", include("apps.simulator.urls")),
+    *[path("", include((f"apps.{app}.urls", app))) for app in [*PAGE_APPS, "simulator"]],
 ]

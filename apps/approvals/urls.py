@@ -1,8 +1,6 @@
 from apps.approvals import views
 from apps.web.routes import pages
 
-app_name = "approvals"
-
 urlpatterns = pages(
     "approvals/",
     {

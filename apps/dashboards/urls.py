@@ -2,8 +2,6 @@ from django.urls import path
 
 from apps.dashboards import views
 
-app_name = "dashboards"
-
 urlpatterns = [
     path("dashboards/me/", views.rep, name="rep"),
     path("dashboards/team/", views.manager, name="manager"),

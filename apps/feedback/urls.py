@@ -1,8 +1,6 @@
 from apps.feedback import email_views, views
 from apps.web.routes import pages
 
-app_name = "feedback"
-
 urlpatterns = pages(
     "feedback/",
     {

@@ -1,8 +1,6 @@
 from apps.insights import views
 from apps.web.routes import pages
 
-app_name = "insights"
-
 urlpatterns = pages(
     "insights/",
     {

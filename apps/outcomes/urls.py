@@ -2,8 +2,6 @@ from django.urls import path
 
 from apps.outcomes import views
 
-app_name = "outcomes"
-
 urlpatterns = [
     path("outcomes/", views.outcome_list, name="list"),
     path("outcomes/calibration/", views.calibration, name="calibration"),

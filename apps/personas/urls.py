@@ -2,8 +2,6 @@ from django.urls import path
 
 from apps.personas import views
 
-app_name = "personas"
-
 urlpatterns = [
     path("personas/", views.clone_list, name="list"),
     path("personas/<str:external_id>/", views.clone_detail, name="detail"),

@@ -1,8 +1,6 @@
 from apps.reviews import views
 from apps.web.routes import pages
 
-app_name = "reviews"
-
 urlpatterns = pages(
     "reviews/",
     {
