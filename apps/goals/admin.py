@@ -111,20 +111,20 @@ class GoalAdmin(admin.ModelAdmin):
     @admin.action(description="Recompute progress of selected goals")
     def refresh_progress(self, request, queryset: QuerySet[Goal]) -> None:
         result = goals_progress_refresh(goals=queryset)
-        self.message_user(
-            request,
-            f"{result['updated']} active goals recomputed: {result['completed']} completed, "
-            f"{result['missed']} missed.",
-            messages.SUCCESS,
-        )
+        self._closed_report(request, f"{result['updated']} active goals recomputed", result)
 
     @admin.action(description="Close selected goals now (completed if at target, else missed)")
     def close_goals(self, request, queryset: QuerySet[Goal]) -> None:
         result = goals_close(goals=queryset)
+        self._closed_report(
+            request, f"Closed {result['completed'] + result['missed']} goals", result
+        )
+
+    def _closed_report(self, request, done: str, result: dict) -> None:
+        """``done``, then how many goals that closed were completed and how many missed."""
         self.message_user(
             request,
-            f"Closed {result['completed'] + result['missed']} goals: {result['completed']} "
-            f"completed, {result['missed']} missed.",
+            f"{done}: {result['completed']} completed, {result['missed']} missed.",
             messages.SUCCESS,
         )
 
