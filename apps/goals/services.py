@@ -127,43 +127,29 @@ def performance_snapshots_write(*, day: date) -> int:
     owner_deals = Deal.objects.filter(account__owner_id=OuterRef("owner_id"))
     opened = owner_deals.filter(created_at__gte=starts, created_at__lt=ends)
     won = owner_deals.filter(stage=DealStage.CLOSED_WON, closed_at__gte=starts, closed_at__lt=ends)
-    rows = (
-        Clone.objects.filter(is_active=True)
-        .annotate(
-            pipeline=sum_of(opened.exclude(stage__in=CLOSED_STAGES), "amount"),
-            activity=count_of(outcomes),
-            decided=count_of(decided),
-            positive=count_of(decided.filter(score__gte=POSITIVE_SCORE)),
-            revenue=sum_of(won, "amount"),
-        )
-        .values_list("pk", "pipeline", "activity", "decided", "positive", "revenue")
-    )
+    figures = {
+        "pipeline_value": sum_of(opened.exclude(stage__in=CLOSED_STAGES), "amount"),
+        "activity_count": count_of(outcomes),
+        "decided_count": count_of(decided),
+        "positive_count": count_of(decided.filter(score__gte=POSITIVE_SCORE)),
+        "revenue_value": sum_of(won, "amount"),
+    }
+    rows = Clone.objects.filter(is_active=True).values(clone_id=F("pk"), **figures)
     snapshots = [
         PerformanceSnapshot(
-            clone_id=clone_id,
             day=day,
-            pipeline_value=pipeline,
-            activity_count=activity,
-            decided_count=decided_count,
-            positive_count=positive,
-            quality_rate=(positive / decided_count) if decided_count else None,
-            revenue_value=revenue,
+            quality_rate=(
+                row["positive_count"] / row["decided_count"] if row["decided_count"] else None
+            ),
+            **row,
         )
-        for clone_id, pipeline, activity, decided_count, positive, revenue in rows
+        for row in rows
     ]
     PerformanceSnapshot.objects.bulk_create(
         snapshots,
         update_conflicts=True,
         unique_fields=["clone", "day"],
-        update_fields=[
-            "pipeline_value",
-            "activity_count",
-            "decided_count",
-            "positive_count",
-            "quality_rate",
-            "revenue_value",
-            "updated_at",
-        ],
+        update_fields=[*figures, "quality_rate", "updated_at"],
     )
     return len(snapshots)
 
