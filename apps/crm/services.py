@@ -89,27 +89,25 @@ def deal_upsert(
 
     ``close_date`` (expected close) is kept as it is when not given."""
     now = changed_at or timezone.now()
+    # What a repeated upsert overwrites; the stage moves through deal_stage_change.
+    values = {"account": account, "name": name, "amount": amount}
+    if close_date is not _UNCHANGED:
+        values["close_date"] = close_date
     new = Deal(
         external_id=external_id,
-        account=account,
-        name=name,
         stage=stage,
-        amount=amount,
-        close_date=None if close_date is _UNCHANGED else close_date,
         stage_changed_at=now,
         closed_at=now if stage in CLOSED_STAGES else None,
+        **values,
     )
     deal, created = _insert_unless_exists(new, "external_id")
     if created:
         DealStageChange.objects.create(deal=deal, from_stage="", to_stage=stage, changed_at=now)
         return deal, True
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
-    deal.account, deal.name, deal.amount = account, name, amount
-    fields = ["account", "name", "amount", "updated_at"]
-    if close_date is not _UNCHANGED:
-        deal.close_date = close_date
-        fields.append("close_date")
-    deal.save(update_fields=fields)
+    for field, value in values.items():
+        setattr(deal, field, value)
+    deal.save(update_fields=[*values, "updated_at"])
     return deal_stage_change(deal=deal, stage=stage, changed_at=now), False
 
 

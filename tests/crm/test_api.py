@@ -1,10 +1,12 @@
 """CRM mirror API: upserts by external id, interactions, stage history, isolation."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
 from apps.crm.models import Account, Deal, DealStageChange, Interaction
+from apps.crm.services import deal_upsert
 from tests.conftest import OTHER_HOST
 from tests.factories.crm import AccountFactory, DealFactory
 
@@ -64,6 +66,26 @@ def test_deal_for_an_unknown_account_is_a_400_naming_the_field(agent_api):
     assert response.status_code == 400
     assert "account" in response.json()
     assert not Deal.objects.exists()
+
+
+def test_deal_upsert_overwrites_what_it_is_sent_and_keeps_an_unsent_close_date(org):
+    first = {"external_id": "d-9", "account": AccountFactory(), "stage": "discovery"}
+    deal, created = deal_upsert(**first, name="A", amount=Decimal(10), close_date=date(2027, 1, 31))
+    assert created and deal.close_date == date(2027, 1, 31)
+
+    again = {**first, "account": AccountFactory(), "stage": "proposal"}
+    _, created = deal_upsert(**again, name="B", amount=Decimal(20))
+    deal.refresh_from_db()
+    assert not created and deal.close_date == date(2027, 1, 31)
+    assert (deal.account, deal.name, deal.amount, deal.stage) == (
+        again["account"],
+        "B",
+        Decimal(20),
+        "proposal",
+    )
+    deal_upsert(**again, name="B", amount=Decimal(20), close_date=None)
+    deal.refresh_from_db()
+    assert deal.close_date is None
 
 
 def test_negative_amount_and_unknown_stage_are_400(agent_api):
