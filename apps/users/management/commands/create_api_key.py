@@ -1,11 +1,8 @@
-from django.core.management.base import CommandError
-
-from apps.tenancy.management.base import OrgCommand
-from apps.users.models import User
+from apps.users.management.base import UserCommand
 from apps.users.services import api_key_create
 
 
-class Command(OrgCommand):
+class Command(UserCommand):
     help = (
         "Create an API key for an organisation and print it (alone on the last line). "
         "Without --user it is an agent key; with --user it acts as that user."
@@ -17,11 +14,7 @@ class Command(OrgCommand):
         parser.add_argument("--user", help="username the key acts as")
 
     def handle_org(self, org, *, name, user, **options):
-        owner = None
-        if user:
-            owner = User.objects.filter(username=user).first()
-            if owner is None:
-                raise CommandError(f"No user '{user}' in {org.slug}.")
+        owner = self.user_named(org, user)
         key, raw_key = api_key_create(name=name, user=owner)
         kind = f"personal key of {owner.username}" if owner else "agent key"
         self.stdout.write(
