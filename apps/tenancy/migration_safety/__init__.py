@@ -23,96 +23,50 @@ One module per job: ``plan``, ``stats``, ``lock``, ``disk``, ``pg_tools``, ``bac
 whole run); this package exports what the command, the tests and the benchmark use.
 """
 
-from apps.tenancy.migration_safety.backup import (
-    backup_files,
-    backup_restore,
-    backup_root,
-    backup_schema_name,
-    default_backup_dir,
-    schema_backup,
-)
-from apps.tenancy.migration_safety.disk import (
-    DISK_HEADROOM_BYTES,
-    disk_space_check,
-    schemas_size_bytes,
-)
-from apps.tenancy.migration_safety.journal import RunJournal, SchemaProgress, unfinished_run
+from apps.tenancy.migration_safety.backup import backup_files, backup_restore
+from apps.tenancy.migration_safety.disk import disk_space_check
+from apps.tenancy.migration_safety.journal import RunJournal
 from apps.tenancy.migration_safety.lock import (
     LOCK_KEY,
     RUN_APPLICATION_NAME,
     database_check,
-    invalid_indexes_drop,
     migration_lock,
-    orphans_terminate,
 )
-from apps.tenancy.migration_safety.migrate import SCHEMAS_PER_WORKER, schema_migrate
+from apps.tenancy.migration_safety.migrate import schema_migrate
 from apps.tenancy.migration_safety.pg_tools import postgres_tool, server_major_version
 from apps.tenancy.migration_safety.plan import (
     MigrationRun,
     MigrationSafetyError,
     SchemaResult,
-    Step,
-    Target,
     migration_targets,
-    plans_for,
     schema_plan,
-    schemas_in_scope,
 )
 from apps.tenancy.migration_safety.run import migration_check, migration_plan, migrations_run
-from apps.tenancy.migration_safety.stats import (
-    schema_structure,
-    structure_differences,
-    table_columns,
-    table_fingerprints,
-    table_row_counts,
-)
-from apps.tenancy.migration_safety.verify import (
-    BOOKKEEPING_TABLES,
-    STRUCTURE_QUORUM,
-    schemas_verify,
-)
+from apps.tenancy.migration_safety.stats import table_columns, table_fingerprints, table_row_counts
+from apps.tenancy.migration_safety.verify import schemas_verify
 
 __all__ = [
-    "BOOKKEEPING_TABLES",
-    "DISK_HEADROOM_BYTES",
     "LOCK_KEY",
     "MigrationRun",
     "MigrationSafetyError",
     "RUN_APPLICATION_NAME",
     "RunJournal",
-    "SCHEMAS_PER_WORKER",
-    "STRUCTURE_QUORUM",
-    "SchemaProgress",
     "SchemaResult",
-    "Step",
-    "Target",
     "backup_files",
     "backup_restore",
-    "backup_root",
-    "backup_schema_name",
     "database_check",
-    "default_backup_dir",
     "disk_space_check",
-    "invalid_indexes_drop",
     "migration_check",
     "migration_lock",
     "migration_plan",
     "migration_targets",
     "migrations_run",
-    "orphans_terminate",
-    "plans_for",
     "postgres_tool",
-    "schema_backup",
     "schema_migrate",
     "schema_plan",
-    "schema_structure",
-    "schemas_in_scope",
-    "schemas_size_bytes",
     "schemas_verify",
     "server_major_version",
-    "structure_differences",
     "table_columns",
     "table_fingerprints",
     "table_row_counts",
-    "unfinished_run",
 ]
