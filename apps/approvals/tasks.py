@@ -26,7 +26,6 @@ def webhook_backoff(retries: int) -> int:
 
 
 @periodic_job(
-    "expire_approvals",
     every=timedelta(minutes=15),
     has_work=lambda since, now: any_row(
         ProposedAction, status=ActionStatus.PENDING, expires_at__lte=now
@@ -40,7 +39,6 @@ def expire_approvals() -> str:
 # Notices, reminders and escalations all concern pending actions (reminders come due by
 # the clock): an organisation with none has nothing to tell.
 @periodic_job(
-    "notify_approvers",
     every=timedelta(minutes=5),
     has_work=lambda since, now: any_row(ProposedAction, status=ActionStatus.PENDING),
 )

@@ -30,7 +30,7 @@ def _analytics_due(since: Expression, now: datetime) -> Q:
     )
 
 
-@periodic_job("refresh_analytics", every=timedelta(minutes=5), has_work=_analytics_due)
+@periodic_job(every=timedelta(minutes=5), has_work=_analytics_due)
 def refresh_analytics() -> str:
     """Recompute the daily outcome counts (last 35 days) and the pattern-analytics rollup."""
     daily = outcome_daily_refresh_recent()

@@ -15,7 +15,6 @@ from apps.tenancy.periodic import any_row, arrived_since, periodic_job
 # Any learning decays with the clock, so an organisation with learnings always runs; one
 # without runs once ratings or outcomes change.
 @periodic_job(
-    "extract_learnings",
     every=timedelta(hours=6),
     has_work=lambda since, now: (
         Q(any_row(Learning))

@@ -12,7 +12,6 @@ from apps.tenancy.periodic import any_row, periodic_job
 # snapshot per day, each hour: the clock moves both, so only an organisation with neither
 # is idle.
 @periodic_job(
-    "update_goal_progress",
     every=timedelta(hours=1),
     has_work=lambda since, now: (
         Q(any_row(Goal, status=GoalStatus.ACTIVE)) | Q(any_row(Clone, is_active=True))

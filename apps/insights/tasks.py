@@ -23,7 +23,6 @@ DETECTION_LOOKBACK = timedelta(days=366)
 # Stalled and inactive deals come with the clock: an organisation with an open deal, or an
 # interaction inside the detectors' look-back, always runs.
 @periodic_job(
-    "detect_patterns",
     every=timedelta(hours=1),
     has_work=lambda since, now: (
         Q(Exists(Deal.objects.exclude(stage__in=CLOSED_STAGES)))
@@ -37,7 +36,6 @@ def detect_patterns() -> str:
 
 
 @periodic_job(
-    "daily_digest",
     every=timedelta(hours=24),
     has_work=lambda since, now: any_row(  # every status: the (status, detected_at) index
         Insight, status__in=InsightStatus.values, detected_at__gt=now - timedelta(hours=24)
@@ -49,7 +47,6 @@ def daily_digest() -> str:
 
 
 @periodic_job(
-    "deliver_alerts",
     every=timedelta(minutes=5),
     has_work=lambda since, now: any_row(
         Insight, status=InsightStatus.PENDING, detected_at__gte=now - ALERT_RETRY_WINDOW

@@ -55,7 +55,6 @@ def _signal_arrived(since: Expression, **interaction: str) -> Q:
 
 
 @periodic_job(
-    "resolve_immediate_signals",
     every=timedelta(minutes=15),
     has_work=lambda since, now: _signal_arrived(
         since, channel=Channel.EMAIL, direction=Direction.INBOUND
@@ -67,7 +66,6 @@ def resolve_immediate_signals() -> str:
 
 
 @periodic_job(
-    "resolve_engagement",
     every=timedelta(hours=6),
     has_work=lambda since, now: _signal_arrived(since, channel=Channel.MEETING),
 )
@@ -95,14 +93,13 @@ def _deal_scoring_due(since: Expression, now: datetime) -> Q:
     )
 
 
-@periodic_job("resolve_deal_progression", every=timedelta(hours=24), has_work=_deal_scoring_due)
+@periodic_job(every=timedelta(hours=24), has_work=_deal_scoring_due)
 def resolve_deal_progression() -> str:
     """Score deal_progression actions by the stages their deal advanced (0.2 per stage)."""
     return f"{outcomes_resolve_deal_progression()} resolved"
 
 
 @periodic_job(
-    "expire_outcomes",
     every=timedelta(hours=1),
     has_work=lambda since, now: any_row(
         OutcomeRecord,
@@ -116,11 +113,7 @@ def expire_outcomes() -> str:
     return f"{outcomes_expire()} expired"
 
 
-@periodic_job(
-    "recalibrate",
-    every=timedelta(hours=6),
-    has_work=lambda since, now: outcomes_changed(since),
-)
+@periodic_job(every=timedelta(hours=6), has_work=lambda since, now: outcomes_changed(since))
 def recalibrate() -> str:
     """Recompute the ten calibration bins of every action type."""
     return f"{calibration_recompute()} bins changed"

@@ -15,7 +15,6 @@ from apps.tenancy.periodic import any_row, arrived_since, periodic_job
 # What the fill itself admits: a new active queue takes every matching outcome; an active
 # queue takes outcomes created or resolved since its last fill.
 @periodic_job(
-    "fill_review_queues",
     every=timedelta(minutes=5),
     has_work=lambda since, now: (
         Q(any_row(ReviewQueue, is_active=True, filled_at__isnull=True))

@@ -3,7 +3,6 @@
 An app registers a job in its ``tasks.py``::
 
     @periodic_job(
-        "expire_outcomes",
         every=timedelta(hours=1),
         has_work=lambda since, now: Exists(
             OutcomeRecord.objects.filter(status="pending", window_ends_at__lte=now)
@@ -11,6 +10,9 @@ An app registers a job in its ``tasks.py``::
     )
     def expire_outcomes() -> str:
         return f"{outcomes_expire()} expired"
+
+The job is named after its function (``expire_outcomes``) and described by the first line
+of its docstring.
 
 A job runs inside one organisation's schema and returns a short summary. Celery beat
 sends ``tenancy.run_periodic_job`` once per organisation at the job's cadence (with a
@@ -78,10 +80,13 @@ class PeriodicJob:
 _registry: dict[str, PeriodicJob] = {}
 
 
-def periodic_job(name: str, *, every: timedelta, has_work: HasWork | None = None) -> Callable:
+def periodic_job(name: str = "", *, every: timedelta, has_work: HasWork | None = None) -> Callable:
+    """Register the decorated function as a job, named after it unless ``name`` is given."""
+
     def register(func: Callable[[], object]) -> Callable[[], object]:
         doc = (func.__doc__ or "").strip().splitlines()
-        _registry[name] = PeriodicJob(name, every, func, doc[0] if doc else "", has_work)
+        job = PeriodicJob(name or func.__name__, every, func, doc[0] if doc else "", has_work)
+        _registry[job.name] = job
         return func
 
     return register
