@@ -9,14 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apps.feedback.models import (
-    FeedbackEntry,
-    FeedbackKind,
-    FeedbackSource,
-    Learning,
-    LearningApplication,
-    LearningCategory,
-)
+from apps.feedback import models
 from apps.feedback.services import learning_application_record, learnings_extract
 from apps.outcomes.models import OutcomeRecord
 
@@ -43,7 +36,7 @@ MANUAL_LEARNINGS = [
     (
         "demo:general:reference-last-interaction",
         "Reference the customer's last message in the first line",
-        LearningCategory.GENERAL,
+        models.LearningCategory.GENERAL,
         "Open with the specific thing the customer said last time (a question, a concern, a date). "
         "Reps consistently rate openings that quote the last interaction higher than generic greetings.",
         0.8,
@@ -51,14 +44,14 @@ MANUAL_LEARNINGS = [
     (
         "demo:call_to_action:two-time-slots",
         "Offer two concrete time slots instead of asking for availability",
-        LearningCategory.CALL_TO_ACTION,
+        models.LearningCategory.CALL_TO_ACTION,
         "End meeting requests with two specific slots (e.g. Tue 10:00 or Thu 15:00, customer's time zone).",
         0.7,
     ),
     (
         "demo:timing:no-friday-afternoon",
         "Avoid escalations late on Friday",
-        LearningCategory.TIMING,
+        models.LearningCategory.TIMING,
         "Escalations sent after 15:00 on Fridays get answered Monday at best; send Thursday or Monday morning.",
         0.5,
     ),
@@ -93,13 +86,13 @@ def seed(ctx) -> None:
     if not outcomes:
         ctx.step(3)
         return
-    first_run = not FeedbackEntry.objects.exists()
+    first_run = not models.FeedbackEntry.objects.exists()
     if first_run:
         _rate(ctx, outcomes)
     ctx.step()
 
     for signature, title, category, guidance, relevance in MANUAL_LEARNINGS:
-        Learning.objects.get_or_create(
+        models.Learning.objects.get_or_create(
             signature=signature,
             defaults={
                 "title": title,
@@ -117,8 +110,8 @@ def seed(ctx) -> None:
         learnings_extract(now=now, min_support=2, min_lift=0.2)
     ctx.step()
 
-    if not LearningApplication.objects.exists():
-        for learning in Learning.objects.order_by("pk")[:6]:
+    if not models.LearningApplication.objects.exists():
+        for learning in models.Learning.objects.order_by("pk")[:6]:
             for _ in range(rng.randint(2, 8)):
                 learning_application_record(
                     learning=learning,
@@ -129,12 +122,12 @@ def seed(ctx) -> None:
     ctx.step()
 
 
-def _dashboard_rating(outcome: OutcomeRecord, rating: int, **fields) -> FeedbackEntry:
+def _dashboard_rating(outcome: OutcomeRecord, rating: int, **fields) -> models.FeedbackEntry:
     """A detailed rating given on the dashboard (by the owner or by their manager)."""
-    return FeedbackEntry(
+    return models.FeedbackEntry(
         outcome=outcome,
-        kind=FeedbackKind.DASHBOARD,
-        feedback_source=FeedbackSource.DASHBOARD,
+        kind=models.FeedbackKind.DASHBOARD,
+        feedback_source=models.FeedbackSource.DASHBOARD,
         rating=rating,
         **fields,
     )
@@ -143,15 +136,15 @@ def _dashboard_rating(outcome: OutcomeRecord, rating: int, **fields) -> Feedback
 def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
     rng = ctx.rng
     manager = next((user for user in ctx.users.values() if user.role == "manager"), None)
-    entries: list[FeedbackEntry] = []
+    entries: list[models.FeedbackEntry] = []
     for outcome in outcomes:
         owner_id = outcome.account.owner_id
         if owner_id is None or rng.random() > 0.75:
             continue
         rating = _verdict(outcome, rng)
         entries.append(
-            FeedbackEntry(
-                outcome=outcome, user_id=owner_id, kind=FeedbackKind.INLINE, rating=rating
+            models.FeedbackEntry(
+                outcome=outcome, user_id=owner_id, kind=models.FeedbackKind.INLINE, rating=rating
             )
         )
         if rng.random() < 0.3:
@@ -180,4 +173,4 @@ def _rate(ctx, outcomes: list[OutcomeRecord]) -> None:
                     comment=rng.choice(COMMENTS[mood_of(detailed)]),
                 )
             )
-    FeedbackEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)
+    models.FeedbackEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)

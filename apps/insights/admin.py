@@ -1,19 +1,11 @@
 from django.contrib import admin, messages
 
-from apps.insights.models import (
-    AlertDelivery,
-    AlertFeedback,
-    AlertPreference,
-    DigestDelivery,
-    DismissReason,
-    Insight,
-    InsightSettings,
-)
+from apps.insights import models
 from apps.insights.services import insights_bulk_dismiss
 from apps.tenancy.admin_display import HistoryInline, when_column
 
 
-@admin.register(InsightSettings)
+@admin.register(models.InsightSettings)
 class InsightSettingsAdmin(admin.ModelAdmin):
     """The one row of thresholds: editable, never added twice nor deleted."""
 
@@ -64,18 +56,18 @@ class InsightSettingsAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request):
-        return not InsightSettings.objects.exists()
+        return not models.InsightSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 class AlertFeedbackInline(HistoryInline):
-    model = AlertFeedback
+    model = models.AlertFeedback
     readonly_fields = ["user", "useful", "comment", "updated_at"]
 
 
-@admin.register(Insight)
+@admin.register(models.Insight)
 class InsightAdmin(admin.ModelAdmin):
     list_display = [
         "title",
@@ -99,12 +91,12 @@ class InsightAdmin(admin.ModelAdmin):
     @admin.action(description="Dismiss selected (not relevant)")
     def dismiss_not_relevant(self, request, queryset):
         count = insights_bulk_dismiss(
-            insights=queryset, user=request.user, reason=DismissReason.NOT_RELEVANT
+            insights=queryset, user=request.user, reason=models.DismissReason.NOT_RELEVANT
         )
         self.message_user(request, f"Dismissed {count} insights.", messages.SUCCESS)
 
 
-@admin.register(AlertFeedback)
+@admin.register(models.AlertFeedback)
 class AlertFeedbackAdmin(admin.ModelAdmin):
     list_display = ["insight", "user", "useful", "comment", when_column("updated_at")]
     list_filter = ["useful", "insight__pattern_type"]
@@ -112,14 +104,14 @@ class AlertFeedbackAdmin(admin.ModelAdmin):
     search_fields = ["comment", "insight__title"]
 
 
-@admin.register(DigestDelivery)
+@admin.register(models.DigestDelivery)
 class DigestDeliveryAdmin(admin.ModelAdmin):
     list_display = ["day", "user", "insight_count", when_column("sent_at")]
     list_select_related = ["user"]
     list_filter = ["day"]
 
 
-@admin.register(AlertPreference)
+@admin.register(models.AlertPreference)
 class AlertPreferenceAdmin(admin.ModelAdmin):
     """People's choices per severity (they edit them at /insights/preferences/)."""
 
@@ -129,7 +121,7 @@ class AlertPreferenceAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
 
 
-@admin.register(AlertDelivery)
+@admin.register(models.AlertDelivery)
 class AlertDeliveryAdmin(admin.ModelAdmin):
     """What was sent at once, to whom (empty: the organisation's chat). Read-only record."""
 

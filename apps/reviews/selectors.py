@@ -22,18 +22,8 @@ from django.utils import timezone
 from apps.crm.models import Account, Deal, Interaction
 from apps.feedback.models import FeedbackEntry
 from apps.outcomes.models import ActionType, OutcomeRecord
+from apps.reviews import models
 from apps.reviews.agreement import INTERVAL, NOMINAL, krippendorff_alpha
-from apps.reviews.models import (
-    Correction,
-    Review,
-    ReviewItem,
-    ReviewQueue,
-    ReviewStatus,
-    Rubric,
-    RubricKind,
-    Score,
-    Settlement,
-)
 from apps.users.models import User
 from apps.users.roles import can
 from apps.web.replica import read_connection
@@ -54,10 +44,10 @@ def _t(model) -> str:
 # --- Visibility ----------------------------------------------------------------------
 
 
-def queues_visible_to(user) -> QuerySet[ReviewQueue]:
+def queues_visible_to(user) -> QuerySet[models.ReviewQueue]:
     """The one rule: managers see every queue; anyone else only queues assigned to them
     (by name or by role)."""
-    queues = ReviewQueue.objects.all()
+    queues = models.ReviewQueue.objects.all()
     if can(user, "reviews.manage"):
         return queues
     if not can(user, "reviews.review"):
@@ -70,13 +60,13 @@ def _assigned(user, *, by_name: bool, roles: list[str]) -> bool:
     return can(user, "reviews.review") and (by_name or user.role in roles)
 
 
-def queue_is_assigned(queue: ReviewQueue, user) -> bool:
+def queue_is_assigned(queue: models.ReviewQueue, user) -> bool:
     """Whether ``user`` reviews in ``queue`` (managers too only when assigned)."""
     by_name = queue.reviewers.filter(pk=getattr(user, "pk", None)).exists()
     return _assigned(user, by_name=by_name, roles=queue.reviewer_roles)
 
 
-def queue_for(user, pk: int) -> ReviewQueue:
+def queue_for(user, pk: int) -> models.ReviewQueue:
     return get_object_or_404(queues_visible_to(user), pk=pk)
 
 
@@ -88,20 +78,20 @@ def _all_scores_sql() -> str:
     return f"""
         SELECT s.outcome_id, s.rubric_id, s.user_id, s.value, s.source, s.evaluator,
                s.updated_at
-          FROM {_t(Score)} s
+          FROM {_t(models.Score)} s
         UNION ALL
         SELECT f.outcome_id, r.id, f.user_id, f.rating::float8, 'human', '', f.updated_at
-          FROM {_t(FeedbackEntry)} f JOIN {_t(Rubric)} r ON r.builtin = f.kind
+          FROM {_t(FeedbackEntry)} f JOIN {_t(models.Rubric)} r ON r.builtin = f.kind
     """
 
 
 def _item_scores_sql(where: str) -> str:
     """The scores the item's reviewers gave on the queue's rubrics (one row each)."""
-    rubrics = ReviewQueue.rubrics.through._meta.db_table
+    rubrics = models.ReviewQueue.rubrics.through._meta.db_table
     return f"""
         SELECT i.id AS item_id, i.queue_id, sc.rubric_id, rv.reviewer_id, sc.value
-          FROM {_t(ReviewItem)} i
-          JOIN {_t(Review)} rv ON rv.item_id = i.id AND rv.status = '{ReviewStatus.DONE}'
+          FROM {_t(models.ReviewItem)} i
+          JOIN {_t(models.Review)} rv ON rv.item_id = i.id AND rv.status = '{models.ReviewStatus.DONE}'
           JOIN {rubrics} qr ON qr.reviewqueue_id = i.queue_id
           JOIN ({_all_scores_sql()}) sc
             ON sc.outcome_id = i.outcome_id AND sc.rubric_id = qr.rubric_id
@@ -113,7 +103,7 @@ def _item_scores_sql(where: str) -> str:
 # How far apart an item's reviewers are on a rubric, 0 (all agree) to 1 (as far as the
 # scale allows; any two different labels or yes/no): the one statement of disagreement.
 _SPREAD_SQL = f"""
-    CASE WHEN r.kind = '{RubricKind.NUMERIC}'
+    CASE WHEN r.kind = '{models.RubricKind.NUMERIC}'
          THEN (max(v.value) - min(v.value)) / (r.max_value - r.min_value)
          ELSE CASE WHEN max(v.value) <> min(v.value) THEN 1.0 ELSE 0.0 END END
 """
@@ -124,9 +114,9 @@ def _item_value_sql() -> str:
     frequent label for categorical rubrics)."""
     return f"""
         COALESCE(
-            (SELECT st.value FROM {_t(Settlement)} st
+            (SELECT st.value FROM {_t(models.Settlement)} st
               WHERE st.item_id = v.item_id AND st.rubric_id = v.rubric_id),
-            CASE WHEN r.kind = '{RubricKind.CATEGORICAL}'
+            CASE WHEN r.kind = '{models.RubricKind.CATEGORICAL}'
                  THEN mode() WITHIN GROUP (ORDER BY v.value) ELSE avg(v.value) END)
     """
 
@@ -134,10 +124,10 @@ def _item_value_sql() -> str:
 # --- The reviewer's flow -------------------------------------------------------------
 
 
-def item_queryset() -> QuerySet[ReviewItem]:
+def item_queryset() -> QuerySet[models.ReviewItem]:
     """Items with everything a reviewer sees: output, account, deal, clone, the customer's
     reply (the signal that resolved it) and the persona version in force at the time."""
-    return ReviewItem.objects.select_related(
+    return models.ReviewItem.objects.select_related(
         "queue",
         "outcome__action_type",
         "outcome__account",
@@ -152,10 +142,10 @@ def item_queryset() -> QuerySet[ReviewItem]:
     )
 
 
-def next_item(queue: ReviewQueue, user: User) -> ReviewItem | None:
+def next_item(queue: models.ReviewQueue, user: User) -> models.ReviewItem | None:
     """The next item for ``user``: not yet passed by them (reviewed or skipped) and still
     short of its K reviews; partly reviewed items first, then oldest."""
-    mine = Review.objects.filter(reviewer=user).values("item_id")
+    mine = models.Review.objects.filter(reviewer=user).values("item_id")
     return (
         item_queryset()
         .filter(queue=queue, reviews_done__lt=queue.reviews_needed)
@@ -165,7 +155,7 @@ def next_item(queue: ReviewQueue, user: User) -> ReviewItem | None:
     )
 
 
-def item_for_reviewer(queue: ReviewQueue, pk: int) -> ReviewItem:
+def item_for_reviewer(queue: models.ReviewQueue, pk: int) -> models.ReviewItem:
     return get_object_or_404(item_queryset().filter(queue=queue), pk=pk)
 
 
@@ -182,18 +172,19 @@ class Progress:
         return round(100 * self.complete / self.items) if self.items else 0
 
 
-def queue_progress(queue: ReviewQueue, user: User | None = None) -> Progress:
+def queue_progress(queue: models.ReviewQueue, user: User | None = None) -> Progress:
     """Done / total items, and reviews by the team and by ``user`` (one query)."""
     user_id = user.pk if user is not None else None
-    counts = ReviewItem.objects.filter(queue=queue).aggregate(
+    counts = models.ReviewItem.objects.filter(queue=queue).aggregate(
         items=Count("id", distinct=True),
         complete=Count("id", filter=Q(reviews_done__gte=queue.reviews_needed), distinct=True),
-        team_reviews=Count("reviews", filter=Q(reviews__status=ReviewStatus.DONE)),
+        team_reviews=Count("reviews", filter=Q(reviews__status=models.ReviewStatus.DONE)),
         my_reviews=Count(
-            "reviews", filter=Q(reviews__status=ReviewStatus.DONE, reviews__reviewer_id=user_id)
+            "reviews",
+            filter=Q(reviews__status=models.ReviewStatus.DONE, reviews__reviewer_id=user_id),
         ),
     )
-    open_items = ReviewItem.objects.filter(
+    open_items = models.ReviewItem.objects.filter(
         queue=queue, reviews_done__lt=queue.reviews_needed
     ).exclude(reviews__reviewer_id=user_id)
     return Progress(
@@ -205,7 +196,7 @@ def queue_progress(queue: ReviewQueue, user: User | None = None) -> Progress:
     )
 
 
-def queues_with_progress(user) -> list[ReviewQueue]:
+def queues_with_progress(user) -> list[models.ReviewQueue]:
     """The queues ``user`` sees, each with item and review counts (one query)."""
     queues = (
         queues_visible_to(user)
@@ -217,7 +208,7 @@ def queues_with_progress(user) -> list[ReviewQueue]:
         )
         .order_by("-is_active", "name")
     )
-    assigned_by_name = ReviewQueue.reviewers.through.objects.filter(
+    assigned_by_name = models.ReviewQueue.reviewers.through.objects.filter(
         reviewqueue_id=OuterRef("pk"), user_id=user.pk
     )
     queues = list(queues.annotate(assigned_by_name=Exists(assigned_by_name)))
@@ -234,16 +225,18 @@ def queues_with_progress(user) -> list[ReviewQueue]:
 # --- The manager's view ----------------------------------------------------------------
 
 
-def reviewer_throughput(queue: ReviewQueue, *, now: datetime | None = None) -> list[dict]:
+def reviewer_throughput(queue: models.ReviewQueue, *, now: datetime | None = None) -> list[dict]:
     """Per reviewer: reviews, skips, reviews in the last 7 days, last review (one query)."""
     week_ago = (now or timezone.now()) - timedelta(days=7)
     rows = (
-        Review.objects.filter(item__queue=queue)
+        models.Review.objects.filter(item__queue=queue)
         .values("reviewer__username", "reviewer__first_name", "reviewer__last_name")
         .annotate(
-            reviewed=Count("id", filter=Q(status=ReviewStatus.DONE)),
-            skipped=Count("id", filter=Q(status=ReviewStatus.SKIPPED)),
-            last_week=Count("id", filter=Q(status=ReviewStatus.DONE, created_at__gte=week_ago)),
+            reviewed=Count("id", filter=Q(status=models.ReviewStatus.DONE)),
+            skipped=Count("id", filter=Q(status=models.ReviewStatus.SKIPPED)),
+            last_week=Count(
+                "id", filter=Q(status=models.ReviewStatus.DONE, created_at__gte=week_ago)
+            ),
             last_at=Max("created_at"),
         )
         .order_by("-reviewed", "reviewer__username")
@@ -254,7 +247,7 @@ def reviewer_throughput(queue: ReviewQueue, *, now: datetime | None = None) -> l
 DISAGREEMENTS_SHOWN = 50
 
 
-def disagreements(queue: ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> list[dict]:
+def disagreements(queue: models.ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> list[dict]:
     """Items whose reviewers are further apart than the queue's threshold on a rubric,
     unsettled first (one query)."""
     sql = f"""
@@ -263,13 +256,13 @@ def disagreements(queue: ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> li
         SELECT v.item_id, v.rubric_id, r.name, {_SPREAD_SQL} AS spread,
                array_agg(v.value ORDER BY v.reviewer_id) AS vals,
                array_agg(u.username ORDER BY v.reviewer_id) AS reviewers,
-               (SELECT st.value FROM {_t(Settlement)} st
+               (SELECT st.value FROM {_t(models.Settlement)} st
                  WHERE st.item_id = v.item_id AND st.rubric_id = v.rubric_id) AS settled,
                o.id, o.external_id, a.name
           FROM v
-          JOIN {_t(Rubric)} r ON r.id = v.rubric_id
+          JOIN {_t(models.Rubric)} r ON r.id = v.rubric_id
           JOIN {_t(User)} u ON u.id = v.reviewer_id
-          JOIN {_t(ReviewItem)} i ON i.id = v.item_id
+          JOIN {_t(models.ReviewItem)} i ON i.id = v.item_id
           JOIN {_t(OutcomeRecord)} o ON o.id = i.outcome_id
           JOIN {_t(Account)} a ON a.id = o.account_id
          GROUP BY v.item_id, v.rubric_id, r.name, r.kind, r.max_value, r.min_value,
@@ -290,16 +283,16 @@ def disagreements(queue: ReviewQueue, *, limit: int = DISAGREEMENTS_SHOWN) -> li
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-_LEVELS = {RubricKind.NUMERIC: INTERVAL, RubricKind.CATEGORICAL: NOMINAL}
+_LEVELS = {models.RubricKind.NUMERIC: INTERVAL, models.RubricKind.CATEGORICAL: NOMINAL}
 
 
-def rubric_level(rubric: Rubric) -> str:
+def rubric_level(rubric: models.Rubric) -> str:
     """Alpha's level of measurement: interval for numeric rubrics, nominal for labels
     and yes/no (ordinal where a categorical rubric's labels are ordered is not modelled)."""
     return _LEVELS.get(rubric.kind, NOMINAL)
 
 
-def queue_agreement(queue: ReviewQueue) -> dict:
+def queue_agreement(queue: models.ReviewQueue) -> dict:
     """Krippendorff's alpha per rubric over items with 2+ reviews, and per reviewer pair
     (one query; alpha is computed from the fetched values)."""
     sql = f"""
@@ -348,9 +341,9 @@ def queue_agreement(queue: ReviewQueue) -> dict:
     return {"rubrics": per_rubric, "pairs": per_pair}
 
 
-def recent_corrections(queue: ReviewQueue, limit: int = 10) -> QuerySet[Correction]:
+def recent_corrections(queue: models.ReviewQueue, limit: int = 10) -> QuerySet[models.Correction]:
     return (
-        Correction.objects.filter(outcome__review_items__queue=queue)
+        models.Correction.objects.filter(outcome__review_items__queue=queue)
         .select_related("author", "outcome__account")
         .order_by("-updated_at")[:limit]
     )
@@ -361,7 +354,7 @@ def recent_corrections(queue: ReviewQueue, limit: int = 10) -> QuerySet[Correcti
 
 def _normalised_sql() -> str:
     return f"""
-        CASE WHEN r.kind = '{RubricKind.NUMERIC}'
+        CASE WHEN r.kind = '{models.RubricKind.NUMERIC}'
              THEN (sc.value - r.min_value) / (r.max_value - r.min_value)
              ELSE sc.value END
     """
@@ -379,7 +372,7 @@ def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[
                    c.outcome_id, c.id AS correction_id, c.corrected_text AS ideal,
                    CASE WHEN c.action_ref <> '' THEN 'edit' ELSE 'correction' END AS kind,
                    NULL::float8 AS score, c.updated_at AS at, 0 AS rank
-              FROM {_t(Correction)} c
+              FROM {_t(models.Correction)} c
              ORDER BY coalesce(c.outcome_id::text, 'action:' || c.action_ref),
                       c.updated_at DESC, c.id DESC
         ), high AS (
@@ -387,7 +380,7 @@ def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[
                    'high_score' AS kind, avg({_normalised_sql()}) AS score,
                    max(sc.updated_at) AS at, 1 AS rank
               FROM ({_all_scores_sql()}) sc
-              JOIN {_t(Rubric)} r ON r.id = sc.rubric_id AND r.kind <> '{RubricKind.CATEGORICAL}'
+              JOIN {_t(models.Rubric)} r ON r.id = sc.rubric_id AND r.kind <> '{models.RubricKind.CATEGORICAL}'
               JOIN {_t(OutcomeRecord)} o ON o.id = sc.outcome_id
              WHERE o.output_text <> ''
                AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.outcome_id = sc.outcome_id)
@@ -402,7 +395,7 @@ def examples(*, action_type: str = "", clone: str = "", limit: int = 5) -> list[
                        AS action_type,
                    cl.external_id AS clone
               FROM (SELECT * FROM corrections UNION ALL SELECT * FROM high) e
-              LEFT JOIN {_t(Correction)} c ON c.id = e.correction_id
+              LEFT JOIN {_t(models.Correction)} c ON c.id = e.correction_id
               LEFT JOIN {_t(OutcomeRecord)} o ON o.id = e.outcome_id
               LEFT JOIN {_t(ActionType)} t ON t.id = o.action_type_id
               LEFT JOIN {_t(_Clone)} cl ON cl.id = coalesce(c.clone_id, o.clone_id)
@@ -466,7 +459,7 @@ def dataset_pages(
     server-side cursor: the context, the original output, the latest correction, every
     score (rubric, reviewer or evaluator, value) and the item's score per rubric (settled
     value where settled)."""
-    rubrics = ReviewQueue.rubrics.through._meta.db_table
+    rubrics = models.ReviewQueue.rubrics.through._meta.db_table
     sql = f"""
         SELECT i.id, q.name, o.external_id, t.code, a.name, a.industry, d.name, d.stage,
                cl.external_id,
@@ -482,17 +475,17 @@ def dataset_pages(
                        '[]'::jsonb)
                   FROM ({_all_scores_sql()}) sc
                   JOIN {rubrics} qr ON qr.rubric_id = sc.rubric_id AND qr.reviewqueue_id = q.id
-                  JOIN {_t(Rubric)} r ON r.id = sc.rubric_id
+                  JOIN {_t(models.Rubric)} r ON r.id = sc.rubric_id
                   LEFT JOIN {_t(User)} u ON u.id = sc.user_id
                  WHERE sc.outcome_id = o.id),
                (SELECT coalesce(jsonb_object_agg(g.name, g.value), '{{}}'::jsonb) FROM (
                     SELECT r.name, {_item_value_sql()} AS value
                       FROM ({_item_scores_sql("i.id = outer_item.id")}) v
-                      JOIN {_t(Rubric)} r ON r.id = v.rubric_id
+                      JOIN {_t(models.Rubric)} r ON r.id = v.rubric_id
                      GROUP BY v.item_id, v.rubric_id, r.name, r.kind) g)
-          FROM {_t(ReviewItem)} i
-          JOIN {_t(ReviewItem)} outer_item ON outer_item.id = i.id
-          JOIN {_t(ReviewQueue)} q ON q.id = i.queue_id
+          FROM {_t(models.ReviewItem)} i
+          JOIN {_t(models.ReviewItem)} outer_item ON outer_item.id = i.id
+          JOIN {_t(models.ReviewQueue)} q ON q.id = i.queue_id
           JOIN {_t(OutcomeRecord)} o ON o.id = i.outcome_id
           JOIN {_t(ActionType)} t ON t.id = o.action_type_id
           JOIN {_t(Account)} a ON a.id = o.account_id
@@ -501,7 +494,7 @@ def dataset_pages(
           LEFT JOIN {_t(Interaction)} reply ON reply.id = o.resolving_interaction_id
           LEFT JOIN LATERAL (
                 SELECT c.corrected_text, c.diff, c.action_ref, c.original_text
-                  FROM {_t(Correction)} c
+                  FROM {_t(models.Correction)} c
                  WHERE c.outcome_id = o.id ORDER BY c.updated_at DESC LIMIT 1) corr ON true
          WHERE i.reviews_done >= 1
            AND (%(queue)s::bigint IS NULL OR i.queue_id = %(queue)s::bigint)
