@@ -18,7 +18,7 @@ from apps.approvals.services import (
     webhook_secret_rotate,
     webhooks_retry,
 )
-from apps.tenancy.admin_display import HistoryInline, money_column, when_column
+from apps.tenancy.admin_display import HistoryInline, SettingsAdmin, money_column, when_column
 
 SECRET_ATTRIBUTE = "_approvals_new_webhook_secret"
 
@@ -31,7 +31,7 @@ def _show_secret_once(request: HttpRequest, secret: str) -> HttpResponse:
 
 
 @admin.register(ApprovalSettings)
-class ApprovalSettingsAdmin(admin.ModelAdmin):
+class ApprovalSettingsAdmin(SettingsAdmin):
     """One row per organisation: approval timeout, the decision webhook, the chat webhook.
 
     The signing secret is generated (never typed, never shown again after the page that
@@ -47,12 +47,6 @@ class ApprovalSettingsAdmin(admin.ModelAdmin):
     ]
     fields = ["timeout_hours", "webhook_url", "signing_secret", "chat_webhook_url"]
     readonly_fields = ["signing_secret"]
-
-    def has_add_permission(self, request):
-        return not ApprovalSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Signing secret")
     def signing_secret(self, obj: ApprovalSettings) -> str:

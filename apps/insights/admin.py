@@ -2,12 +2,12 @@ from django.contrib import admin, messages
 
 from apps.insights import models
 from apps.insights.services import insights_bulk_dismiss
-from apps.tenancy.admin_display import HistoryInline, when_column
+from apps.tenancy.admin_display import HistoryInline, SettingsAdmin, when_column
 
 
 @admin.register(models.InsightSettings)
-class InsightSettingsAdmin(admin.ModelAdmin):
-    """The one row of thresholds: editable, never added twice nor deleted."""
+class InsightSettingsAdmin(SettingsAdmin):
+    """The detectors' thresholds."""
 
     list_display = [
         "__str__",
@@ -54,12 +54,6 @@ class InsightSettingsAdmin(admin.ModelAdmin):
         ),
         ("Noise control", {"fields": ["redetect_after_days"]}),
     ]
-
-    def has_add_permission(self, request):
-        return not models.InsightSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AlertFeedbackInline(HistoryInline):

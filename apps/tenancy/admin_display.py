@@ -1,6 +1,7 @@
 """Admin list columns that show our values the way every page does (``when``, ``money``):
-``list_display = ["name", money_column("amount"), when_column("proposed_at")]``; and the
-base of the inlines that list a parent's recorded history."""
+``list_display = ["name", money_column("amount"), when_column("proposed_at")]``; the base
+of the inlines that list a parent's recorded history; and the base of the admins of an
+organisation's one row of settings."""
 
 from __future__ import annotations
 
@@ -36,3 +37,13 @@ class HistoryInline(admin.TabularInline):
 
     extra = 0
     can_delete = False
+
+
+class SettingsAdmin(admin.ModelAdmin):
+    """An organisation's one row of settings: editable, never added twice nor deleted."""
+
+    def has_add_permission(self, request) -> bool:
+        return not self.model._default_manager.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
