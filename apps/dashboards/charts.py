@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -17,6 +18,13 @@ from apps.tenancy.money import current_currency, format_money
 
 WIDTH, HEIGHT = 1180, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 52, 14, 34
+
+
+class Series(NamedTuple):
+    """One series of a chart: the key of its values in each point, and its name."""
+
+    key: str
+    label: str
 
 
 def percent(value: float | None) -> str:
@@ -70,25 +78,22 @@ def _x_labels(
 def trend_chart(
     points: list[dict],
     *,
-    bar_key: str,
-    bar_label: str,
-    line_key: str | None = None,
-    line_label: str = "",
+    bar: Series,
+    line: Series | None = None,
+    overlay: Series | None = None,
     bar_format: Callable[[float | None], str] = count,
-    overlay_key: str | None = None,
-    overlay_label: str = "",
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> SafeString:
     """Columns for a volume (left axis) and optionally a rate line from 0 to 100 % (right axis).
 
-    ``overlay_key`` draws a darker column inside each column (a part of the whole, e.g.
+    ``overlay`` draws a darker column inside each column (a part of the whole, e.g.
     revenue influenced by the agent inside revenue won).
     """
-    right = RIGHT if line_key else 16
+    right = RIGHT if line else 16
     plot_width, plot_height = width - LEFT - right, height - TOP - BOTTOM
     slot = plot_width / max(1, len(points))
-    top_value, ticks = _nice_scale(max((p[bar_key] or 0 for p in points), default=0))
+    top_value, ticks = _nice_scale(max((p[bar.key] or 0 for p in points), default=0))
 
     def x_of(index: int) -> float:
         return LEFT + slot * (index + 0.5)
@@ -110,7 +115,7 @@ def trend_chart(
             f'<text class="y-label" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(bar_format(top_value * fraction))}</text>"
         )
-    if line_key:  # the rate axis has its own ticks, without gridlines
+    if line:  # the rate axis has its own ticks, without gridlines
         for fraction in (0, 0.5, 1):
             body.append(
                 f'<text class="y-label rate" x="{width - right + 8}" '
@@ -118,50 +123,50 @@ def trend_chart(
             )
     bar_width = max(2.0, min(34.0, slot * 0.62))
     for index, point in enumerate(points):
-        value = point[bar_key] or 0
+        value = point[bar.key] or 0
         y = y_bar(value)
-        tip = f"{point['label']}: {bar_format(value)} {bar_label.lower()}"
-        if overlay_key:
-            tip += f", {bar_format(point[overlay_key])} {overlay_label.lower()}"
-        if line_key:
-            tip += f", {percent(point[line_key])} {line_label.lower()}"
+        tip = f"{point['label']}: {bar_format(value)} {bar.label.lower()}"
+        if overlay:
+            tip += f", {bar_format(point[overlay.key])} {overlay.label.lower()}"
+        if line:
+            tip += f", {percent(point[line.key])} {line.label.lower()}"
         body.append(
             f'<rect class="bar" x="{x_of(index) - bar_width / 2:.1f}" y="{y:.1f}" '
             f'width="{bar_width:.1f}" height="{TOP + plot_height - y:.1f}" rx="2">'
             f"<title>{escape(tip)}</title></rect>"
         )
-        if overlay_key and point[overlay_key]:
-            y2 = y_bar(point[overlay_key])
+        if overlay and point[overlay.key]:
+            y2 = y_bar(point[overlay.key])
             body.append(
                 f'<rect class="bar overlay" x="{x_of(index) - bar_width / 2:.1f}" y="{y2:.1f}" '
                 f'width="{bar_width:.1f}" height="{TOP + plot_height - y2:.1f}" rx="2">'
                 f"<title>{escape(tip)}</title></rect>"
             )
-    if line_key:
+    if line:
         segments: list[list[str]] = [[]]
         for index, point in enumerate(points):
-            if point[line_key] is None:
+            if point[line.key] is None:
                 segments.append([])
                 continue
-            segments[-1].append(f"{x_of(index):.1f},{y_rate(point[line_key]):.1f}")
+            segments[-1].append(f"{x_of(index):.1f},{y_rate(point[line.key]):.1f}")
         for segment in segments:
             if len(segment) > 1:
                 body.append(f'<polyline class="line" points="{" ".join(segment)}"/>')
         for index, point in enumerate(points):
-            if point[line_key] is not None:
+            if point[line.key] is not None:
                 body.append(
-                    f'<circle class="dot" cx="{x_of(index):.1f}" cy="{y_rate(point[line_key]):.1f}" r="3.5">'
-                    f"<title>{escape(point['label'])}: {percent(point[line_key])} "
-                    f"{escape(line_label.lower())}</title></circle>"
+                    f'<circle class="dot" cx="{x_of(index):.1f}" cy="{y_rate(point[line.key]):.1f}" r="3.5">'
+                    f"<title>{escape(point['label'])}: {percent(point[line.key])} "
+                    f"{escape(line.label.lower())}</title></circle>"
                 )
     body.append(
         f'<line class="axis" x1="{LEFT}" x2="{width - right}" '
         f'y1="{TOP + plot_height}" y2="{TOP + plot_height}"/>'
     )
     body.extend(_x_labels(points, x_of, height, max(4, width // 90)))
-    summary = f"{bar_label} over {len(points)} periods"
-    if line_key:
-        summary += f", with {line_label.lower()}"
+    summary = f"{bar.label} over {len(points)} periods"
+    if line:
+        summary += f", with {line.label.lower()}"
     return _svg(body, summary, width, height)
 
 

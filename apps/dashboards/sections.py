@@ -79,10 +79,8 @@ def activity_chart(trend: list[dict], **size: int) -> SafeString:
     """Agent actions per bucket, with the success rate drawn over them."""
     return charts.trend_chart(
         trend,
-        bar_key="outcomes",
-        bar_label="Agent actions",
-        line_key="success_rate",
-        line_label="Success rate",
+        bar=charts.Series("outcomes", "Agent actions"),
+        line=charts.Series("success_rate", "Success rate"),
         **size,
     )
 
@@ -92,10 +90,8 @@ def executive_extra(data: dict) -> dict:
         "goal_charts": goal_charts(data["goals"]["active"]),
         "revenue_chart": charts.trend_chart(
             data["revenue_trend"],
-            bar_key="revenue_won",
-            bar_label="Revenue won",
-            overlay_key="revenue_influenced",
-            overlay_label="Influenced by the agent",
+            bar=charts.Series("revenue_won", "Revenue won"),
+            overlay=charts.Series("revenue_influenced", "Influenced by the agent"),
             bar_format=charts.money,
             width=HALF_WIDTH,
             height=HALF_HEIGHT,

@@ -22,10 +22,8 @@ def test_axis_uses_round_steps():
 def test_trend_chart_has_a_bar_and_tooltip_per_point_and_a_rate_line():
     svg = charts.trend_chart(
         _points([3, 0, 5]),
-        bar_key="outcomes",
-        bar_label="Actions",
-        line_key="success_rate",
-        line_label="Success",
+        bar=charts.Series("outcomes", "Actions"),
+        line=charts.Series("success_rate", "Success"),
     )
 
     assert svg.startswith("<svg") and 'role="img"' in svg
@@ -36,7 +34,7 @@ def test_trend_chart_has_a_bar_and_tooltip_per_point_and_a_rate_line():
 
 def test_labels_are_escaped():
     svg = charts.trend_chart(
-        [{"label": "<script>", "outcomes": 1}], bar_key="outcomes", bar_label="Actions"
+        [{"label": "<script>", "outcomes": 1}], bar=charts.Series("outcomes", "Actions")
     )
 
     assert "<script>" not in svg
