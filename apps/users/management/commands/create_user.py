@@ -15,15 +15,9 @@ class Command(UserCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--team", default="")
 
-    def handle_org(self, org, *, username, role, password, manager, email, team, **options):
-        user = user_create(
-            username=username,
-            role=role,
-            password=password,
-            email=email,
-            team=team,
-            manager=self.user_named(org, manager),
-        )
+    def handle_org(self, org, *, manager, **options):
+        fields = {name: options[name] for name in ("username", "role", "password", "email", "team")}
+        user = user_create(manager=self.user_named(org, manager), **fields)
         self.stdout.write(
             self.style.SUCCESS(f"Created {user.role} '{user.username}' in {org.slug}")
         )
