@@ -30,6 +30,7 @@ from apps.tenancy.migration_safety import (
     table_fingerprints,
     table_row_counts,
 )
+from apps.tenancy.migration_safety.stats import schema_structure, schema_structures
 from tests.migrations.conftest import (
     assert_rows_kept,
     rollback_candidate,
@@ -414,3 +415,27 @@ def test_a_schema_whose_structure_drifted_is_reported_by_name(orgs):
                 f"ALTER TABLE {schema}.crm_deal ADD CONSTRAINT deal_amount_non_negative {check}"
             )
     assert migration_check(org_slugs=[org.slug for org in orgs]).ok  # put back: no drift
+
+
+@pytest.mark.parametrize("batch", [1, 2, 100])
+def test_structures_read_many_schemas_per_query_keep_each_schema_its_own(orgs, batch):
+    """Verification reads 100 schemas per catalog query (one catalog scan at 1,000
+    organisations instead of 1,000): no line may land in another schema's structure."""
+    schemas = [org.schema_name for org in orgs]
+    drifted = connection.ops.quote_name(schemas[1])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {drifted}.crm_account ADD COLUMN hotfix text")
+    try:
+        structures = dict(schema_structures(schemas, batch=batch))
+        assert list(structures) == schemas
+        hotfix = "column hotfix text null"
+        assert [hotfix in structures[schema]["crm_account"] for schema in schemas] == [
+            False,
+            True,
+            False,
+        ]
+        assert structures[schemas[0]] == structures[schemas[2]] == schema_structure(schemas[0])
+        assert structures[schemas[1]] == schema_structure(schemas[1])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {drifted}.crm_account DROP COLUMN hotfix")

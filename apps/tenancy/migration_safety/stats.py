@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db import connection
 
 
-def table_row_counts(schema: str) -> dict[str, int]:
-    """Exact row count of every table in ``schema``: one UNION ALL query over its tables.
+def schema_tables(schemas: list[str]) -> dict[str, list[str]]:
+    """``schema -> its tables`` (by name) for each schema: one catalog scan for them all."""
+    tables: dict[str, list[str]] = {schema: [] for schema in schemas}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) "
+            "ORDER BY schemaname, tablename",
+            [schemas],
+        )
+        for schema, table in cursor.fetchall():
+            tables[schema].append(table)
+    return tables
+
+
+def table_row_counts(schema: str, tables: list[str] | None = None) -> dict[str, int]:
+    """Exact row count of every table in ``schema`` (or of ``tables``, when the caller
+    listed them already with ``schema_tables``): one UNION ALL query over its tables.
 
     (Not ``query_to_xml``: the embedded server is built without libxml.)
     """
     quote = connection.ops.quote_name
+    if tables is None:
+        tables = schema_tables([schema])[schema]
+    if not tables:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
-            [schema],
-        )
-        tables = [table for (table,) in cursor.fetchall()]
-        if not tables:
-            return {}
         cursor.execute(
             " UNION ALL ".join(
                 f"SELECT %s, count(*) FROM {quote(schema)}.{quote(table)}" for table in tables
@@ -84,7 +97,21 @@ def table_fingerprints(
 
 
 def schema_structure(schema: str) -> dict[str, frozenset[str]]:
-    """``table -> its columns, indexes, constraints and triggers``, each as one line of text.
+    """``table -> its columns, indexes, constraints and triggers`` of one schema."""
+    return dict(schema_structures([schema]))[schema]
+
+
+# Schemas read per catalog query: each query scans the catalog once, whatever the number of
+# schemas it names (0.2 s for 1 or 100 schemas at 1,000 organisations), and holds every line
+# of the batch in memory at once.
+STRUCTURE_BATCH = 100
+
+
+def schema_structures(
+    schemas: list[str], *, batch: int = STRUCTURE_BATCH
+) -> Iterator[tuple[str, dict[str, frozenset[str]]]]:
+    """``(schema, table -> its columns, indexes, constraints and triggers)`` for each schema,
+    in order, each item one line of text (no tables: an empty dict).
 
     The text is PostgreSQL's own definition with the schema name taken out, so two schemas
     migrated alike give equal structures: a column as ``column name type null|not null
@@ -92,55 +119,52 @@ def schema_structure(schema: str) -> dict[str, frozenset[str]]:
     constraint is named with its columns only: PostgreSQL prints the same expression in
     other words once a dump has been restored.
     """
-    quote = connection.ops.quote_name
-    prefixes = (f"{quote(schema)}.", f"{schema}.")
-    structure: dict[str, set[str]] = {}
+    for first in range(0, len(schemas), batch):
+        names = schemas[first : first + batch]
+        structures: dict[str, dict[str, set[str]]] = {schema: {} for schema in names}
+        with connection.cursor() as cursor:
+            cursor.execute(STRUCTURE_SQL, {"schemas": names})
+            for schema, table, line in cursor.fetchall():
+                quoted = connection.ops.quote_name(schema)
+                line = line.replace(f"{quoted}.", "").replace(f"{schema}.", "")
+                structures[schema].setdefault(table, set()).add(line)
+        for schema, tables in structures.items():
+            yield schema, {table: frozenset(lines) for table, lines in tables.items()}
 
-    def add(table: str, line: str) -> None:
-        for prefix in prefixes:
-            line = line.replace(prefix, "")
-        structure.setdefault(table, set()).add(line)
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT cls.relname, 'column ' || att.attname || ' '
-                   || format_type(att.atttypid, att.atttypmod)
-                   || CASE WHEN att.attnotnull THEN ' not null' ELSE ' null' END
-                   || coalesce(' default ' || pg_get_expr(def.adbin, def.adrelid), '')
-                   || CASE WHEN att.attidentity <> '' THEN ' identity' ELSE '' END
-            FROM pg_attribute att
-            JOIN pg_class cls ON cls.oid = att.attrelid
-            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
-            LEFT JOIN pg_attrdef def ON def.adrelid = att.attrelid AND def.adnum = att.attnum
-            WHERE ns.nspname = %(schema)s AND cls.relkind IN ('r', 'p')
-              AND att.attnum > 0 AND NOT att.attisdropped
-            UNION ALL
-            SELECT tablename, 'index ' || indexname || ': ' || indexdef
-            FROM pg_indexes WHERE schemaname = %(schema)s
-            UNION ALL
-            SELECT cls.relname, 'constraint ' || con.conname || ': ' || CASE
-                WHEN con.contype = 'c' THEN 'CHECK on (' || array_to_string(ARRAY(
-                    SELECT attname FROM pg_attribute
-                    WHERE attrelid = con.conrelid AND attnum = ANY(con.conkey)
-                    ORDER BY attnum), ', ') || ')'
-                ELSE pg_get_constraintdef(con.oid) END
-            FROM pg_constraint con
-            JOIN pg_class cls ON cls.oid = con.conrelid
-            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
-            WHERE ns.nspname = %(schema)s
-            UNION ALL
-            SELECT cls.relname, 'trigger ' || tg.tgname || ': ' || pg_get_triggerdef(tg.oid)
-            FROM pg_trigger tg
-            JOIN pg_class cls ON cls.oid = tg.tgrelid
-            JOIN pg_namespace ns ON ns.oid = cls.relnamespace
-            WHERE ns.nspname = %(schema)s AND NOT tg.tgisinternal
-            """,
-            {"schema": schema},
-        )
-        for table, line in cursor.fetchall():
-            add(table, line)
-    return {table: frozenset(lines) for table, lines in structure.items()}
+STRUCTURE_SQL = """
+    SELECT ns.nspname, cls.relname, 'column ' || att.attname || ' '
+           || format_type(att.atttypid, att.atttypmod)
+           || CASE WHEN att.attnotnull THEN ' not null' ELSE ' null' END
+           || coalesce(' default ' || pg_get_expr(def.adbin, def.adrelid), '')
+           || CASE WHEN att.attidentity <> '' THEN ' identity' ELSE '' END
+    FROM pg_attribute att
+    JOIN pg_class cls ON cls.oid = att.attrelid
+    JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+    LEFT JOIN pg_attrdef def ON def.adrelid = att.attrelid AND def.adnum = att.attnum
+    WHERE ns.nspname = ANY(%(schemas)s) AND cls.relkind IN ('r', 'p')
+      AND att.attnum > 0 AND NOT att.attisdropped
+    UNION ALL
+    SELECT schemaname, tablename, 'index ' || indexname || ': ' || indexdef
+    FROM pg_indexes WHERE schemaname = ANY(%(schemas)s)
+    UNION ALL
+    SELECT ns.nspname, cls.relname, 'constraint ' || con.conname || ': ' || CASE
+        WHEN con.contype = 'c' THEN 'CHECK on (' || array_to_string(ARRAY(
+            SELECT attname FROM pg_attribute
+            WHERE attrelid = con.conrelid AND attnum = ANY(con.conkey)
+            ORDER BY attnum), ', ') || ')'
+        ELSE pg_get_constraintdef(con.oid) END
+    FROM pg_constraint con
+    JOIN pg_class cls ON cls.oid = con.conrelid
+    JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+    WHERE ns.nspname = ANY(%(schemas)s)
+    UNION ALL
+    SELECT ns.nspname, cls.relname, 'trigger ' || tg.tgname || ': ' || pg_get_triggerdef(tg.oid)
+    FROM pg_trigger tg
+    JOIN pg_class cls ON cls.oid = tg.tgrelid
+    JOIN pg_namespace ns ON ns.oid = cls.relnamespace
+    WHERE ns.nspname = ANY(%(schemas)s) AND NOT tg.tgisinternal
+"""
 
 
 def structure_differences(

@@ -11,6 +11,8 @@ from django_tenants.utils import get_public_schema_name
 from apps.tenancy.migration_safety.plan import SchemaResult, Target, schema_plan, schemas_in_scope
 from apps.tenancy.migration_safety.stats import (
     schema_structure,
+    schema_structures,
+    schema_tables,
     structure_differences,
     table_row_counts,
 )
@@ -29,6 +31,7 @@ def schemas_verify(
     """
     connection.set_schema_to_public()
     executor = MigrationExecutor(connection)
+    tables = schema_tables([result.schema for result in results if result.rows_before])
     for result in results:
         left = schema_plan(executor, result.schema, targets)
         if left:
@@ -38,7 +41,8 @@ def schemas_verify(
                 f"not at the target: {len(left)} migration(s) still to run ({listed}{more})"
             )
         if result.rows_before:
-            _compare_row_counts(result, table_row_counts(result.schema), rollback=rollback)
+            after = table_row_counts(result.schema, tables[result.schema])
+            _compare_row_counts(result, after, rollback=rollback)
     _compare_structures(results, targets, executor)
 
 
@@ -57,7 +61,12 @@ def _compare_structures(results: list[SchemaResult], targets: list[Target], exec
     """
     public = get_public_schema_name()
     checked = [r for r in results if r.schema != public and not r.error and not r.problems]
-    structures = {result.schema: schema_structure(result.schema) for result in checked}
+    # Schemas migrated alike share one structure object: memory holds each distinct one once.
+    distinct: dict[frozenset, dict[str, frozenset[str]]] = {}
+    structures = {
+        schema: distinct.setdefault(_structure_key(structure), structure)
+        for schema, structure in schema_structures([result.schema for result in checked])
+    }
     if not structures:
         return
     if len(structures) < STRUCTURE_QUORUM:
