@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from django.db import connection, router
 from django.db.migrations.exceptions import AmbiguityError
@@ -128,23 +129,41 @@ def _use_schema(schema: str) -> None:
         connection.set_schema(schema, include_public=False)
 
 
+# Plans already worked out, per executor, by what a schema has applied: at 1,000
+# organisations most schemas have applied the same migrations, and working out a plan from
+# the graph costs 0.15 s of CPU (2 x 1,000 of them in a run, before this cache).
+_plans: WeakKeyDictionary[MigrationExecutor, dict[tuple, list[Step]]] = WeakKeyDictionary()
+
+
 def schema_plan(executor: MigrationExecutor, schema: str, targets: list[Target]) -> list[Step]:
     """The migrations that ``migrate`` to ``targets`` would run in ``schema``."""
     _use_schema(schema)
     try:
         recorder = MigrationRecorder(connection)
-        executor.loader.applied_migrations = (
-            recorder.applied_migrations() if recorder.has_table() else {}
-        )
-        return [
-            Step(
-                migration.app_label,
-                migration.name,
-                backwards,
-                router.allow_migrate(connection.alias, migration.app_label),
+        # Not recorder.applied_migrations(): its table check lists every table on the
+        # search path (0.15 s at 1,000 organisations); to_regclass finds one by its index.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT to_regclass(%s)",
+                [f"{connection.ops.quote_name(schema)}.{recorder.Migration._meta.db_table}"],
             )
-            for migration, backwards in executor.migration_plan(targets)
-        ]
+            (recorded,) = cursor.fetchone()
+        applied = {(m.app, m.name): m for m in recorder.migration_qs} if recorded else {}
+        # What routers allow differs between public and the organisations' schemas.
+        key = (schema == get_public_schema_name(), frozenset(applied), tuple(targets))
+        plans = _plans.setdefault(executor, {})
+        if key not in plans:
+            executor.loader.applied_migrations = applied
+            plans[key] = [
+                Step(
+                    migration.app_label,
+                    migration.name,
+                    backwards,
+                    router.allow_migrate(connection.alias, migration.app_label),
+                )
+                for migration, backwards in executor.migration_plan(targets)
+            ]
+        return list(plans[key])
     finally:
         connection.set_schema_to_public()
 
