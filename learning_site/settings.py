@@ -137,7 +137,8 @@ else:
     from ops.embedded import embedded_database
 
     _database = embedded_database(DATA_DIR)
-_database["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, sending `SET search_path` only when a connection needs it.
+_database["ENGINE"] = "apps.tenancy.postgresql_backend"
 # The web server (ops.serve sets DATABASE_POOL=1): under ASGI every request runs in a thread
 # of its own, so a persistent connection (CONN_MAX_AGE) is never reused and each request
 # paid a new connection. A pool per process lends connections to requests instead.
