@@ -299,8 +299,12 @@ def action_decide(
     via: str = "page",
     undoable: bool = False,
     api_key: ApiKey | None = None,
+    action: ProposedAction | None = None,
 ) -> ProposedAction:
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
+
+    ``action``: the caller's copy of it, if it has read one; when the decision is made, the
+    fields written are set on it and it is returned instead of being read again.
 
     ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
     agent's poll and webhook see it only once that window has passed.
@@ -316,18 +320,19 @@ def action_decide(
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
     with transaction.atomic():
         now = timezone.now()
+        written = {
+            "status": status,
+            "decided_by": user,
+            "decided_at": now,
+            "decision_reason": reason,
+            "final_payload": final_payload,
+            "edited": final_payload is not None,
+            "visible_at": now + UNDO_WINDOW if undoable else now,
+            "updated_at": now,
+        }
         won = ProposedAction.objects.filter(
             pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
-        ).update(
-            status=status,
-            decided_by=user,
-            decided_at=now,
-            decision_reason=reason,
-            final_payload=final_payload,
-            edited=final_payload is not None,
-            visible_at=now + UNDO_WINDOW if undoable else now,
-            updated_at=now,
-        )
+        ).update(**written)
         if won:
             _events_record(
                 [action_id],
@@ -345,6 +350,10 @@ def action_decide(
             _webhooks_enqueue(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
+    if won and action is not None:
+        for name, value in written.items():
+            setattr(action, name, value)
+        return action
     action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
     if won:
         return action

@@ -116,7 +116,8 @@ class FeedbackEntrySerializer(serializers.ModelSerializer):
         validators = []  # one entry per (user, outcome, kind) is an update, not an error
 
     def to_representation(self, entry):
-        aspects = list(entry.aspects.all())  # prefetched on lists
+        # Prefetched on lists; only detailed (dashboard) entries carry aspects.
+        aspects = list(entry.aspects.all()) if entry.kind == FeedbackKind.DASHBOARD else []
         entry.positive_aspects = sorted(
             a.code for a in aspects if a.polarity == AspectPolarity.POSITIVE
         )
@@ -246,7 +247,6 @@ class FeedbackViewSet(
             entry, created = feedback_rate(user=request.user, **data)
         except DjangoValidationError as error:
             raise _service_errors(error) from error
-        entry = self.get_queryset().get(pk=entry.pk)
         return Response(
             self.get_serializer(entry).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
