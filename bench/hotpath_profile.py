@@ -7,10 +7,10 @@ floor (`/ping`) and the six hot paths of `bench/run.py --hot-only` (rating an ou
 deciding an action through the API, getting one outcome and one action, rating inline and
 approving in the queue through HTMX with a signed-in session). Prints the median,
 the ratio to the floor, the CPU time spent in Python (the part a loaded database does not
-blur) and the SQL each operation sends; `--profile` adds a pyinstrument
-profile of the outcome GET (dev extra).
+blur) and the SQL each operation sends; `--profile [OPERATION]` adds a
+pyinstrument profile of one operation (default: the outcome GET; dev extra).
 
-    python bench/hotpath_profile.py [--requests 300] [--profile]
+    python bench/hotpath_profile.py [--requests 300] [--profile ["rate an output"]]
 """
 
 from __future__ import annotations
@@ -40,7 +40,13 @@ def setup() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="get one outcome",
+        metavar="OPERATION",
+        help="a pyinstrument profile of one operation (default: get one outcome)",
+    )
     args = parser.parse_args()
     setup()
 
@@ -48,12 +54,11 @@ def main() -> int:
     from django.test import Client
     from django_tenants.utils import schema_context
 
+    from apps.approvals.models import ActionStatus, ProposedAction
     from apps.feedback.models import FeedbackEntry
     from apps.outcomes.models import OutcomeRecord
     from apps.users.models import User
     from apps.users.services import api_key_create
-
-    from apps.approvals.models import ActionStatus, ProposedAction
 
     n = args.requests
     with schema_context("org_bench"):
@@ -64,10 +69,11 @@ def main() -> int:
         rated = set(FeedbackEntry.objects.values_list("outcome_id", flat=True))
         unrated = [pk for pk in outcome_ids if pk not in rated]
         action_id = ProposedAction.objects.values_list("pk", flat=True).first()
-        # Pending actions to decide: 2 × (n + 6), the API's then the queue's.
+        # Pending actions to decide, the API's then the queue's: n + 6 each to time, as many
+        # again to profile.
         template = ProposedAction.objects.get(pk=action_id)
         pending = []
-        for number in range(2 * (n + 6)):
+        for number in range(4 * (n + 6)):
             template.pk = None
             template.external_id = f"profile-{time.time_ns()}-{number}"
             template.status = ActionStatus.PENDING
@@ -88,7 +94,7 @@ def main() -> int:
         "HTTP_X_CSRFTOKEN": browser.cookies["ll_csrftoken"].value,
         "HTTP_HX_REQUEST": "true",
     }
-    api_actions, queue_actions = pending[: n + 6], pending[n + 6 :]
+    api_actions, queue_actions = pending[: 2 * (n + 6)], pending[2 * (n + 6) :]
     operations = {
         "floor: GET /ping": lambda i: agent.get("/ping"),
         "get one outcome": lambda i: agent.get(f"/api/v1/outcomes/{outcome_ids[i]}/"),
@@ -139,10 +145,11 @@ def main() -> int:
     if args.profile:
         from pyinstrument import Profiler
 
+        send = operations[args.profile]
         profiler = Profiler(interval=0.0002)
         with profiler:
-            for i in range(n):
-                agent.get(f"/api/v1/outcomes/{outcome_ids[i]}/")
+            for i in range(n + 6, 2 * n + 6):  # items not used above (a write's are spent)
+                send(i)
         print(
             profiler.output_text(
                 unicode=True, color=False, show_all=os.environ.get("PROFILE_ALL") == "1"

@@ -239,6 +239,15 @@ CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "ll_session"
+# With Redis, a session is read from the cache (one Redis GET instead of a query of the
+# organisation's django_session table) and written to both; signing out deletes both. Cache
+# keys carry the schema (django_tenants.cache.make_key), like the table. Only on a shared
+# cache: a per-server file cache would keep a signed-out session alive on the other servers.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 CSRF_COOKIE_NAME = "ll_csrftoken"
 
 if PRODUCTION:
