@@ -186,7 +186,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
-    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Django's RedisCache, with one connection pool per process (apps/web/cache.py).
+    _cache = {"BACKEND": "apps.web.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}
 elif TESTING:
     _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 else:
