@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,6 +19,7 @@ from apps.approvals.models import (
     ProposedAction,
 )
 from apps.crm.selectors import account_visibility, accounts_visible_to
+from apps.tenancy.lookups import LookupCache
 from apps.users.models import User
 
 QUEUE_SORTS = {
@@ -52,6 +54,26 @@ def approval_settings_get() -> ApprovalSettings:
     """The organisation's settings row (created with defaults if an admin deleted it)."""
     settings, _ = ApprovalSettings.objects.get_or_create(singleton=True)
     return settings
+
+
+# Every decision asks where to send its webhook: per organisation (schema), kept like the
+# host and key lookups (apps.tenancy.lookups), cleared when a settings row is saved.
+webhook_urls = LookupCache(max_entries=1024)
+
+
+def webhook_url_get() -> str:
+    """The organisation's decision webhook URL, "" when it polls only.
+
+    A change saved in this process applies at once; one saved by another process within
+    ``LOOKUP_CACHE_SECONDS``. Deliveries already queued keep the URL they were made with.
+    """
+    schema = connection.schema_name
+    url = webhook_urls.get(schema)
+    if url is None:
+        generation = webhook_urls.generation
+        url = approval_settings_get().webhook_url
+        webhook_urls.put(schema, url, generation)
+    return url
 
 
 def pending_count() -> int:

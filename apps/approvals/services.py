@@ -37,7 +37,7 @@ from apps.approvals.models import (
     WebhookDelivery,
 )
 from apps.approvals.rendering import clean_edited_payload, example_text, payload_changes
-from apps.approvals.selectors import action_public_data, approval_settings_get
+from apps.approvals.selectors import action_public_data, approval_settings_get, webhook_url_get
 from apps.crm.models import Account, Deal
 from apps.feedback.models import FeedbackKind
 from apps.feedback.services import feedback_rate
@@ -633,8 +633,8 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | N
     """Create one delivery per action and send them after the transaction commits."""
     if not action_ids:
         return
-    settings = approval_settings_get()
-    if not settings.webhook_url:
+    url = webhook_url_get()
+    if not url:
         return
     actions = ProposedAction.objects.filter(pk__in=action_ids).select_related(
         "decided_by", "account", "deal", "clone"
@@ -645,7 +645,7 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | N
             WebhookDelivery(
                 action=action,
                 event=event,
-                url=settings.webhook_url,
+                url=url,
                 body=json.dumps(
                     {
                         "event": event,

@@ -71,10 +71,10 @@ HOT_PATHS = [
     ("get_outcome", 1, 200),  # the record with its four references
     ("get_action", 1, 200),  # the action with its references
     ("rate", 2, 201),  # the outcome's id (visibility), the upsert
-    # the action; BEGIN, the conditional update, its event, the webhook setting, COMMIT
-    ("decide", 6, 200),
+    # the action; BEGIN, the conditional update, its event, COMMIT (the webhook URL is known)
+    ("decide", 5, 200),
     ("rate_inline", 3, 200),  # the user, the outcome's id (visibility), the upsert
-    ("approve", 7, 200),  # the user, then as "decide"
+    ("approve", 6, 200),  # the user, then as "decide"
 ]
 
 
