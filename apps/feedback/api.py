@@ -120,15 +120,43 @@ class FeedbackEntrySerializer(serializers.ModelSerializer):
         validators = []  # one entry per (user, outcome, kind) is an update, not an error
 
     def to_representation(self, entry):
+        """The fields above, as DRF renders them, without building a field per model field
+        for each serializer (a sixth of the CPU time of rating an output). Times are
+        formatted by DRF's own field, in the current time zone; test_entry_representation
+        holds the two renderings equal."""
         # Prefetched on lists; only detailed (dashboard) entries carry aspects.
         aspects = list(entry.aspects.all()) if entry.kind == FeedbackKind.DASHBOARD else []
-        entry.positive_aspects = sorted(
-            a.code for a in aspects if a.polarity == AspectPolarity.POSITIVE
-        )
-        entry.negative_aspects = sorted(
-            a.code for a in aspects if a.polarity == AspectPolarity.NEGATIVE
-        )
-        return super().to_representation(entry)
+        when = _TIME.to_representation
+        return {
+            "id": entry.pk,
+            "outcome": entry.outcome_id,
+            "kind": entry.kind,
+            "rating": entry.rating,
+            "comment": entry.comment,
+            "usefulness": entry.usefulness,
+            "quality": entry.quality,
+            "clarity": entry.clarity,
+            "likelihood_to_reuse": entry.likelihood_to_reuse,
+            "would_recommend": entry.would_recommend,
+            "positive_aspects": sorted(
+                a.code for a in aspects if a.polarity == AspectPolarity.POSITIVE
+            ),
+            "negative_aspects": sorted(
+                a.code for a in aspects if a.polarity == AspectPolarity.NEGATIVE
+            ),
+            "positive_notes": entry.positive_notes,
+            "negative_notes": entry.negative_notes,
+            "feature_requests": [str(request) for request in entry.feature_requests],
+            "error_category": entry.error_category,
+            "error_details": entry.error_details,
+            "feedback_source": entry.feedback_source,
+            "user": entry.user.username,
+            "created_at": when(entry.created_at),
+            "updated_at": when(entry.updated_at),
+        }
+
+
+_TIME = serializers.DateTimeField()
 
 
 class FeedbackUpdateSerializer(FeedbackEntrySerializer):
