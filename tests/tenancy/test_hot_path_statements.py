@@ -71,10 +71,11 @@ HOT_PATHS = [
     ("get_outcome", 1, 200),  # the record with its four references
     ("get_action", 1, 200),  # the action with its references
     ("rate", 2, 201),  # the outcome's id (visibility), the upsert
-    # the action; BEGIN, the conditional update, its event, COMMIT (the webhook URL is known)
-    ("decide", 5, 200),
+    # the action; the conditional update with its event in one statement (no webhook set:
+    # nothing else is written, so no BEGIN and COMMIT)
+    ("decide", 2, 200),
     ("rate_inline", 3, 200),  # the user, the outcome's id (visibility), the upsert
-    ("approve", 6, 200),  # the user, then as "decide"
+    ("approve", 3, 200),  # the user, then as "decide"
 ]
 
 
