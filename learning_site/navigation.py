@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from apps.users.roles import can
 
@@ -64,6 +65,11 @@ def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
         return {"nav": []}
-    entries = nav_for(user)
-    _mark_current(entries, request.path)
-    return {"nav": entries, "user_can_admin": can(user, "admin.site")}
+
+    def entries() -> list[dict]:
+        found = nav_for(user)
+        _mark_current(found, request.path)
+        return found
+
+    # Built when a template shows it: the HTMX partials of the hot paths never do.
+    return {"nav": SimpleLazyObject(entries), "user_can_admin": can(user, "admin.site")}

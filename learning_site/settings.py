@@ -137,7 +137,8 @@ else:
     from ops.embedded import embedded_database
 
     _database = embedded_database(DATA_DIR)
-_database["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, sending `SET search_path` only when a connection needs it.
+_database["ENGINE"] = "apps.tenancy.postgresql_backend"
 # The web server (ops.serve sets DATABASE_POOL=1): under ASGI every request runs in a thread
 # of its own, so a persistent connection (CONN_MAX_AGE) is never reused and each request
 # paid a new connection. A pool per process lends connections to requests instead.
@@ -185,7 +186,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
-    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Django's RedisCache, with one connection pool per process (apps/web/cache.py).
+    _cache = {"BACKEND": "apps.web.cache.SharedPoolRedisCache", "LOCATION": REDIS_URL}
 elif TESTING:
     _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 else:
@@ -238,6 +240,15 @@ CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "ll_session"
+# With Redis, a session is read from the cache (one Redis GET instead of a query of the
+# organisation's django_session table) and written to both; signing out deletes both. Cache
+# keys carry the schema (django_tenants.cache.make_key), like the table. Only on a shared
+# cache: a per-server file cache would keep a signed-out session alive on the other servers.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 CSRF_COOKIE_NAME = "ll_csrftoken"
 
 if PRODUCTION:

@@ -219,6 +219,7 @@ class ActionViewSet(CapabilityPerAction, mixins.ListModelMixin, viewsets.Generic
                 user=request.user,
                 via="api",
                 api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+                action=action,
                 **incoming,
             )
         except DecisionConflict as conflict:

@@ -22,5 +22,15 @@ class ApprovalsConfig(AppConfig):
     label = "approvals"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from apps.approvals.models import ApprovalSettings
+        from apps.approvals.selectors import webhook_urls
+
         for name in ("django.request", "django.server"):
             logging.getLogger(name).addFilter(RedactDecisionLinks())
+        # A webhook set, changed or removed: no cached URL outlives it.
+        post_save.connect(webhook_urls.clear_now_and_on_commit, sender=ApprovalSettings, weak=False)
+        post_delete.connect(
+            webhook_urls.clear_now_and_on_commit, sender=ApprovalSettings, weak=False
+        )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -17,7 +18,8 @@ from apps.approvals.models import (
     ApprovalSettings,
     ProposedAction,
 )
-from apps.crm.selectors import accounts_visible_to
+from apps.crm.selectors import account_visibility, accounts_visible_to
+from apps.tenancy.lookups import LookupCache
 from apps.users.models import User
 
 QUEUE_SORTS = {
@@ -54,6 +56,26 @@ def approval_settings_get() -> ApprovalSettings:
     return settings
 
 
+# Every decision asks where to send its webhook: per organisation (schema), kept like the
+# host and key lookups (apps.tenancy.lookups), cleared when a settings row is saved.
+webhook_urls = LookupCache(max_entries=1024)
+
+
+def webhook_url_get() -> str:
+    """The organisation's decision webhook URL, "" when it polls only.
+
+    A change saved in this process applies at once; one saved by another process within
+    ``LOOKUP_CACHE_SECONDS``. Deliveries already queued keep the URL they were made with.
+    """
+    schema = connection.schema_name
+    url = webhook_urls.get(schema)
+    if url is None:
+        generation = webhook_urls.generation
+        url = approval_settings_get().webhook_url
+        webhook_urls.put(schema, url, generation)
+    return url
+
+
 def pending_count() -> int:
     return ProposedAction.objects.filter(status=ActionStatus.PENDING).count()
 
@@ -71,6 +93,8 @@ def actions_visible_to(user) -> QuerySet[ProposedAction]:
     from apps.approvals.notifications import may_decide  # it reads this module
 
     if isinstance(user, User) and may_decide(user):
+        return ProposedAction.objects.all()
+    if not account_visibility(user):  # every account (an action always has one)
         return ProposedAction.objects.all()
     return ProposedAction.objects.filter(
         account__in=accounts_visible_to(user).order_by().values("pk")

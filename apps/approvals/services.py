@@ -15,12 +15,15 @@ import json
 import secrets
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.db.models import QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from apps.agents.models import Clone
@@ -37,7 +40,7 @@ from apps.approvals.models import (
     WebhookDelivery,
 )
 from apps.approvals.rendering import clean_edited_payload, example_text, payload_changes
-from apps.approvals.selectors import action_public_data, approval_settings_get
+from apps.approvals.selectors import action_public_data, approval_settings_get, webhook_url_get
 from apps.crm.models import Account, Deal
 from apps.feedback.models import FeedbackKind
 from apps.feedback.services import feedback_rate
@@ -142,6 +145,30 @@ def _events_record(
         )
         for action_id in action_ids
     )
+
+
+def _update_with_event(
+    actions: QuerySet[ProposedAction], written: dict, event: ActionEvent
+) -> bool:
+    """Apply ``written`` to the one action ``actions`` matches and add ``event`` to its
+    history, in one statement (``WITH won AS (UPDATE … RETURNING id) INSERT …``): both or
+    neither, without a transaction of their own. True when the action matched."""
+    query = actions.query.chain(UpdateQuery)
+    query.add_update_values(written)
+    update_sql, update_params = query.get_compiler(actions.db).as_sql()
+    fields = [f for f in ActionEvent._meta.concrete_fields if f.name not in ("id", "action")]
+    connection = connections[actions.db]
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH won AS ({update_sql} RETURNING id), "
+            f"event AS (INSERT INTO {connection.ops.quote_name(ActionEvent._meta.db_table)} "
+            f'("action_id", {columns}) SELECT id, {", ".join(["%s"] * len(fields))} FROM won) '
+            "SELECT count(*) FROM won",
+            [*update_params, *values],
+        )
+        return cursor.fetchone()[0] == 1
 
 
 # --- proposing ---------------------------------------------------------------------------
@@ -299,8 +326,12 @@ def action_decide(
     via: str = "page",
     undoable: bool = False,
     api_key: ApiKey | None = None,
+    action: ProposedAction | None = None,
 ) -> ProposedAction:
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
+
+    ``action``: the caller's copy of it, if it has read one; when the decision is made, the
+    fields written are set on it and it is returned instead of being read again.
 
     ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
     agent's poll and webhook see it only once that window has passed.
@@ -314,37 +345,48 @@ def action_decide(
     reason = _check_decision(decision, reason)
     final_payload, changes = _edited_version(action_id, decision, payload)
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
-    with transaction.atomic():
+    # The decision and its event are one statement; a transaction when more goes with them.
+    more_to_write = final_payload is not None or bool(webhook_url_get())
+    with transaction.atomic() if more_to_write else nullcontext():
         now = timezone.now()
-        won = ProposedAction.objects.filter(
-            pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
-        ).update(
-            status=status,
-            decided_by=user,
-            decided_at=now,
-            decision_reason=reason,
-            final_payload=final_payload,
-            edited=final_payload is not None,
-            visible_at=now + UNDO_WINDOW if undoable else now,
-            updated_at=now,
-        )
-        if won:
-            _events_record(
-                [action_id],
-                EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
-                at=now,
+        written = {
+            "status": status,
+            "decided_by": user,
+            "decided_at": now,
+            "decision_reason": reason,
+            "final_payload": final_payload,
+            "edited": final_payload is not None,
+            "visible_at": now + UNDO_WINDOW if undoable else now,
+            "updated_at": now,
+        }
+        won = _update_with_event(
+            ProposedAction.objects.filter(
+                pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
+            ),
+            written,
+            ActionEvent(
+                kind=EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
                 actor=user,
+                actor_label=user.username,
                 via=via,
                 reason=reason,
-                ip=ip,
-                changes=changes,
+                rules=[],
+                changes=changes or [],
+                ip_address=ip or None,
                 key_created_by=api_key_delegated_by(api_key, acting_user=user),
-            )
+                created_at=now,
+            ),
+        )
+        if won:
             if final_payload is not None:
                 _edit_correction(action_id, final_payload, user)
             _webhooks_enqueue(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
+    if won and action is not None:
+        for name, value in written.items():
+            setattr(action, name, value)
+        return action
     action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
     if won:
         return action
@@ -624,8 +666,8 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | N
     """Create one delivery per action and send them after the transaction commits."""
     if not action_ids:
         return
-    settings = approval_settings_get()
-    if not settings.webhook_url:
+    url = webhook_url_get()
+    if not url:
         return
     actions = ProposedAction.objects.filter(pk__in=action_ids).select_related(
         "decided_by", "account", "deal", "clone"
@@ -636,7 +678,7 @@ def _webhooks_enqueue(action_ids: list[int], *, event: str, delay: timedelta | N
             WebhookDelivery(
                 action=action,
                 event=event,
-                url=settings.webhook_url,
+                url=url,
                 body=json.dumps(
                     {
                         "event": event,

@@ -154,6 +154,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             ip=client_ip(request),
             via="page",
             undoable=True,
+            action=action,
         )
     except ValidationError as invalid:
         errors = invalid.message_dict

@@ -51,8 +51,14 @@ def learning_applications(learning: Learning) -> QuerySet[LearningApplication]:
     )
 
 
-def outcome_for_rating(user, pk: int) -> OutcomeRecord:
-    """The one place that decides whether ``user`` may rate this output: else 404."""
+def outcome_for_rating(user, pk: int, *, id_only: bool = False) -> OutcomeRecord:
+    """The one place that decides whether ``user`` may rate this output: else 404.
+
+    ``id_only``: the record with its id alone, enough to save a rating, without the related
+    rows and the user's ratings that a page shows.
+    """
+    if id_only:
+        return get_object_or_404(outcomes_visible_to(user).select_related(None).only("pk"), pk=pk)
     return get_object_or_404(
         with_my_ratings(outcomes_visible_to(user), user).select_related(
             "action_type", "account", "clone"

@@ -92,8 +92,9 @@ def _rating_response(request: HttpRequest, outcome, *, error: str = "", status: 
 @capability_required("feedback.rate")
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
     """Save my inline −1 / 0 / +1 rating; HTMX gets the rating partial back at once."""
-    outcome = outcome_for_rating(request.user, pk)
     form = InlineRatingForm(request.POST)
+    # The partial and the redirect need the record's id alone; an error shows the record.
+    outcome = outcome_for_rating(request.user, pk, id_only=form.is_valid())
     if not form.is_valid():
         error = form.errors["rating"][0]
         if request.htmx:

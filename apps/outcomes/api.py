@@ -79,6 +79,35 @@ class OutcomeSerializer(serializers.ModelSerializer):
         fields = ["id", *RECORDED_FIELDS, *_RESOLUTION_FIELDS]
         read_only_fields = ["id", *_RESOLUTION_FIELDS]
 
+    def to_representation(self, record: OutcomeRecord) -> dict:
+        """The fields above, as DRF renders them, without building a field per model field
+        for each serializer (a fifth of the CPU time of reading one record). Times are
+        formatted by DRF's own field, in the current time zone; test_outcome_representation
+        holds the two renderings equal."""
+        when = _TIME.to_representation
+        return {
+            "id": record.pk,
+            "external_id": record.external_id,
+            "action_type": record.action_type.code,
+            "account": record.account.external_id,
+            "deal": record.deal.external_id if record.deal_id else None,
+            "clone": record.clone.external_id if record.clone_id else None,
+            "predicted_confidence": record.predicted_confidence,
+            "occurred_at": when(record.occurred_at),
+            "output_text": record.output_text,
+            "metadata": _METADATA.to_representation(record.metadata),
+            "status": record.status,
+            "score": record.score,
+            "window_ends_at": when(record.window_ends_at),
+            "resolved_at": when(record.resolved_at),
+            "resolution_note": record.resolution_note,
+            "created_at": when(record.created_at),
+        }
+
+
+_TIME = serializers.DateTimeField()
+_METADATA = serializers.DictField()
+
 
 class OutcomeCorrectionSerializer(serializers.Serializer):
     """What ``PATCH /outcomes/{id}/`` may correct; identity fields are refused by name."""

@@ -198,3 +198,29 @@ def test_the_queue_shows_the_suggestions(page_client, manager, account):
     html = page_client(manager).get("/approvals/").content.decode()
 
     assert "Autonomy suggestions" in html and "Could be autonomous" in html
+
+
+def test_a_decision_and_its_event_are_written_together_or_not_at_all(org, manager):
+    """One statement updates the action and adds its event: an event that cannot be
+    written leaves the action undecided; an action that is not pending gets no event."""
+    from django.db import IntegrityError
+
+    from apps.approvals.services import _update_with_event
+
+    action = PendingActionFactory()
+    now = timezone.now()
+    written = {"status": "approved", "decided_by": manager, "decided_at": now}
+    pending = ProposedAction.objects.filter(pk=action.pk, status="pending")
+    bad_event = ActionEvent(kind="nokind", actor=manager, actor_label="maria", created_at=now)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _update_with_event(pending, written, bad_event)
+    action.refresh_from_db()
+    assert action.status == "pending" and action.decided_by is None
+    event = ActionEvent(kind="approved", actor=manager, actor_label="maria", created_at=now)
+    assert _update_with_event(pending, written, event) is True
+    assert _update_with_event(pending, written, event) is False
+    assert list(ActionEvent.objects.filter(action=action).values_list("kind", "actor")) == [
+        ("approved", manager.pk)
+    ]
+    action.refresh_from_db()
+    assert (action.status, action.decided_by, action.decided_at) == ("approved", manager, now)

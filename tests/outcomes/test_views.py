@@ -281,3 +281,17 @@ def test_outcomes_and_calibration_are_one_section_of_the_navigation(
     assert f'href="{LIST}" class="" >All outcomes' in html
     # a rep reads outcomes but not calibration: no link to a page that would refuse them
     assert f'href="{CALIBRATION}"' not in page_client(rep).get(LIST).content.decode()
+
+
+def test_the_navigation_is_built_only_for_a_page_that_shows_it(page_client, manager, account):
+    from django.utils.functional import empty
+
+    outcome = OutcomeFactory(account=account)
+    client = page_client(manager)
+    page = client.get(LIST)
+    assert [entry["label"] for entry in page.context["nav"] if entry["current"]] == ["Outcomes"]
+    partial = client.post(
+        f"/feedback/outcomes/{outcome.pk}/rate/", {"rating": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert partial.status_code == 200
+    assert partial.context["nav"]._wrapped is empty  # an HTMX partial: never built

@@ -177,3 +177,54 @@ def test_a_deactivation_made_elsewhere_is_refused_within_the_bound(api_client, r
 
 def test_the_key_cache_is_bounded():
     assert keys_by_hash.max_entries == 4096
+
+
+# --- the decision webhook URL ---------------------------------------------------------------
+
+
+def test_a_decision_reads_the_webhook_setting_once_per_process(org, soon):
+    from apps.approvals.selectors import webhook_url_get
+
+    assert any("approvals_approvalsettings" in sql for sql in _sql_of(webhook_url_get))
+    assert _sql_of(webhook_url_get) == []
+
+
+def test_a_webhook_saved_here_applies_to_the_next_decision(org):
+    from apps.approvals.selectors import approval_settings_get, webhook_url_get
+
+    assert webhook_url_get() == ""
+    settings = approval_settings_get()
+    settings.webhook_url = "https://hooks.example.com/a"
+    settings.save()
+    assert webhook_url_get() == "https://hooks.example.com/a"
+    settings.webhook_url = ""
+    settings.save()
+    assert webhook_url_get() == ""
+    settings.delete()
+    assert webhook_url_get() == ""
+
+
+def test_a_webhook_changed_elsewhere_applies_within_the_window(org, soon):
+    from apps.approvals.models import ApprovalSettings
+    from apps.approvals.selectors import webhook_url_get
+
+    assert webhook_url_get() == ""
+    ApprovalSettings.objects.update(webhook_url="https://hooks.example.com/b")  # no signal
+    time.sleep(soon)
+    assert webhook_url_get() == "https://hooks.example.com/b"
+
+
+def test_each_organisation_has_its_own_webhook(org, other_org):
+    from django_tenants.utils import schema_context
+
+    from apps.approvals.selectors import approval_settings_get, webhook_url_get
+
+    with schema_context(org.schema_name):
+        settings = approval_settings_get()
+        settings.webhook_url = "https://hooks.example.com/org"
+        settings.save()
+        assert webhook_url_get() == "https://hooks.example.com/org"
+    with schema_context(other_org.schema_name):
+        assert webhook_url_get() == ""
+    with schema_context(org.schema_name):
+        assert webhook_url_get() == "https://hooks.example.com/org"

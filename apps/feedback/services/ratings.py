@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from apps.feedback.models import (
     RATING_SCALES,
@@ -136,20 +137,54 @@ def feedback_rate(
     positive = values.pop("positive_aspects") or []
     negative = values.pop("negative_aspects") or []
     defaults: dict = {"rating": rating, "feedback_source": source}
-    with transaction.atomic():
-        aspects = _aspects(positive, negative)
-        if kind == FeedbackKind.DASHBOARD:
-            defaults |= {"comment": comment.strip(), **values}
-            defaults["positive_notes"] = defaults["positive_notes"].strip()
-            defaults["negative_notes"] = defaults["negative_notes"].strip()
-            defaults["error_details"] = defaults["error_details"].strip()
-        elif comment:
+    aspects = _aspects(positive, negative)  # none but on detailed ratings (validated above)
+    if kind != FeedbackKind.DASHBOARD:
+        if comment:
             defaults["comment"] = comment.strip()
-        entry, created = FeedbackEntry.objects.update_or_create(
-            user=user, outcome=outcome, kind=kind, defaults=defaults
-        )
-        if kind == FeedbackKind.DASHBOARD:
-            entry.aspects.set(aspects)
+        return _entry_upsert(user=user, outcome=outcome, kind=kind, defaults=defaults)
+    defaults |= {"comment": comment.strip(), **values}
+    defaults["positive_notes"] = defaults["positive_notes"].strip()
+    defaults["negative_notes"] = defaults["negative_notes"].strip()
+    defaults["error_details"] = defaults["error_details"].strip()
+    with transaction.atomic():
+        entry, created = _entry_upsert(user=user, outcome=outcome, kind=kind, defaults=defaults)
+        entry.aspects.set(aspects)
+    return entry, created
+
+
+def _entry_upsert(
+    *, user: User, outcome: OutcomeRecord, kind: str, defaults: dict
+) -> tuple[FeedbackEntry, bool]:
+    """``user``'s entry for (``outcome``, ``kind``): a new one, or theirs with ``defaults``
+    written over it (the other fields and ``created_at`` as they were). Returns (entry,
+    created). One statement on the unique (user, outcome, kind): an inline rating is one
+    round trip (``update_or_create`` took five: two savepoints, a locking read, the write),
+    and two people's first ratings of one output at the same moment cannot collide.
+    """
+    now = timezone.now()
+    new = FeedbackEntry(
+        user=user, outcome=outcome, kind=kind, created_at=now, updated_at=now, **defaults
+    )
+    fields = [field for field in FeedbackEntry._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    updated = [FeedbackEntry._meta.get_field(name).column for name in defaults] + ["updated_at"]
+    returned = [field.column for field in FeedbackEntry._meta.concrete_fields]
+    sql = (
+        f"INSERT INTO {quote(FeedbackEntry._meta.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        "ON CONFLICT (user_id, outcome_id, kind) DO UPDATE SET "
+        + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updated)
+        + f" RETURNING {', '.join(quote(column) for column in returned)}, (xmax = 0)"
+    )
+    params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        *row, created = cursor.fetchone()
+    entry = FeedbackEntry.from_db(
+        connection.alias, [field.attname for field in FeedbackEntry._meta.concrete_fields], row
+    )
+    entry.user, entry.outcome = user, outcome
     return entry, created
 
 
