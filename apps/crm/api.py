@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.db.models import Model, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -13,6 +16,7 @@ from apps.crm.selectors import accounts_visible_to, deals_visible_to
 from apps.crm.services import account_upsert, deal_upsert, interaction_record
 from apps.crm.times import time_range_error
 from apps.users.api import UserRef
+from apps.users.models import User
 from apps.users.permissions import CapabilityPerAction
 from apps.web.api_fields import ModelRef
 
@@ -123,19 +127,6 @@ class InteractionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class UpsertMixin:
-    """POST creates (201) or updates (200) the object with the same external id."""
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        instance, created = self.upsert(serializer.validated_data)
-        return Response(
-            self.get_serializer(instance).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
 class CrmViewSet(
     CapabilityPerAction,
     mixins.CreateModelMixin,
@@ -144,50 +135,51 @@ class CrmViewSet(
     viewsets.GenericViewSet,
 ):
     """What the CRM sync reads and writes: listed and read with ``crm.read``, created with
-    ``crm.write``."""
+    ``crm.write``. A POST creates (201) or updates (200) the object with the same external
+    id, through the service ``upsert_with``; what is listed is ``visible_to`` the user."""
 
     capabilities = {"list": "crm.read", "retrieve": "crm.read", "*": "crm.write"}
+    upsert_with: Callable[..., tuple[Model, bool]]
+    visible_to: Callable[[User], QuerySet]
+
+    def get_queryset(self):
+        return self.visible_to(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance, created = self.upsert_with(**serializer.validated_data)
+        return Response(
+            self.get_serializer(instance).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
-class AccountViewSet(UpsertMixin, CrmViewSet):
+class AccountViewSet(CrmViewSet):
     serializer_class = AccountSerializer
     filterset_fields = ["industry"]
-
-    def get_queryset(self):
-        return accounts_visible_to(self.request.user)
-
-    def upsert(self, data):
-        return account_upsert(**data)
+    upsert_with = staticmethod(account_upsert)
+    visible_to = staticmethod(accounts_visible_to)
 
 
-class DealViewSet(UpsertMixin, CrmViewSet):
+class DealViewSet(CrmViewSet):
     serializer_class = DealSerializer
     filterset_fields = ["stage"]
-
-    def get_queryset(self):
-        return deals_visible_to(self.request.user)
-
-    def upsert(self, data):
-        return deal_upsert(**data)
+    upsert_with = staticmethod(deal_upsert)
+    visible_to = staticmethod(deals_visible_to)
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: InteractionSerializer, 200: InteractionSerializer})
+)
 class InteractionViewSet(CrmViewSet):
     serializer_class = InteractionSerializer
     filterset_fields = ["channel", "direction"]
+    upsert_with = staticmethod(interaction_record)
 
     def get_queryset(self):
         visible = accounts_visible_to(self.request.user)
         return Interaction.objects.filter(account__in=visible).select_related("account", "deal")
-
-    @extend_schema(responses={201: InteractionSerializer, 200: InteractionSerializer})
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        interaction, created = interaction_record(**serializer.validated_data)
-        return Response(
-            self.get_serializer(interaction).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
 
 
 router = SimpleRouter()
