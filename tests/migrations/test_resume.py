@@ -100,7 +100,9 @@ def _probe_records(schema: str) -> list[tuple[int, str]]:
 def _run_sessions() -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s",
+            # This database's only: another run on the same server (a bench) is not this one.
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE application_name LIKE %s AND datname = current_database()",
             [f"{RUN_APPLICATION_NAME} %"],
         )
         return [pid for (pid,) in cursor.fetchall()]
