@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -20,25 +19,13 @@ from apps.tenancy.models import Domain, Organization
 from apps.users.models import ApiKey, User
 from apps.users.services import api_key_revoke, keys_by_hash
 from tests.conftest import ORG_HOST, OTHER_HOST
+from tests.sql import statements_of
 
 
 def _login_page(host: str) -> str:
     response = Client(HTTP_HOST=host).get("/login/")
     assert response.status_code == 200
     return response.content.decode()
-
-
-def _sql_of(send) -> list[str]:
-    """The statements ``send()`` makes (a request resets Django's own query log)."""
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        send()
-    return sent
 
 
 @pytest.fixture
@@ -53,9 +40,10 @@ def soon(settings):
 
 def test_a_known_host_is_routed_without_asking_the_database(org):
     assert any(
-        "tenancy_domain" in sql for sql in _sql_of(lambda: Client(HTTP_HOST=ORG_HOST).get("/ping"))
+        "tenancy_domain" in sql
+        for sql in statements_of(lambda: Client(HTTP_HOST=ORG_HOST).get("/ping"))
     )
-    assert _sql_of(lambda: Client(HTTP_HOST=ORG_HOST).get("/ping")) == []
+    assert statements_of(lambda: Client(HTTP_HOST=ORG_HOST).get("/ping")) == []
 
 
 def test_a_cached_organisation_never_answers_for_another_host(org, other_org):
@@ -116,7 +104,7 @@ def test_a_lookup_that_started_before_a_change_does_not_cache_the_old_row():
 
 
 def _key_queries(client) -> list[str]:
-    sql = _sql_of(lambda: client.get("/api/v1/accounts/"))
+    sql = statements_of(lambda: client.get("/api/v1/accounts/"))
     return [query for query in sql if "users_apikey" in query]
 
 
@@ -185,8 +173,8 @@ def test_the_key_cache_is_bounded():
 def test_a_decision_reads_the_webhook_setting_once_per_process(org, soon):
     from apps.approvals.selectors import webhook_url_get
 
-    assert any("approvals_approvalsettings" in sql for sql in _sql_of(webhook_url_get))
-    assert _sql_of(webhook_url_get) == []
+    assert any("approvals_approvalsettings" in sql for sql in statements_of(webhook_url_get))
+    assert statements_of(webhook_url_get) == []
 
 
 def test_a_webhook_saved_here_applies_to_the_next_decision(org):

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from tests.conftest import ORG_HOST, OTHER_HOST
+from tests.sql import statements_of
 
 BADGE = "/approvals/?count=1"  # a signed-in manager's light request
 
@@ -21,18 +21,6 @@ BADGE = "/approvals/?count=1"  # a signed-in manager's light request
 @pytest.fixture(autouse=True)
 def cached_sessions(settings):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-
-
-def _sql_of(send) -> list[str]:
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        send()
-    return sent
 
 
 def _same_browser(client: Client, host: str = ORG_HOST) -> Client:
@@ -45,7 +33,7 @@ def _same_browser(client: Client, host: str = ORG_HOST) -> Client:
 def test_a_signed_in_request_does_not_query_the_session_table(org, manager, page_client):
     browser = page_client(manager)
     assert browser.get(BADGE).status_code == 200
-    statements = _sql_of(lambda: browser.get(BADGE))
+    statements = statements_of(lambda: browser.get(BADGE))
     assert not [sql for sql in statements if "django_session" in sql]
 
 

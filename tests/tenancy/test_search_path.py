@@ -12,18 +12,7 @@ from django.test import Client
 from apps.tenancy.postgresql_backend.base import _PATH
 from tests.conftest import ORG_HOST, OTHER_HOST
 from tests.factories.crm import AccountFactory
-
-
-def _sql_of(send) -> list[str]:
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        send()
-    return sent
+from tests.sql import statements_of
 
 
 def _sets(statements: list[str]) -> list[str]:
@@ -53,7 +42,7 @@ def accounts(org, other_org, in_org):
 
 def test_requests_of_one_organisation_set_the_path_once(org, agent_key, accounts):
     _account_names(ORG_HOST, agent_key)
-    again = _sql_of(lambda: _account_names(ORG_HOST, agent_key))
+    again = statements_of(lambda: _account_names(ORG_HOST, agent_key))
     assert again and not _sets(again)
     assert _path_in_database().startswith(org.schema_name)
 
@@ -63,7 +52,7 @@ def test_another_organisation_sets_its_own_path_and_sees_its_own_rows(
 ):
     for _ in range(2):
         assert _account_names(ORG_HOST, agent_key) == ["Acme's customer"]
-        statements = _sql_of(lambda: _account_names(OTHER_HOST, other_agent_key))
+        statements = statements_of(lambda: _account_names(OTHER_HOST, other_agent_key))
         # (the first time, the host's domain is looked up in the public schema before)
         assert _sets(statements)[-1] == f'SET search_path = "{other_org.schema_name}","public"'
         assert _account_names(OTHER_HOST, other_agent_key) == ["Globex's customer"]
@@ -108,4 +97,4 @@ def test_a_new_connection_remembers_nothing(fresh_org):
     _path_in_database()
     connection.close()
     connection.set_tenant(fresh_org)
-    assert _sets(_sql_of(_path_in_database))
+    assert _sets(statements_of(_path_in_database))
