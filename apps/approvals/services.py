@@ -159,12 +159,15 @@ def _update_with_event(
     fields = [f for f in ActionEvent._meta.concrete_fields if f.name not in ("id", "action")]
     connection = connections[actions.db]
     values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    action_id = quote(ActionEvent._meta.get_field("action").column)
+    pk = quote(ProposedAction._meta.pk.column)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH won AS ({update_sql} RETURNING id), "
-            f"event AS (INSERT INTO {connection.ops.quote_name(ActionEvent._meta.db_table)} "
-            f'("action_id", {columns}) SELECT id, {", ".join(["%s"] * len(fields))} FROM won) '
+            f"WITH won AS ({update_sql} RETURNING {pk}), "
+            f"event AS (INSERT INTO {quote(ActionEvent._meta.db_table)} "
+            f"({action_id}, {columns}) SELECT {pk}, {', '.join(['%s'] * len(fields))} FROM won) "
             "SELECT count(*) FROM won",
             [*update_params, *values],
         )
