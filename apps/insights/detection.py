@@ -61,14 +61,15 @@ def _clamp(value: float, low: float = 0.05, high: float = 0.97) -> float:
 
 
 def _deal_risk(
-    row: dict, signal: str, title: str, confidence: float, severity: str, **evidence
+    row: dict, signal: str, problem: str, confidence: float, severity: str, **evidence
 ) -> Candidate:
-    """A risk on one open deal: the deal's id, name, stage and amount lead the evidence."""
+    """A risk on one open deal: its title names the deal, then the problem; the deal's id,
+    name, stage and amount lead the evidence."""
     return Candidate(
         pattern_type=PatternType.RISK_INDICATOR,
         signal=signal,
         account_id=row["account_id"],
-        title=title,
+        title=f"Deal “{row['name']}” {problem}",
         confidence=confidence,
         severity=severity,
         evidence={
@@ -248,8 +249,7 @@ def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candi
             _deal_risk(
                 row,
                 "deal_stalled",
-                title=f"Deal “{row['name']}” stuck in {row['stage']} for {days:.0f} days "
-                f"(median {median:.0f})",
+                problem=f"stuck in {row['stage']} for {days:.0f} days (median {median:.0f})",
                 confidence=_clamp(0.45 + 0.1 * ratio),
                 severity=severity,
                 days_in_stage=round(days, 1),
@@ -457,7 +457,7 @@ def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Cand
             _deal_risk(
                 row,
                 "deal_inactive",
-                title=f"Deal “{row['name']}” has had no activity for {idle:.0f} days",
+                problem=f"has had no activity for {idle:.0f} days",
                 confidence=_clamp(0.5 + 0.1 * idle / settings.deal_inactive_days),
                 severity=severity,
                 last_activity=row["last_activity"].isoformat(),
@@ -489,8 +489,8 @@ def detect_overdue_close_dates(settings: InsightSettings, now: datetime) -> list
             _deal_risk(
                 row,
                 "close_date_passed",
-                title=f"Deal “{row['name']}” was expected to close {overdue} "
-                f"day{'s' if overdue != 1 else ''} ago and is still in {row['stage']}",
+                problem=f"was expected to close {overdue} day{'s' if overdue != 1 else ''} ago "
+                f"and is still in {row['stage']}",
                 confidence=_clamp(0.6 + 0.01 * overdue),
                 severity=severity,
                 close_date=row["close_date"].isoformat(),
@@ -533,8 +533,8 @@ def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> li
             _deal_risk(
                 row,
                 "single_threaded",
-                title=f"Deal “{row['name']}” is single-threaded: only {row['contact']} "
-                f"engaged in {settings.single_thread_window_days} days",
+                problem=f"is single-threaded: only {row['contact']} engaged in "
+                f"{settings.single_thread_window_days} days",
                 confidence=_clamp(0.55 + (0.15 if late else 0) + 0.02 * row["messages"]),
                 severity=Severity.HIGH if late else Severity.MEDIUM,
                 contact=row["contact"],
