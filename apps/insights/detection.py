@@ -60,15 +60,29 @@ def _clamp(value: float, low: float = 0.05, high: float = 0.97) -> float:
     return round(max(low, min(high, value)), 2)
 
 
+def _account_risk(
+    row: dict, signal: str, title: str, confidence: float, severity: str, evidence: dict
+) -> Candidate:
+    """A risk on the account of ``row``."""
+    return Candidate(
+        pattern_type=PatternType.RISK_INDICATOR,
+        signal=signal,
+        account_id=row["account_id"],
+        title=title,
+        confidence=confidence,
+        severity=severity,
+        evidence=evidence,
+    )
+
+
 def _deal_risk(
     row: dict, signal: str, problem: str, confidence: float, severity: str, **evidence
 ) -> Candidate:
     """A risk on one open deal: its title names the deal, then the problem; the deal's id,
     name, stage and amount lead the evidence."""
-    return Candidate(
-        pattern_type=PatternType.RISK_INDICATOR,
-        signal=signal,
-        account_id=row["account_id"],
+    return _account_risk(
+        row,
+        signal,
         title=f"Deal “{row['name']}” {problem}",
         confidence=confidence,
         severity=severity,
@@ -184,10 +198,9 @@ def detect_negative_streaks(settings: InsightSettings, now: datetime) -> list[Ca
             else Severity.MEDIUM
         )
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="negative_sentiment_streak",
-                account_id=row["account_id"],
+            _account_risk(
+                row,
+                "negative_sentiment_streak",
                 title=f"{settings.negative_streak_length} negative interactions in a row "
                 f"(mean sentiment {mean:+.2f})",
                 confidence=_clamp(0.5 + 0.45 * min(1.0, -mean)),
@@ -288,10 +301,9 @@ def detect_silent_champions(settings: InsightSettings, now: datetime) -> list[Ca
         silent_days = (now - row["last_seen"]).days
         who = row["contact_name"] + (f" ({row['contact_title']})" if row["contact_title"] else "")
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="champion_silent",
-                account_id=row["account_id"],
+            _account_risk(
+                row,
+                "champion_silent",
                 title=f"Champion {who} silent for {silent_days} days",
                 confidence=_clamp(0.5 + 0.05 * row["messages"]),
                 severity=Severity.HIGH,
