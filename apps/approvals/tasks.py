@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.db.models import Exists, Expression
 
 from apps.approvals.models import ActionStatus, ProposedAction
 from apps.approvals.notifications import approvers_notify
@@ -25,23 +26,24 @@ def webhook_backoff(retries: int) -> int:
     return min(3600, WEBHOOK_FIRST_DELAY_SECONDS * 2**retries)
 
 
-@periodic_job(
-    every=timedelta(minutes=15),
-    has_work=lambda since, now: any_row(
-        ProposedAction, status=ActionStatus.PENDING, expires_at__lte=now
-    ),
-)
+def _expiry_due(since: Expression, now: datetime) -> Exists:
+    """A pending action's approval timeout has passed."""
+    return any_row(ProposedAction, status=ActionStatus.PENDING, expires_at__lte=now)
+
+
+def _any_pending(since: Expression, now: datetime) -> Exists:
+    """Notices, reminders and escalations all concern pending actions (reminders come due
+    by the clock): an organisation with none has nothing to tell."""
+    return any_row(ProposedAction, status=ActionStatus.PENDING)
+
+
+@periodic_job(every=timedelta(minutes=15), has_work=_expiry_due)
 def expire_approvals() -> str:
     """Expire pending actions past the organisation's approval timeout."""
     return f"{actions_expire()} expired"
 
 
-# Notices, reminders and escalations all concern pending actions (reminders come due by
-# the clock): an organisation with none has nothing to tell.
-@periodic_job(
-    every=timedelta(minutes=5),
-    has_work=lambda since, now: any_row(ProposedAction, status=ActionStatus.PENDING),
-)
+@periodic_job(every=timedelta(minutes=5), has_work=_any_pending)
 def notify_approvers() -> str:
     """Email approvers new actions (batched), remind before expiry, escalate; post to chat."""
     result = approvers_notify()

@@ -525,24 +525,18 @@ class LearningViewSet(viewsets.GenericViewSet):
         return paginator.get_paginated_response(data)
 
     @extend_schema(
-        summary="Keep a hurting learning",
-        description="The manager decides the learning stays in the agent's list despite its lift.",
-        request=None,
-        responses={200: LearningSerializer},
+        summary="Keep a hurting learning", request=None, responses={200: LearningSerializer}
     )
     @action(detail=True, methods=["post"])
     def keep(self, request, pk=None):
+        """The manager decides the learning stays in the agent's list despite its lift."""
         learning = learning_keep(learning=self.get_object(), user=request.user)
         return Response(self._ranked(learning))
 
-    @extend_schema(
-        summary="Retire a learning",
-        description="The learning leaves the agent's list (inactive; its history stays).",
-        request=None,
-        responses={200: LearningSerializer},
-    )
+    @extend_schema(summary="Retire a learning", request=None, responses={200: LearningSerializer})
     @action(detail=True, methods=["post"])
     def retire(self, request, pk=None):
+        """The learning leaves the agent's list (inactive; its history stays)."""
         learning = learning_retire(learning=self.get_object())
         return Response(self._ranked(learning))
 

@@ -115,11 +115,13 @@ class InsightViewSet(
         return insights_visible_to(self.request.user)
 
     def _change(self, request, serializer_class, change):
+        """Validate the body, then ``change`` (a service taking the insight, the user and the
+        body's fields) the insight; 409 when it is already closed."""
         payload = serializer_class(data=request.data)
         payload.is_valid(raise_exception=True)
         insight = self.get_object()
         try:
-            insight = change(insight, **payload.validated_data)
+            insight = change(insight=insight, user=request.user, **payload.validated_data)
         except InsightConflict as conflict:
             raise Conflict(str(conflict)) from conflict
         return Response(InsightSerializer(insight).data)
@@ -127,22 +129,12 @@ class InsightViewSet(
     @extend_schema(request=ActSerializer, responses={200: InsightSerializer})
     @action(detail=True, methods=["post"])
     def act(self, request, pk=None):
-        return self._change(
-            request,
-            ActSerializer,
-            lambda insight, note: insight_act(insight=insight, user=request.user, note=note),
-        )
+        return self._change(request, ActSerializer, insight_act)
 
     @extend_schema(request=DismissSerializer, responses={200: InsightSerializer})
     @action(detail=True, methods=["post"])
     def dismiss(self, request, pk=None):
-        return self._change(
-            request,
-            DismissSerializer,
-            lambda insight, reason, note: insight_dismiss(
-                insight=insight, user=request.user, reason=reason, note=note
-            ),
-        )
+        return self._change(request, DismissSerializer, insight_dismiss)
 
     @extend_schema(request=FeedbackSerializer, responses={200: FeedbackSerializer})
     @action(detail=True, methods=["post"])

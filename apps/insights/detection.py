@@ -60,15 +60,30 @@ def _clamp(value: float, low: float = 0.05, high: float = 0.97) -> float:
     return round(max(low, min(high, value)), 2)
 
 
-def _deal_risk(
-    row: dict, signal: str, title: str, confidence: float, severity: str, **evidence
+def _account_risk(
+    row: dict, signal: str, title: str, confidence: float, severity: str, evidence: dict
 ) -> Candidate:
-    """A risk on one open deal: the deal's id, name, stage and amount lead the evidence."""
+    """A risk on the account of ``row``."""
     return Candidate(
         pattern_type=PatternType.RISK_INDICATOR,
         signal=signal,
         account_id=row["account_id"],
         title=title,
+        confidence=confidence,
+        severity=severity,
+        evidence=evidence,
+    )
+
+
+def _deal_risk(
+    row: dict, signal: str, problem: str, confidence: float, severity: str, **evidence
+) -> Candidate:
+    """A risk on one open deal: its title names the deal, then the problem; the deal's id,
+    name, stage and amount lead the evidence."""
+    return _account_risk(
+        row,
+        signal,
+        title=f"Deal “{row['name']}” {problem}",
         confidence=confidence,
         severity=severity,
         evidence={
@@ -183,10 +198,9 @@ def detect_negative_streaks(settings: InsightSettings, now: datetime) -> list[Ca
             else Severity.MEDIUM
         )
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="negative_sentiment_streak",
-                account_id=row["account_id"],
+            _account_risk(
+                row,
+                "negative_sentiment_streak",
                 title=f"{settings.negative_streak_length} negative interactions in a row "
                 f"(mean sentiment {mean:+.2f})",
                 confidence=_clamp(0.5 + 0.45 * min(1.0, -mean)),
@@ -248,8 +262,7 @@ def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candi
             _deal_risk(
                 row,
                 "deal_stalled",
-                title=f"Deal “{row['name']}” stuck in {row['stage']} for {days:.0f} days "
-                f"(median {median:.0f})",
+                problem=f"stuck in {row['stage']} for {days:.0f} days (median {median:.0f})",
                 confidence=_clamp(0.45 + 0.1 * ratio),
                 severity=severity,
                 days_in_stage=round(days, 1),
@@ -288,10 +301,9 @@ def detect_silent_champions(settings: InsightSettings, now: datetime) -> list[Ca
         silent_days = (now - row["last_seen"]).days
         who = row["contact_name"] + (f" ({row['contact_title']})" if row["contact_title"] else "")
         candidates.append(
-            Candidate(
-                pattern_type=PatternType.RISK_INDICATOR,
-                signal="champion_silent",
-                account_id=row["account_id"],
+            _account_risk(
+                row,
+                "champion_silent",
                 title=f"Champion {who} silent for {silent_days} days",
                 confidence=_clamp(0.5 + 0.05 * row["messages"]),
                 severity=Severity.HIGH,
@@ -457,7 +469,7 @@ def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Cand
             _deal_risk(
                 row,
                 "deal_inactive",
-                title=f"Deal “{row['name']}” has had no activity for {idle:.0f} days",
+                problem=f"has had no activity for {idle:.0f} days",
                 confidence=_clamp(0.5 + 0.1 * idle / settings.deal_inactive_days),
                 severity=severity,
                 last_activity=row["last_activity"].isoformat(),
@@ -489,8 +501,8 @@ def detect_overdue_close_dates(settings: InsightSettings, now: datetime) -> list
             _deal_risk(
                 row,
                 "close_date_passed",
-                title=f"Deal “{row['name']}” was expected to close {overdue} "
-                f"day{'s' if overdue != 1 else ''} ago and is still in {row['stage']}",
+                problem=f"was expected to close {overdue} day{'s' if overdue != 1 else ''} ago "
+                f"and is still in {row['stage']}",
                 confidence=_clamp(0.6 + 0.01 * overdue),
                 severity=severity,
                 close_date=row["close_date"].isoformat(),
@@ -533,8 +545,8 @@ def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> li
             _deal_risk(
                 row,
                 "single_threaded",
-                title=f"Deal “{row['name']}” is single-threaded: only {row['contact']} "
-                f"engaged in {settings.single_thread_window_days} days",
+                problem=f"is single-threaded: only {row['contact']} engaged in "
+                f"{settings.single_thread_window_days} days",
                 confidence=_clamp(0.55 + (0.15 if late else 0) + 0.02 * row["messages"]),
                 severity=Severity.HIGH if late else Severity.MEDIUM,
                 contact=row["contact"],

@@ -319,7 +319,8 @@ def feedback(request: HttpRequest, insight_id: int) -> HttpResponse:
 
 # --- report -------------------------------------------------------------------------------
 
-REPORT_PERIODS = {"30": 30, "90": 90, "all": None}
+# ?period= value: how many days back (None: all time) and the label the page shows.
+REPORT_PERIODS = {"30": (30, "Last 30 days"), "90": (90, "Last 90 days"), "all": (None, "All time")}
 
 
 @require_GET
@@ -333,13 +334,13 @@ def report(request: HttpRequest) -> HttpResponse:
     status = 200
     if period not in REPORT_PERIODS:
         period, status = "90", 400
-    days = REPORT_PERIODS[period]
+    days, _label = REPORT_PERIODS[period]
     since = timezone.now() - timedelta(days=days) if days else None
     rows = usefulness_report(since=since)
     context = {
         "rows": rows,
         "period": period,
-        "periods": [("30", "Last 30 days"), ("90", "Last 90 days"), ("all", "All time")],
+        "periods": [(value, label) for value, (_days, label) in REPORT_PERIODS.items()],
         "comments": recent_comments(),
         "thresholds": insight_settings(),
         "period_error": status == 400,

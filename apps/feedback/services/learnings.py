@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -20,16 +21,22 @@ from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.users.models import User
 
 
+class ApplicationDetails(TypedDict, total=False):
+    """What a use may say besides its learning, outcome and time; each has a blank default."""
+
+    outcome_record: OutcomeRecord | None
+    context: str
+    metadata: dict
+    applied_by: User | None
+
+
 @transaction.atomic
 def learning_application_record(
     *,
     learning: Learning,
     outcome: str,
-    outcome_record: OutcomeRecord | None = None,
-    context: str = "",
-    metadata: dict | None = None,
-    applied_by: User | None = None,
     applied_at: datetime | None = None,
+    **details: Unpack[ApplicationDetails],
 ) -> tuple[LearningApplication, Learning]:
     """Record one use of a learning and update its counters and scores together."""
     if outcome not in APPLICATION_POINTS:
@@ -40,13 +47,7 @@ def learning_application_record(
     applied_at = applied_at or now
     learning = Learning.objects.select_for_update().get(pk=learning.pk)
     application = LearningApplication.objects.create(
-        learning=learning,
-        outcome=outcome,
-        outcome_record=outcome_record,
-        context=context,
-        metadata=metadata or {},
-        applied_by=applied_by,
-        applied_at=applied_at,
+        learning=learning, outcome=outcome, applied_at=applied_at, **details
     )
     learning.application_count += 1
     learning.success_points += APPLICATION_POINTS[outcome]

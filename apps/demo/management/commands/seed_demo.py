@@ -17,7 +17,7 @@ from apps.tenancy.models import Organization
 from apps.tenancy.periodic import load_jobs
 from apps.tenancy.services import organization_create, public_tenant_ensure
 from apps.users.models import User
-from apps.users.services import user_create
+from apps.users.services import Profile, user_create
 
 # Order matters: each app's data may build on the ones before it.
 SEED_APPS = [
@@ -105,19 +105,17 @@ class Command(BaseCommand):
         for username, role, password, full_name in sorted(
             DEMO_USERS, key=lambda u: u[1] != "manager"
         ):
-            first, _, last = full_name.partition(" ")
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = user_create(
-                    username=username,
-                    role=role,
-                    password=password,
-                    first_name=first,
-                    last_name=last,
-                    email=f"{username}@northwind.example",
-                    manager=manager if role == "rep" else None,
-                    team="Northwind sales",
-                )
+                first, _, last = full_name.partition(" ")
+                profile: Profile = {
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@northwind.example",
+                    "manager": manager if role == "rep" else None,
+                    "team": "Northwind sales",
+                }
+                user = user_create(username=username, role=role, password=password, **profile)
             if role == "manager" and manager is None:
                 manager = user
             users[username] = user
