@@ -147,6 +147,22 @@ def _events_record(
     )
 
 
+def _agent_event(
+    action: ProposedAction,
+    kind: str,
+    *,
+    by: str,
+    at: datetime,
+    ip: str | None,
+    reason: str,
+    rules: list | None = None,
+) -> None:
+    """An event the agent ``by`` caused through the API (a proposal, a result)."""
+    _events_record(
+        [action.pk], kind, at=at, actor_label=by, via="api", reason=reason, rules=rules, ip=ip
+    )
+
+
 def _update_with_event(
     actions: QuerySet[ProposedAction], written: dict, event: ActionEvent
 ) -> bool:
@@ -237,15 +253,14 @@ def action_propose(
     try:
         with transaction.atomic():
             action.save()
-            _events_record(
-                [action.pk],
+            _agent_event(
+                action,
                 EventKind.PROPOSED,
+                by=proposed_by,
                 at=now,
-                actor_label=proposed_by,
-                via="api",
+                ip=ip,
                 reason=f"Classified {Category(action.category).label.lower()}",
                 rules=[rule.as_dict() for rule in classification.fired],
-                ip=ip,
             )
     except IntegrityError:
         # The same external id was proposed at the same moment by another request.
@@ -650,15 +665,8 @@ def action_record_result(
         action.executed_at = executed_at
         action.result = {"success": success, "output_text": output_text, "details": details or {}}
         action.save(update_fields=["status", "executed_at", "result", "outcome", "updated_at"])
-        _events_record(
-            [action.pk],
-            EventKind.EXECUTED,
-            at=now,
-            actor_label=reported_by,
-            via="api",
-            reason=("Succeeded. " if success else "Failed. ") + outcome_note,
-            ip=ip,
-        )
+        reason = ("Succeeded. " if success else "Failed. ") + outcome_note
+        _agent_event(action, EventKind.EXECUTED, by=reported_by, at=now, ip=ip, reason=reason)
     return ResultRecorded(action=action, outcome_note=outcome_note)
 
 
