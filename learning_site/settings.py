@@ -298,6 +298,8 @@ globals()[_csp_setting] = {
 # cool-off period, the same for unknown usernames as for wrong passwords.
 AUTHENTICATION_BACKENDS = [
     "learning_site.security.LoginRateLimitBackend",
+    "apps.users.backends.UserBackend",
+    # Only for sessions signed in before UserBackend: they name this one (see UserBackend).
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))

@@ -44,6 +44,8 @@ class CompiledGet:
         compiled = self._compiled.get(alias) or self._compile(alias)
         compiler, sql, params, at, model, start, end, init_list, populators = compiled
         connection = connections[alias]
+        # As the ORM takes it: "7" for an integer key, ValueError for "seven".
+        value = self._field().get_prep_value(value)
         params = [*params[:at], value, *params[at + 1 :]]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -61,6 +63,10 @@ class CompiledGet:
         for populator in populators:
             populator.populate(row, record)
         return record
+
+    def _field(self):
+        meta = self._model._meta
+        return meta.pk if self._key == "pk" else meta.get_field(self._key)
 
     def _compile(self, alias: str) -> tuple:
         query = self._queryset().filter(**{self._key: _MARKER}).query
