@@ -44,12 +44,13 @@ class CompiledGet:
         compiled = self._compiled.get(alias) or self._compile(alias)
         compiler, sql, params, at, model, start, end, init_list, populators = compiled
         connection = connections[alias]
-        # As the ORM takes it: "7" for an integer key, ValueError for "seven".
-        value = self._field().get_prep_value(value)
-        params = [*params[:at], value, *params[at + 1 :]]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchmany(2)
+        field = self._field()
+        value = field.get_prep_value(value)  # as the ORM takes it: 7 for "7", ValueError for "x"
+        rows = []  # an integer out of the column's range is no row, as for the ORM
+        if _in_range(value, field, connection):
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*params[:at], value, *params[at + 1 :]])
+                rows = cursor.fetchmany(2)
         if len(rows) != 1:
             if rows:
                 raise model.MultipleObjectsReturned(f"More than one {model.__name__} found.")
@@ -90,3 +91,10 @@ class CompiledGet:
         with self._lock:
             self._compiled[alias] = compiled
         return compiled
+
+
+def _in_range(value, field, connection) -> bool:
+    if not isinstance(value, int):
+        return True
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)

@@ -13,6 +13,7 @@ from apps.approvals.models import ProposedAction
 from apps.approvals.selectors import _with_related, action_get
 from apps.approvals.services import action_decide, action_propose
 from tests.factories.agents import CloneFactory
+from tests.conftest import ORG_HOST
 from tests.factories.crm import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,19 @@ def _other_org_action() -> ProposedAction:
         confidence=0.5,
         amount=Decimal("75000"),
     )[0]
+
+
+def test_ids_are_taken_as_the_orm_takes_them(manager, propose):
+    action = propose()
+    assert action_get(str(action.pk), user=manager).pk == action.pk
+    with pytest.raises(ProposedAction.DoesNotExist):  # past bigint: no row, not a 500
+        action_get(2**70, user=manager)
+    with pytest.raises(ValueError):
+        action_get("seven", user=manager)
+
+
+def test_an_id_past_the_column_range_is_a_404_through_the_api(manager_key, client):
+    response = client.get(
+        f"/api/v1/actions/{2**70}/", HTTP_AUTHORIZATION=f"Bearer {manager_key}", HTTP_HOST=ORG_HOST
+    )
+    assert response.status_code == 404
