@@ -46,7 +46,7 @@ from apps.feedback.services import (
 )
 from apps.feedback.services.ratings import MAX_FEATURE_REQUESTS
 from apps.outcomes.models import ActionType, OutcomeRecord
-from apps.outcomes.selectors import outcomes_visible_to
+from apps.outcomes.selectors import outcome_visible_id, outcomes_visible_to
 from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
@@ -62,12 +62,23 @@ def _service_errors(error: DjangoValidationError) -> ValidationError:
 class VisibleOutcomeField(serializers.PrimaryKeyRelatedField):
     """An outcome id the caller may see; any other id is "does not exist" (400).
 
-    The record is read for its id alone (a rating only refers to it): the joined columns
-    of the full record were most of the CPU time of rating an output.
+    The record is read for its id alone (a rating only refers to it), by
+    ``outcome_visible_id``: the joined columns of the full record, then compiling the query,
+    were most of the CPU time of rating an output.
     """
 
-    def get_queryset(self):
-        return outcomes_visible_to(self.context["request"].user).select_related(None).only("pk")
+    def get_queryset(self):  # the choices of the browsable API
+        return outcomes_visible_to(self.context["request"].user)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            return outcome_visible_id(self.context["request"].user, data)
+        except OutcomeRecord.DoesNotExist:
+            self.fail("does_not_exist", pk_value=data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
 
 
 def _aspect_list() -> serializers.ListField:

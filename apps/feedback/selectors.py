@@ -19,13 +19,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import ExpressionWrapper
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningApplication
 from apps.feedback.scoring import decay_sql
 from apps.outcomes.models import OutcomeRecord
-from apps.outcomes.selectors import outcomes_visible_to
+from apps.outcomes.selectors import outcome_visible_id, outcomes_visible_to
 from apps.users.models import User
 from apps.users.roles import can
 
@@ -58,7 +59,10 @@ def outcome_for_rating(user, pk: int, *, id_only: bool = False) -> OutcomeRecord
     rows and the user's ratings that a page shows.
     """
     if id_only:
-        return get_object_or_404(outcomes_visible_to(user).select_related(None).only("pk"), pk=pk)
+        try:
+            return outcome_visible_id(user, pk)
+        except OutcomeRecord.DoesNotExist as missing:
+            raise Http404("No such output.") from missing
     return get_object_or_404(
         with_my_ratings(outcomes_visible_to(user), user).select_related(
             "action_type", "account", "clone"

@@ -21,6 +21,7 @@ from apps.outcomes.models import (
     OutcomeRecord,
     OutcomeStatus,
 )
+from apps.web.compiled import CompiledGet
 
 
 def bin_bounds(index: int) -> tuple[float, float]:
@@ -35,6 +36,18 @@ def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
     return OutcomeRecord.objects.filter(account_visibility(user, "account__")).select_related(
         "action_type", "account", "deal", "clone"
     )
+
+
+# A live outcome with its id alone, by id, in SQL compiled once (apps/web/compiled.py).
+_LIVE_OUTCOME_ID = CompiledGet(lambda: OutcomeRecord.objects.only("pk"))
+
+
+def outcome_visible_id(user, pk) -> OutcomeRecord:
+    """Outcome ``pk`` with its id alone, if ``user`` may see it (``outcomes_visible_to``);
+    ``DoesNotExist`` otherwise. What a rating refers to: no related rows are read."""
+    if not account_visibility(user, "account__"):  # every live outcome: compiled once
+        return _LIVE_OUTCOME_ID.get(pk)
+    return outcomes_visible_to(user).select_related(None).only("pk").get(pk=pk)
 
 
 # Tabs count up to this many records per status and show "10,000+" beyond: an exact count

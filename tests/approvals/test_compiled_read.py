@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.approvals.models import ProposedAction
 from apps.approvals.selectors import _with_related, action_get
 from apps.approvals.services import action_decide, action_propose
-from tests.factories.agents import CloneFactory
 from tests.conftest import ORG_HOST
+from tests.factories.agents import CloneFactory
 from tests.factories.crm import AccountFactory
 
 pytestmark = pytest.mark.django_db
