@@ -16,7 +16,12 @@ from rest_framework.routers import SimpleRouter
 from apps.agents.api import CloneRef
 from apps.approvals.models import ActionStatus, Category, ProposedAction
 from apps.approvals.notifications import may_decide
-from apps.approvals.selectors import action_get, action_public_data, actions_visible_to
+from apps.approvals.selectors import (
+    action_get,
+    action_public_data,
+    actions_visible_to,
+    sees_every_action,
+)
 from apps.approvals.services import (
     DecisionConflict,
     ResultConflict,
@@ -175,10 +180,16 @@ class ActionViewSet(CapabilityPerAction, mixins.ListModelMixin, viewsets.Generic
             return queryset.filter(Q(status=ActionStatus.PENDING) | in_window)
         return queryset.filter(status=status_wanted).exclude(in_window)
 
+    def _id(self, pk: str) -> int:
+        try:
+            return int(pk)
+        except ValueError as missing:
+            raise Http404 from missing
+
     def _get(self, pk: str) -> ProposedAction:
         try:
-            return action_get(int(pk), user=self.request.user)
-        except (ValueError, ProposedAction.DoesNotExist) as missing:
+            return action_get(self._id(pk), user=self.request.user)
+        except ProposedAction.DoesNotExist as missing:
             raise Http404 from missing
 
     def _input(self, serializer_class: type[serializers.Serializer]) -> dict:
@@ -211,17 +222,20 @@ class ActionViewSet(CapabilityPerAction, mixins.ListModelMixin, viewsets.Generic
         # Separation of duties: the agent never decides, whatever roles say.
         if getattr(request.user, "is_agent", False):
             raise PermissionDenied("An agent key can never decide on proposals.")
-        action = self._get(pk)
+        # Who sees every action is not read first: deciding reads the action back.
+        action = None if sees_every_action(request.user) else self._get(pk)
         incoming = self._input(DecisionSerializer)
         try:
             decided = action_decide(
-                action_id=action.pk,
+                action_id=action.pk if action else self._id(pk),
                 user=request.user,
                 via="api",
                 api_key=request.auth if isinstance(request.auth, ApiKey) else None,
                 action=action,
                 **incoming,
             )
+        except ProposedAction.DoesNotExist as missing:
+            raise Http404 from missing
         except DecisionConflict as conflict:
             return _conflict(conflict)
         return Response(ActionSerializer(decided).data)

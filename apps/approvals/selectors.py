@@ -174,16 +174,20 @@ def history_choices() -> dict[str, list]:
 
 
 # Every action with its related rows, by id, in SQL compiled once (the compiling cost more
-# than the read: apps/web/compiled.py).
-_ACTION_BY_ID = CompiledGet(lambda: _with_related(ProposedAction.objects.all()))
+# than the read: apps/web/compiled.py). Deciding reads it back in its own statement.
+action_by_id = CompiledGet(lambda: _with_related(ProposedAction.objects.all()))
+
+
+def sees_every_action(user) -> bool:
+    """Whether ``actions_visible_to(user)`` is every action (those who decide, for one)."""
+    return not actions_visible_to(user).query.has_filters()
 
 
 def action_get(action_id: int, *, user) -> ProposedAction:
     """One action ``user`` may see; ``DoesNotExist`` otherwise (a 404, like another org's id)."""
-    visible = actions_visible_to(user)
-    if not visible.query.has_filters():  # they see every action
-        return _ACTION_BY_ID.get(action_id)
-    return _with_related(visible).get(pk=action_id)
+    if sees_every_action(user):
+        return action_by_id.get(action_id)
+    return _with_related(actions_visible_to(user)).get(pk=action_id)
 
 
 def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:

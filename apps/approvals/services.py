@@ -40,7 +40,12 @@ from apps.approvals.models import (
     WebhookDelivery,
 )
 from apps.approvals.rendering import clean_edited_payload, example_text, payload_changes
-from apps.approvals.selectors import action_public_data, approval_settings_get, webhook_url_get
+from apps.approvals.selectors import (
+    action_by_id,
+    action_public_data,
+    approval_settings_get,
+    webhook_url_get,
+)
 from apps.crm.models import Account, Deal
 from apps.feedback.models import FeedbackKind
 from apps.feedback.services import feedback_rate
@@ -164,11 +169,17 @@ def _agent_event(
 
 
 def _update_with_event(
-    actions: QuerySet[ProposedAction], written: dict, event: ActionEvent
-) -> bool:
+    actions: QuerySet[ProposedAction],
+    written: dict,
+    event: ActionEvent,
+    *,
+    then: tuple[str, list] | None = None,
+) -> tuple[bool, list]:
     """Apply ``written`` to the one action ``actions`` matches and add ``event`` to its
     history, in one statement (``WITH won AS (UPDATE … RETURNING id) INSERT …``): both or
-    neither, without a transaction of their own. True when the action matched."""
+    neither, without a transaction of their own. Returns (whether the action matched, the
+    rows of ``then``): ``then``, a query and its parameters, runs in the same statement and
+    sees the tables as they were before it (one snapshot for the whole statement)."""
     query = actions.query.chain(UpdateQuery)
     query.add_update_values(written)
     update_sql, update_params = query.get_compiler(actions.db).as_sql()
@@ -179,15 +190,18 @@ def _update_with_event(
     columns = ", ".join(quote(f.column) for f in fields)
     action_id = quote(ActionEvent._meta.get_field("action").column)
     pk = quote(ProposedAction._meta.pk.column)
+    then_sql, then_params = then or ("SELECT", [])  # no columns: a row of nothing
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH won AS ({update_sql} RETURNING {pk}), "
             f"event AS (INSERT INTO {quote(ActionEvent._meta.db_table)} "
             f"({action_id}, {columns}) SELECT {pk}, {', '.join(['%s'] * len(fields))} FROM won) "
-            "SELECT count(*) FROM won",
-            [*update_params, *values],
+            f"SELECT (SELECT count(*) FROM won), then_.* FROM ({then_sql}) AS then_",
+            [*update_params, *values, *then_params],
         )
-        return cursor.fetchone()[0] == 1
+        rows = cursor.fetchall()
+    won = bool(rows) and rows[0][0] == 1
+    return won, [row[1:] for row in rows] if then else []
 
 
 # --- proposing ---------------------------------------------------------------------------
@@ -349,7 +363,8 @@ def action_decide(
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
 
     ``action``: the caller's copy of it, if it has read one; when the decision is made, the
-    fields written are set on it and it is returned instead of being read again.
+    fields written are set on it and it is returned. Without it, the statement that decides
+    also reads the action, with its related rows, to return it.
 
     ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
     agent's poll and webhook see it only once that window has passed.
@@ -363,10 +378,17 @@ def action_decide(
     reason = _check_decision(decision, reason)
     final_payload, changes = _edited_version(action_id, decision, payload)
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
+    now = timezone.now()
+    pending = ProposedAction.objects.filter(
+        pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
+    )
+    # Without the caller's copy, the same statement reads the action (as it was before).
+    read_back = None
+    if action is None and not (read_back := action_by_id.statement(action_id, using=pending.db)):
+        raise ProposedAction.DoesNotExist(f"No action {action_id}.")
     # The decision and its event are one statement; a transaction when more goes with them.
     more_to_write = final_payload is not None or bool(webhook_url_get())
     with transaction.atomic() if more_to_write else nullcontext():
-        now = timezone.now()
         written = {
             "status": status,
             "decided_by": user,
@@ -377,10 +399,8 @@ def action_decide(
             "visible_at": now + UNDO_WINDOW if undoable else now,
             "updated_at": now,
         }
-        won = _update_with_event(
-            ProposedAction.objects.filter(
-                pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
-            ),
+        won, rows = _update_with_event(
+            pending,
             written,
             ActionEvent(
                 kind=EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
@@ -394,6 +414,7 @@ def action_decide(
                 key_created_by=api_key_delegated_by(api_key, acting_user=user),
                 created_at=now,
             ),
+            then=read_back,
         )
         if won:
             if final_payload is not None:
@@ -401,13 +422,12 @@ def action_decide(
             _webhooks_enqueue(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
-    if won and action is not None:
+    if won:
+        action = action or action_by_id.record(rows, using=pending.db)
         for name, value in written.items():
             setattr(action, name, value)
         return action
     action = ProposedAction.objects.select_related("decided_by", "account").get(pk=action_id)
-    if won:
-        return action
     if action.status == ActionStatus.PENDING:
         # Past its expiry but the periodic job has not run yet: expire it now.
         actions_expire(only_ids=[action_id])

@@ -44,6 +44,7 @@ from apps.approvals.selectors import (
     pending_count,
     queue_actions,
     queue_summary,
+    sees_every_action,
 )
 from apps.approvals.services import (
     UNDO_WINDOW,
@@ -139,14 +140,17 @@ def queue(request: HttpRequest) -> HttpResponse:
 @approver_required
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject one action. HTMX: the queue item goes away (or shows why not)."""
-    action = _action_or_404(request, pk)
+    # Read first to edit it, or to apply a visibility rule; else deciding reads it back.
+    action = None
+    if request.POST.get("edited") == "1" or not sees_every_action(request.user):
+        action = _action_or_404(request, pk)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
     back = safe_next(request, reverse("approvals:queue"))
-    payload = _submitted_payload(request, action)
+    payload = _submitted_payload(request, action) if action else None
     try:
         decided = action_decide(
-            action_id=action.pk,
+            action_id=pk,
             user=request.user,
             decision=decision,
             reason=reason,
@@ -156,8 +160,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             undoable=True,
             action=action,
         )
+    except ProposedAction.DoesNotExist as missing:
+        raise Http404("No such action.") from missing
     except ValidationError as invalid:
         errors = invalid.message_dict
+        action = action or _action_or_404(request, pk)
         _prepared(action, payload)
         context = {"action": action, "reason": reason, "next": back}
         if payload is not None:

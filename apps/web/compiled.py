@@ -18,75 +18,111 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
 
 # Stands for the key while compiling: found once among the parameters, then replaced.
 _MARKER = -7_340_033_214_615_817
 
 
+class _Compiled(NamedTuple):
+    compiler: SQLCompiler
+    sql: str
+    params: list
+    at: int  # where the key stands among the parameters
+    model: type[Model]
+    start: int  # the model's own columns in a row: [start:end]
+    end: int
+    init_list: list[str]
+    populators: list
+
+
 class CompiledGet:
     """``CompiledGet(lambda: Model.objects.select_related(...)).get(pk)``: the record, or
-    the model's ``DoesNotExist``."""
+    the model's ``DoesNotExist``.
+
+    ``statement`` and ``record`` are the two halves of ``get``, for a caller that sends the
+    SQL inside a statement of its own (a write that also reads the record back)."""
 
     def __init__(self, queryset: Callable[[], QuerySet], *, key: str = "pk"):
         self._queryset = queryset
         self._key = key
         self._model: type[Model] | None = None
-        self._compiled: dict[str, tuple] = {}  # database alias -> what compiling gave
+        self._compiled: dict[str, _Compiled] = {}  # by database alias
         self._lock = threading.Lock()
 
     def get(self, value) -> Model:
-        self._model = self._model or self._queryset().model
-        alias = router.db_for_read(self._model)
-        compiled = self._compiled.get(alias) or self._compile(alias)
-        compiler, sql, params, at, model, start, end, init_list, populators = compiled
-        connection = connections[alias]
-        field = self._field()
-        value = field.get_prep_value(value)  # as the ORM takes it: 7 for "7", ValueError for "x"
-        rows = []  # an integer out of the column's range is no row, as for the ORM
-        if _in_range(value, field, connection):
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [*params[:at], value, *params[at + 1 :]])
+        alias = router.db_for_read(self.model)
+        rows = []
+        if statement := self.statement(value, using=alias):
+            with connections[alias].cursor() as cursor:
+                cursor.execute(*statement)
                 rows = cursor.fetchmany(2)
+        return self.record(rows, using=alias)
+
+    @property
+    def model(self) -> type[Model]:
+        self._model = self._model or self._queryset().model
+        return self._model
+
+    def statement(self, value, *, using: str) -> tuple[str, list] | None:
+        """The SQL and parameters that read the record with key ``value``; None where no
+        record can match (an integer out of the column's range, as the ORM finds nothing).
+        ValueError for a value the key cannot hold, as the ORM ("x" for an integer)."""
+        compiled = self._compiled.get(using) or self._compile(using)
+        meta = self.model._meta
+        field = meta.pk if self._key == "pk" else meta.get_field(self._key)
+        value = field.get_prep_value(value)  # 7 for "7"
+        if not _in_range(value, field, connections[using]):
+            return None
+        return compiled.sql, [
+            *compiled.params[: compiled.at],
+            value,
+            *compiled.params[compiled.at + 1 :],
+        ]
+
+    def record(self, rows: list, *, using: str) -> Model:
+        """The record of the rows ``statement`` read (at most two fetched), or the error
+        ``QuerySet.get`` would raise."""
+        compiled = self._compiled.get(using) or self._compile(using)
+        model = compiled.model
         if len(rows) != 1:
             if rows:
                 raise model.MultipleObjectsReturned(f"More than one {model.__name__} found.")
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         # The compiler converts the row's values (JSON, decimals) as it would have; a copy
         # bound to this thread's connection, since the compiled one may serve many threads.
-        compiler = copy.copy(compiler)
-        compiler.connection = connection
+        compiler = copy.copy(compiled.compiler)
+        compiler.connection = connections[using]
         row = next(compiler.results_iter([rows]))
-        record = model.from_db(alias, init_list, row[start:end])
-        for populator in populators:
+        record = model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
+        for populator in compiled.populators:
             populator.populate(row, record)
         return record
 
-    def _field(self):
-        meta = self._model._meta
-        return meta.pk if self._key == "pk" else meta.get_field(self._key)
-
-    def _compile(self, alias: str) -> tuple:
+    def _compile(self, alias: str) -> _Compiled:
         query = self._queryset().filter(**{self._key: _MARKER}).query
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        if list(params).count(_MARKER) != 1 or compiler.has_extra_select:
+        params = list(params)
+        if params.count(_MARKER) != 1 or compiler.has_extra_select:
             raise ValueError(f"Not a query to compile once: {sql}")
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        compiled = (
-            compiler,
-            sql,
-            list(params),
-            list(params).index(_MARKER),
-            klass_info["model"],
-            start,
-            end,
-            [column[0].target.attname for column in select[start:end]],
-            get_related_populators(klass_info, select, alias),
+        compiled = _Compiled(
+            compiler=compiler,
+            sql=sql,
+            params=params,
+            at=params.index(_MARKER),
+            model=klass_info["model"],
+            start=start,
+            end=end,
+            init_list=[column[0].target.attname for column in select[start:end]],
+            populators=get_related_populators(klass_info, select, alias),
         )
         with self._lock:
             self._compiled[alias] = compiled

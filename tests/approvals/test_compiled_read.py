@@ -111,3 +111,33 @@ def test_an_id_past_the_column_range_is_a_404_through_the_api(manager_key, clien
         f"/api/v1/actions/{2**70}/", HTTP_AUTHORIZATION=f"Bearer {manager_key}", HTTP_HOST=ORG_HOST
     )
     assert response.status_code == 404
+
+
+def test_a_decision_answers_the_action_as_reading_it_afterwards_would(manager_api, propose, deal):
+    """Deciding reads the action back in its own statement (as it was before), with the
+    decision's fields set on it: the answer is the record as stored."""
+    action = propose(amount=Decimal("75000"), deal=deal, clone=CloneFactory(external_id="c-1"))
+    url = f"/api/v1/actions/{action.pk}/"
+    decided = manager_api.post(
+        f"{url}decision/", {"decision": "reject", "reason": "Not now."}, format="json"
+    )
+    assert decided.status_code == 200
+    assert decided.json() == manager_api.get(url).json()
+    assert decided.json()["status"] == "rejected" and decided.json()["clone"] == "c-1"
+
+
+@pytest.mark.parametrize("pk", ["seven", str(2**70)])
+def test_deciding_an_id_that_cannot_exist_is_a_404(manager_api, pk):
+    response = manager_api.post(f"/api/v1/actions/{pk}/decision/", {"decision": "approve"})
+    assert response.status_code == 404
+
+
+def test_a_page_decision_with_a_bad_value_shows_the_item_again(page_client, manager, propose):
+    action = propose(amount=Decimal("75000"))
+    response = page_client(manager).post(
+        f"/approvals/{action.pk}/decide/", {"decision": "maybe"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400
+    assert f"/approvals/{action.pk}/decide/" in response.content.decode()  # its form
+    action.refresh_from_db()
+    assert action.status == "pending"

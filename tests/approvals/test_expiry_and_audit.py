@@ -217,8 +217,8 @@ def test_a_decision_and_its_event_are_written_together_or_not_at_all(org, manage
     action.refresh_from_db()
     assert action.status == "pending" and action.decided_by is None
     event = ActionEvent(kind="approved", actor=manager, actor_label="maria", created_at=now)
-    assert _update_with_event(pending, written, event) is True
-    assert _update_with_event(pending, written, event) is False
+    assert _update_with_event(pending, written, event) == (True, [])
+    assert _update_with_event(pending, written, event) == (False, [])
     assert list(ActionEvent.objects.filter(action=action).values_list("kind", "actor")) == [
         ("approved", manager.pk)
     ]

@@ -71,11 +71,11 @@ HOT_PATHS = [
     ("get_outcome", 1, 200),  # the record with its four references
     ("get_action", 1, 200),  # the action with its references
     ("rate", 2, 201),  # the outcome's id (visibility), the upsert
-    # the action; the conditional update with its event in one statement (no webhook set:
-    # nothing else is written, so no BEGIN and COMMIT)
-    ("decide", 2, 200),
+    # the conditional update with its event, reading the action back, in one statement
+    # (no webhook set: nothing else is written, so no BEGIN and COMMIT)
+    ("decide", 1, 200),
     ("rate_inline", 3, 200),  # the user, the outcome's id (visibility), the upsert
-    ("approve", 3, 200),  # the user, then as "decide"
+    ("approve", 2, 200),  # the user, then as "decide"
 ]
 
 
