@@ -14,8 +14,34 @@ from apps.dashboards.models import OutcomeDaily, PatternRollup
 from apps.dashboards.periods import Period
 from apps.dashboards.selectors import cache_key, cached, rep_dashboard_data
 from apps.feedback.models import FeedbackEntry, FeedbackKind
-from apps.outcomes.models import ActionType, OutcomeRecord
+from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
 from apps.users.models import User
+
+# The outcome statuses the statements below count by, as parameters.
+_STATUSES = {
+    "pending": OutcomeStatus.PENDING.value,
+    "resolved": OutcomeStatus.RESOLVED.value,
+    "expired": OutcomeStatus.EXPIRED.value,
+}
+
+# The rollup's columns in the order the statement below selects them (after the type's id).
+_ROLLUP_COLUMNS = [
+    "total",
+    "last_7_days",
+    "last_30_days",
+    "decided",
+    "succeeded",
+    "failed",
+    "success_rate",
+    "mean_score",
+    "ratings",
+    "mean_satisfaction",
+    "mean_likelihood_to_reuse",
+    "would_recommend",
+    "mean_usefulness",
+    "last_activity_at",
+    "refreshed_at",
+]
 
 
 def pattern_rollup_refresh() -> int:
@@ -42,10 +68,7 @@ def pattern_rollup_refresh() -> int:
              GROUP BY o.action_type_id
         ) fb ON fb.action_type_id = t.id"""
     sql = f"""
-        INSERT INTO {PatternRollup._meta.db_table} (
-            action_type_id, total, last_7_days, last_30_days, decided, succeeded, failed,
-            success_rate, mean_score, ratings, mean_satisfaction, mean_likelihood_to_reuse,
-            would_recommend, mean_usefulness, last_activity_at, refreshed_at)
+        INSERT INTO {PatternRollup._meta.db_table} (action_type_id, {", ".join(_ROLLUP_COLUMNS)})
         SELECT t.id,
                coalesce(oc.total, 0), coalesce(oc.last_7, 0), coalesce(oc.last_30, 0),
                coalesce(oc.decided, 0), coalesce(oc.succeeded, 0), coalesce(oc.failed, 0),
@@ -61,10 +84,10 @@ def pattern_rollup_refresh() -> int:
                    count(*) AS total,
                    count(*) FILTER (WHERE occurred_at >= %(now)s - interval '7 days') AS last_7,
                    count(*) FILTER (WHERE occurred_at >= %(now)s - interval '30 days') AS last_30,
-                   count(*) FILTER (WHERE status <> 'pending') AS decided,
-                   count(*) FILTER (WHERE status = 'resolved') AS succeeded,
-                   count(*) FILTER (WHERE status = 'expired') AS failed,
-                   sum(score) FILTER (WHERE status <> 'pending') AS score_sum,
+                   count(*) FILTER (WHERE status <> %(pending)s) AS decided,
+                   count(*) FILTER (WHERE status = %(resolved)s) AS succeeded,
+                   count(*) FILTER (WHERE status = %(expired)s) AS failed,
+                   sum(score) FILTER (WHERE status <> %(pending)s) AS score_sum,
                    max(occurred_at) AS last_action,
                    max(resolved_at) AS last_resolution
               FROM {OutcomeRecord._meta.db_table}
@@ -73,24 +96,13 @@ def pattern_rollup_refresh() -> int:
           ) oc ON oc.action_type_id = t.id
           {feedback_join}
         ON CONFLICT (action_type_id) DO UPDATE SET
-            total = EXCLUDED.total,
-            last_7_days = EXCLUDED.last_7_days,
-            last_30_days = EXCLUDED.last_30_days,
-            decided = EXCLUDED.decided,
-            succeeded = EXCLUDED.succeeded,
-            failed = EXCLUDED.failed,
-            success_rate = EXCLUDED.success_rate,
-            mean_score = EXCLUDED.mean_score,
-            ratings = EXCLUDED.ratings,
-            mean_satisfaction = EXCLUDED.mean_satisfaction,
-            mean_likelihood_to_reuse = EXCLUDED.mean_likelihood_to_reuse,
-            would_recommend = EXCLUDED.would_recommend,
-            mean_usefulness = EXCLUDED.mean_usefulness,
-            last_activity_at = EXCLUDED.last_activity_at,
-            refreshed_at = EXCLUDED.refreshed_at
+            {", ".join(f"{column} = EXCLUDED.{column}" for column in _ROLLUP_COLUMNS)}
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, {"now": timezone.now(), "detailed": FeedbackKind.DASHBOARD.value})
+        cursor.execute(
+            sql,
+            {"now": timezone.now(), "detailed": FeedbackKind.DASHBOARD.value, **_STATUSES},
+        )
         return cursor.rowcount
 
 
@@ -142,9 +154,9 @@ def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None 
                                  succeeded, score_sum)
             SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type_id, o.clone_id,
                    a.owner_id, count(*),
-                   count(*) FILTER (WHERE o.status <> 'pending'),
-                   count(*) FILTER (WHERE o.status = 'resolved'),
-                   coalesce(sum(o.score) FILTER (WHERE o.status <> 'pending'), 0)
+                   count(*) FILTER (WHERE o.status <> %(pending)s),
+                   count(*) FILTER (WHERE o.status = %(resolved)s),
+                   coalesce(sum(o.score) FILTER (WHERE o.status <> %(pending)s), 0)
               FROM {source}
               JOIN {accounts} a ON a.id = o.account_id
              WHERE {where} AND o.deleted_at IS NULL
@@ -163,7 +175,7 @@ def outcome_daily_refresh(*, since: date | None = None, days: list[date] | None 
     """
     with transaction.atomic(), connection.cursor() as cursor:
         _outcome_daily_lock(cursor)
-        cursor.execute(statement, params or None)
+        cursor.execute(statement, {**params, **_STATUSES})
         return cursor.fetchone()[0]
 
 
