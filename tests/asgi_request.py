@@ -21,6 +21,24 @@ from django.test import Client
 from tests.conftest import ORG_HOST
 
 
+def asgi_scope(path: str, query: str = "", headers: list | None = None) -> dict:
+    """The ASGI scope of a GET of ``path?query`` to the test organisation's host."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers or [(b"host", ORG_HOST.encode())],
+        "client": ("127.0.0.1", 5000),
+        "server": (ORG_HOST, 80),
+    }
+
+
 def asgi_get(
     path: str,
     query: str = "",
@@ -39,20 +57,7 @@ def asgi_get(
         headers.append((b"cookie", cookie.encode()))
     if key is not None:
         headers.append((b"authorization", f"Bearer {key}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 5000),
-        "server": (ORG_HOST, 80),
-    }
+    scope = asgi_scope(path, query, headers)
     start: dict = {}
     body: list[bytes] = []
     requested: list[bool] = []

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.approvals.models import ProposedAction
 from apps.approvals.selectors import _with_related, action_get
-from apps.approvals.services import action_decide, action_propose
+from apps.approvals.services import action_decide
 from tests.conftest import ORG_HOST
 from tests.factories.agents import CloneFactory
+from tests.factories.approvals import PendingActionFactory
 from tests.factories.crm import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_the_compiled_read_stays_in_the_organisation(
     id (their sequences are separate, so the ids may even be equal) finds only its own."""
     ours = propose(external_id="ours")
     with in_org(other_org):
-        theirs = _other_org_action()
+        theirs = PendingActionFactory(external_id="theirs")
         assert action_get(theirs.pk, user=other_org_manager).external_id == "theirs"
         _assert_not_found_as(ours.pk, "ours", user=other_org_manager)
     assert action_get(ours.pk, user=manager).external_id == "ours"
@@ -81,20 +82,6 @@ def test_a_rep_still_reads_only_their_accounts(rep, manager, propose):
     assert action_get(theirs.pk, user=rep).pk == theirs.pk
     with pytest.raises(ProposedAction.DoesNotExist):
         action_get(not_theirs.pk, user=rep)
-
-
-def _other_org_action() -> ProposedAction:
-    account = AccountFactory(external_id="acc-theirs", name="Globex Account")
-    return action_propose(
-        external_id="theirs",
-        action_type="email_sent",
-        account=account,
-        proposed_by="agent:test",
-        payload={"subject": "Hi"},
-        rationale="Because.",
-        confidence=0.5,
-        amount=Decimal("75000"),
-    )[0]
 
 
 def test_ids_are_taken_as_the_orm_takes_them(manager, propose):

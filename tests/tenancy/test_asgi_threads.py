@@ -13,26 +13,13 @@ from django.core.signals import request_started
 from django.db import connections
 
 from learning_site.asgi import ThreadKeepingASGIHandler
-from tests.conftest import ORG_HOST
+from tests.asgi_request import asgi_scope
 
 pytestmark = pytest.mark.django_db
 
 
 async def _get(application, path: str = "/ping") -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", ORG_HOST.encode())],
-        "client": ("127.0.0.1", 5000),
-        "server": (ORG_HOST, 80),
-    }
+    scope = asgi_scope(path)
     sent, body = [], [{"type": "http.request", "body": b"", "more_body": False}]
 
     async def receive():  # the body, then nothing until Django stops listening
