@@ -22,13 +22,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from apps.crm.models import CLOSED_STAGES, DealStage
-from apps.goals.models import Goal, PerformanceSnapshot
+from apps.agents.models import Clone
+from apps.crm.models import CLOSED_STAGES, Account, Deal, DealStage
+from apps.goals.models import Goal, GoalType, PerformanceSnapshot
+from apps.outcomes.models import OutcomeRecord, OutcomeStatus
 from apps.users.roles import can, sees_only_own
 from apps.web.replica import read_connection
 
 POSITIVE_SCORE = 0.5
-DECIDED = ["resolved", "expired"]
+DECIDED = [OutcomeStatus.RESOLVED.value, OutcomeStatus.EXPIRED.value]
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -43,6 +45,25 @@ def count_of(queryset) -> Expression:
     return Coalesce(Subquery(counted), Value(0))
 
 
+# The tables the statements below read, named by the models (the clones keep the table they
+# had in apps.personas), so a rename cannot break a statement.
+_TABLES = {
+    "goals": Goal._meta.db_table,
+    "snapshots": PerformanceSnapshot._meta.db_table,
+    "clones": Clone._meta.db_table,
+    "outcomes": OutcomeRecord._meta.db_table,
+    "deals": Deal._meta.db_table,
+    "accounts": Account._meta.db_table,
+}
+
+# The goal types the statements below measure by, as parameters.
+_GOAL_TYPES = {
+    "pipeline": GoalType.PIPELINE.value,
+    "activity": GoalType.ACTIVITY.value,
+    "quality": GoalType.QUALITY.value,
+    "revenue": GoalType.REVENUE.value,
+}
+
 # Progress of many goals in one statement. Each source is first rolled up per day (and
 # clone or account owner) over the span of all the goals, in one range scan using the
 # occurred_at / created_at / closed_at indexes; each goal then sums its days of that small
@@ -51,7 +72,7 @@ _MEASURE_SQL = """
 WITH goal AS (
     SELECT g.id, g.goal_type, g.period_start, g.period_end, g.clone_id, g.owner_id,
            COALESCE(g.owner_id, c.owner_id) AS deal_owner_id
-    FROM goals_goal g LEFT JOIN personas_clone c ON c.id = g.clone_id
+    FROM {goals} g LEFT JOIN {clones} c ON c.id = g.clone_id
     WHERE g.id = ANY(%(ids)s)
 ),
 span AS (
@@ -66,20 +87,20 @@ outcome_day AS MATERIALIZED (
            COUNT(*) FILTER (WHERE o.status = ANY(%(decided)s)) AS decided,
            COUNT(*) FILTER (WHERE o.status = ANY(%(decided)s) AND o.score >= %(positive)s)
                AS positive
-    FROM span, outcomes_outcomerecord o LEFT JOIN personas_clone cl ON cl.id = o.clone_id
+    FROM span, {outcomes} o LEFT JOIN {clones} cl ON cl.id = o.clone_id
     WHERE o.occurred_at >= span.starts AND o.occurred_at < span.ends AND o.deleted_at IS NULL
     GROUP BY 1, 2, 3
 ),
 open_deal_day AS MATERIALIZED (
     SELECT a.owner_id, (d.created_at AT TIME ZONE 'UTC')::date AS day, SUM(d.amount) AS value
-    FROM span, crm_deal d JOIN crm_account a ON a.id = d.account_id
+    FROM span, {deals} d JOIN {accounts} a ON a.id = d.account_id
     WHERE d.created_at >= span.starts AND d.created_at < span.ends
       AND NOT (d.stage = ANY(%(closed)s))
     GROUP BY 1, 2
 ),
 won_deal_day AS MATERIALIZED (
     SELECT a.owner_id, (d.closed_at AT TIME ZONE 'UTC')::date AS day, SUM(d.amount) AS value
-    FROM span, crm_deal d JOIN crm_account a ON a.id = d.account_id
+    FROM span, {deals} d JOIN {accounts} a ON a.id = d.account_id
     WHERE d.closed_at >= span.starts AND d.closed_at < span.ends AND d.stage = %(won)s
     GROUP BY 1, 2
 ),
@@ -93,7 +114,7 @@ outcome_total AS (
      AND (od.clone_id = goal.clone_id
           OR (goal.clone_id IS NULL
               AND (goal.owner_id IS NULL OR od.clone_owner_id = goal.owner_id)))
-    WHERE goal.goal_type IN ('activity', 'quality')
+    WHERE goal.goal_type IN (%(activity)s, %(quality)s)
     GROUP BY goal.id
 ),
 deal_total AS (
@@ -107,14 +128,14 @@ deal_total AS (
                        AND (goal.deal_owner_id IS NULL OR wd.owner_id = goal.deal_owner_id)), 0)
                AS won_value
     FROM goal
-    WHERE goal.goal_type IN ('pipeline', 'revenue')
+    WHERE goal.goal_type IN (%(pipeline)s, %(revenue)s)
 )
 SELECT goal.id,
        ROUND(CASE goal.goal_type
-           WHEN 'pipeline' THEN deal_total.open_value
-           WHEN 'revenue' THEN deal_total.won_value
-           WHEN 'activity' THEN outcome_total.actions
-           WHEN 'quality' THEN COALESCE(
+           WHEN %(pipeline)s THEN deal_total.open_value
+           WHEN %(revenue)s THEN deal_total.won_value
+           WHEN %(activity)s THEN outcome_total.actions
+           WHEN %(quality)s THEN COALESCE(
                outcome_total.positive * 100.0 / NULLIF(outcome_total.decided, 0), 0)
            ELSE 0
        END, 2)::numeric(14, 2) AS measured
@@ -136,8 +157,9 @@ def goals_measured(goals: QuerySet[Goal]) -> list[tuple[int, Decimal]]:
         return []
     with read_connection().cursor() as cursor:
         cursor.execute(
-            _MEASURE_SQL,
+            _MEASURE_SQL.format(**_TABLES),
             {
+                **_GOAL_TYPES,
                 "ids": ids,
                 "decided": DECIDED,
                 "positive": POSITIVE_SCORE,
@@ -215,10 +237,10 @@ running AS (
 )
 SELECT goal_id, day,
        ROUND(CASE goal_type
-           WHEN 'pipeline' THEN pipeline
-           WHEN 'revenue' THEN revenue
-           WHEN 'activity' THEN activity
-           WHEN 'quality' THEN COALESCE(positive * 100.0 / NULLIF(decided, 0), 0)
+           WHEN %(pipeline)s THEN pipeline
+           WHEN %(revenue)s THEN revenue
+           WHEN %(activity)s THEN activity
+           WHEN %(quality)s THEN COALESCE(positive * 100.0 / NULLIF(decided, 0), 0)
            ELSE 0
        END, 2)::numeric(14, 2) AS value
 FROM running ORDER BY goal_id, day
@@ -232,12 +254,8 @@ def goals_history(goals: list[Goal], *, today: date) -> dict[int, list[dict]]:
     history: dict[int, list[dict]] = {pk: [] for pk in ids}
     if not ids:
         return history
-    clones = PerformanceSnapshot._meta.get_field("clone").related_model._meta.db_table
-    sql = _HISTORY_SQL.format(
-        goals=Goal._meta.db_table, snapshots=PerformanceSnapshot._meta.db_table, clones=clones
-    )
     with read_connection().cursor() as cursor:
-        cursor.execute(sql, {"ids": ids, "today": today})
+        cursor.execute(_HISTORY_SQL.format(**_TABLES), {**_GOAL_TYPES, "ids": ids, "today": today})
         for goal_id, day, value in cursor.fetchall():
             history[goal_id].append({"day": day.isoformat(), "value": float(value)})
     return history

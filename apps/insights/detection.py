@@ -12,7 +12,44 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
-from apps.insights.models import Insight, InsightSettings, PatternType, Severity
+from apps.crm.models import (
+    Account,
+    Channel,
+    Deal,
+    DealStage,
+    DealStageChange,
+    Direction,
+    Interaction,
+)
+from apps.insights.models import (
+    DismissReason,
+    Insight,
+    InsightSettings,
+    InsightStatus,
+    PatternType,
+    Severity,
+)
+
+# The tables the detectors read, named by the models so a rename cannot break a statement;
+# ``_rows`` puts them in for ``{interactions}`` etc.
+_TABLES = {
+    "interactions": Interaction._meta.db_table,
+    "deals": Deal._meta.db_table,
+    "stage_changes": DealStageChange._meta.db_table,
+    "accounts": Account._meta.db_table,
+    "insights": Insight._meta.db_table,
+}
+
+# The enum values the statements compare with, passed by ``_rows`` as parameters.
+_VALUES = {
+    "inbound": Direction.INBOUND.value,
+    "crm_channel": Channel.CRM.value,
+    "closed_won": DealStage.CLOSED_WON.value,
+    "closed_lost": DealStage.CLOSED_LOST.value,
+    "cross_account_pattern": PatternType.CROSS_ACCOUNT_PATTERN.value,
+    "dismissed": InsightStatus.DISMISSED.value,
+    "false_positive": DismissReason.FALSE_POSITIVE.value,
+}
 
 # Words in an inbound message that show buying intent. PostgreSQL regex, \m = word start.
 BUYING_KEYWORDS = (
@@ -50,8 +87,10 @@ class Candidate:
 
 
 def _rows(sql: str, params: dict) -> list[dict]:
+    """The rows of ``sql`` as dicts. Its ``{interactions}``-style table names are filled in
+    (so a literal brace must be doubled); ``params`` come on top of the enum values."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.format(**_TABLES), {**_VALUES, **params})
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
@@ -108,8 +147,8 @@ def detect_buying_signals(settings: InsightSettings, now: datetime) -> list[Cand
                array_agg(DISTINCT contact_name) FILTER (WHERE contact_name <> '') AS contacts,
                array_agg(summary ORDER BY occurred_at)
                    FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s) AS summaries
-        FROM crm_interaction
-        WHERE direction = 'inbound' AND channel <> 'crm'
+        FROM {interactions}
+        WHERE direction = %(inbound)s AND channel <> %(crm_channel)s
           AND occurred_at > %(since)s AND occurred_at <= %(now)s
         GROUP BY account_id
         HAVING count(*) FILTER (WHERE summary ~* %(kw)s OR key_points::text ~* %(kw)s)
@@ -169,7 +208,7 @@ def detect_negative_streaks(settings: InsightSettings, now: datetime) -> list[Ca
             SELECT account_id, id, sentiment, summary, occurred_at,
                    row_number() OVER (PARTITION BY account_id
                                       ORDER BY occurred_at DESC, id DESC) AS position
-            FROM crm_interaction
+            FROM {interactions}
             WHERE sentiment IS NOT NULL AND occurred_at > %(since)s AND occurred_at <= %(now)s
         )
         SELECT account_id, avg(sentiment) AS mean_sentiment,
@@ -225,7 +264,7 @@ def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candi
                    EXTRACT(EPOCH FROM lead(changed_at) OVER (PARTITION BY deal_id
                                                               ORDER BY changed_at, id)
                                       - changed_at) / 86400.0 AS days
-            FROM crm_dealstagechange
+            FROM {stage_changes}
         ), medians AS (
             SELECT stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
                    count(*) AS samples
@@ -235,8 +274,8 @@ def detect_stalled_deals(settings: InsightSettings, now: datetime) -> list[Candi
                    EXTRACT(EPOCH FROM %(now)s - d.stage_changed_at) / 86400.0 AS days_in_stage,
                    CASE WHEN m.samples >= 3 THEN GREATEST(m.median_days, 1)
                         ELSE %(default_median)s END AS median_days
-            FROM crm_deal d LEFT JOIN medians m ON m.stage = d.stage
-            WHERE d.stage NOT IN ('closed_won', 'closed_lost')
+            FROM {deals} d LEFT JOIN medians m ON m.stage = d.stage
+            WHERE d.stage NOT IN (%(closed_won)s, %(closed_lost)s)
         )
         SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount,
                days_in_stage, median_days, days_in_stage / median_days AS ratio
@@ -280,11 +319,11 @@ def detect_silent_champions(settings: InsightSettings, now: datetime) -> list[Ca
         SELECT DISTINCT ON (i.account_id)
                i.account_id, i.contact_name, max(i.contact_title) AS contact_title,
                count(*) AS messages, max(i.occurred_at) AS last_seen
-        FROM crm_interaction i
-        WHERE i.direction = 'inbound' AND i.contact_name <> ''
+        FROM {interactions} i
+        WHERE i.direction = %(inbound)s AND i.contact_name <> ''
           AND i.occurred_at > %(since)s AND i.occurred_at <= %(now)s
-          AND EXISTS (SELECT 1 FROM crm_deal d WHERE d.account_id = i.account_id
-                      AND d.stage NOT IN ('closed_won', 'closed_lost'))
+          AND EXISTS (SELECT 1 FROM {deals} d WHERE d.account_id = i.account_id
+                      AND d.stage NOT IN (%(closed_won)s, %(closed_lost)s))
         GROUP BY i.account_id, i.contact_name
         HAVING count(*) >= %(min_messages)s AND max(i.occurred_at) < %(silent_since)s
         ORDER BY i.account_id, count(*) DESC, max(i.occurred_at) DESC
@@ -327,8 +366,8 @@ def detect_engagement_changes(settings: InsightSettings, now: datetime) -> list[
             SELECT account_id,
                    count(*) FILTER (WHERE occurred_at > %(split)s) AS recent,
                    count(*) FILTER (WHERE occurred_at <= %(split)s) AS baseline
-            FROM crm_interaction
-            WHERE channel <> 'crm' AND occurred_at > %(since)s AND occurred_at <= %(now)s
+            FROM {interactions}
+            WHERE channel <> %(crm_channel)s AND occurred_at > %(since)s AND occurred_at <= %(now)s
             GROUP BY account_id
         )
         SELECT account_id, recent, baseline FROM counts
@@ -386,10 +425,10 @@ def detect_cross_account_patterns(settings: InsightSettings, now: datetime) -> l
                array_agg(DISTINCT i.account_id) AS account_ids,
                array_agg(i.id ORDER BY i.id) AS insight_ids,
                avg(i.confidence) AS mean_confidence
-        FROM insights_insight i JOIN crm_account a ON a.id = i.account_id
-        WHERE i.pattern_type <> 'cross_account_pattern' AND a.industry <> ''
+        FROM {insights} i JOIN {accounts} a ON a.id = i.account_id
+        WHERE i.pattern_type <> %(cross_account_pattern)s AND a.industry <> ''
           AND i.detected_at > %(since)s AND i.detected_at <= %(now)s
-          AND NOT (i.status = 'dismissed' AND i.dismiss_reason = 'false_positive')
+          AND NOT (i.status = %(dismissed)s AND i.dismiss_reason = %(false_positive)s)
         GROUP BY a.industry, i.pattern_type, i.signal
         HAVING count(DISTINCT i.account_id) >= %(min_accounts)s
         """,
@@ -442,16 +481,16 @@ def detect_inactive_deals(settings: InsightSettings, now: datetime) -> list[Cand
         WITH touches AS (
             -- One pass over the interactions (a correlated max per deal took seconds).
             SELECT account_id, deal_id, max(occurred_at) AS last_at
-            FROM crm_interaction WHERE occurred_at <= %(now)s
+            FROM {interactions} WHERE occurred_at <= %(now)s
             GROUP BY account_id, deal_id
         ), last_touch AS (
             SELECT d.id, d.account_id, d.name, d.stage, d.amount,
                    GREATEST(d.stage_changed_at, own.last_at, general.last_at) AS last_activity
-            FROM crm_deal d
+            FROM {deals} d
             LEFT JOIN touches own ON own.deal_id = d.id
             LEFT JOIN touches general
                    ON general.account_id = d.account_id AND general.deal_id IS NULL
-            WHERE d.stage NOT IN ('closed_won', 'closed_lost')
+            WHERE d.stage NOT IN (%(closed_won)s, %(closed_lost)s)
         )
         SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount, last_activity,
                EXTRACT(EPOCH FROM %(now)s - last_activity) / 86400.0 AS idle_days
@@ -486,8 +525,8 @@ def detect_overdue_close_dates(settings: InsightSettings, now: datetime) -> list
         """
         SELECT DISTINCT ON (account_id) account_id, id, name, stage, amount, close_date,
                (%(today)s::date - close_date) AS overdue_days
-        FROM crm_deal
-        WHERE stage NOT IN ('closed_won', 'closed_lost') AND close_date IS NOT NULL
+        FROM {deals}
+        WHERE stage NOT IN (%(closed_won)s, %(closed_lost)s) AND close_date IS NOT NULL
           AND close_date < %(today)s::date - %(grace)s
         ORDER BY account_id, close_date, id
         """,
@@ -523,21 +562,21 @@ def detect_single_threaded_deals(settings: InsightSettings, now: datetime) -> li
                    count(DISTINCT coalesce(nullif(contact, ''), contact_name)) AS contacts,
                    min(coalesce(nullif(contact_name, ''), contact)) AS contact,
                    count(*) AS messages
-            FROM crm_interaction
-            WHERE direction = 'inbound' AND channel <> 'crm'
+            FROM {interactions}
+            WHERE direction = %(inbound)s AND channel <> %(crm_channel)s
               AND coalesce(nullif(contact, ''), contact_name) <> ''
               AND occurred_at > %(since)s AND occurred_at <= %(now)s
             GROUP BY account_id
         )
         SELECT DISTINCT ON (d.account_id) d.account_id, d.id, d.name, d.stage, d.amount,
                e.contact, e.messages
-        FROM crm_deal d JOIN engaged e ON e.account_id = d.account_id
-        WHERE d.stage NOT IN ('closed_won', 'closed_lost') AND e.contacts = 1
+        FROM {deals} d JOIN engaged e ON e.account_id = d.account_id
+        WHERE d.stage NOT IN (%(closed_won)s, %(closed_lost)s) AND e.contacts = 1
         ORDER BY d.account_id, d.amount DESC, d.id
         """,
         {"now": now, "since": now - timedelta(days=settings.single_thread_window_days)},
     )
-    late_stages = {"proposal", "negotiation"}
+    late_stages = {DealStage.PROPOSAL, DealStage.NEGOTIATION}
     candidates = []
     for row in rows:
         late = row["stage"] in late_stages

@@ -231,12 +231,12 @@ def account_summaries(account: Account, *, now: datetime | None = None) -> list[
 def _key_points_by_window(account: Account, now: datetime, top: int = 5) -> dict[int, list]:
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT point,
                    count(*) FILTER (WHERE i.occurred_at > %(d30)s),
                    count(*) FILTER (WHERE i.occurred_at > %(d90)s),
                    count(*)
-            FROM crm_interaction i, jsonb_array_elements_text(i.key_points) AS point
+            FROM {Interaction._meta.db_table} i, jsonb_array_elements_text(i.key_points) AS point
             WHERE i.account_id = %(account)s AND jsonb_typeof(i.key_points) = 'array'
               AND i.occurred_at > %(d365)s AND i.occurred_at <= %(now)s
             GROUP BY point ORDER BY count(*) DESC, point LIMIT 200

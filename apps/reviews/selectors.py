@@ -80,7 +80,8 @@ def _all_scores_sql() -> str:
                s.updated_at
           FROM {_t(models.Score)} s
         UNION ALL
-        SELECT f.outcome_id, r.id, f.user_id, f.rating::float8, 'human', '', f.updated_at
+        SELECT f.outcome_id, r.id, f.user_id, f.rating::float8, '{models.ScoreSource.HUMAN}', '',
+               f.updated_at
           FROM {_t(FeedbackEntry)} f JOIN {_t(models.Rubric)} r ON r.builtin = f.kind
     """
 
