@@ -1,5 +1,6 @@
 """The ASGI application: Django's handler, with each request's synchronous code (the
-middleware, the views, the database) run on a thread kept from one request to the next.
+middleware, the views, the database) run in one hop on a thread kept from one request to
+the next.
 
 Django starts a thread for every request (``ThreadSensitiveContext``) and joins it when
 the request ends, before the server's loop goes on: 0.5 to 1.8 ms per request measured on
@@ -7,13 +8,19 @@ this machine, and the next request on the same connection waits for it. A thread
 free is handed to the next request instead (asgiref's ``ThreadSensitiveContext(executor=)``:
 one thread per request at a time, as before). As many threads are kept as requests have
 run at once, up to ``KEPT_THREADS``.
+
+The middleware chain is synchronous, as under WSGI, and runs in one call on that thread;
+Django's chain for ASGI is asynchronous, so around this project's synchronous middleware
+and views it went from the loop to the thread, back, and out again (0.3-0.5 ms a request).
+The live streams' async views still stream from the loop: Django runs such a view to get its
+response, and the handler sends its asynchronous body.
 """
 
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import django
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learning_site.settings")
@@ -25,6 +32,16 @@ class ThreadKeepingASGIHandler(ASGIHandler):
     def __init__(self):
         super().__init__()
         self._free: list[ThreadPoolExecutor] = []
+
+    def load_middleware(self, is_async=False):
+        """A synchronous chain, as under WSGI (the middleware and views here are
+        synchronous but for the live streams), run on the request's thread in one hop:
+        Django's asynchronous chain went back to the loop and out to the thread again
+        around the views."""
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -76,3 +76,10 @@ def test_requests_at_the_same_time_each_have_a_thread(threads_seen):
         _close_connections(application)
     assert len(set(threads_seen[:3])) == 3
     assert threads_seen[3] in threads_seen[:3]
+
+
+def test_the_middleware_chain_runs_in_one_synchronous_call():
+    """One hop to the request's thread, not Django's asynchronous chain (loop, thread,
+    loop, thread around the views)."""
+    application = ThreadKeepingASGIHandler()
+    assert not asyncio.iscoroutinefunction(application._middleware_chain)
