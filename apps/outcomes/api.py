@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import django_filters
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +23,7 @@ from apps.outcomes.models import RECORDED_FIELDS, ActionType, OutcomeRecord, Out
 from apps.outcomes.selectors import (
     calibrated_confidence,
     calibration_report,
+    outcome_get,
     outcomes_visible_to,
 )
 from apps.outcomes.services import (
@@ -182,6 +183,15 @@ class OutcomeViewSet(
 
     def get_queryset(self):
         return outcomes_visible_to(self.request.user)
+
+    def retrieve(self, request, pk=None):
+        """One outcome, read by ``outcome_get`` (SQL compiled once for who sees them all)."""
+        try:
+            outcome = outcome_get(pk, user=request.user)
+        except (OutcomeRecord.DoesNotExist, ValueError) as missing:
+            raise Http404 from missing
+        self.check_object_permissions(request, outcome)
+        return Response(self.get_serializer(outcome).data)
 
     @extend_schema(
         request=OutcomeSerializer,

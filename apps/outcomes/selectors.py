@@ -28,14 +28,28 @@ def bin_bounds(index: int) -> tuple[float, float]:
     return index / CALIBRATION_BINS, (index + 1) / CALIBRATION_BINS
 
 
+def _with_references(outcomes: QuerySet[OutcomeRecord]) -> QuerySet[OutcomeRecord]:
+    return outcomes.select_related("action_type", "account", "deal", "clone")
+
+
 def outcomes_visible_to(user) -> QuerySet[OutcomeRecord]:
     """Outcomes on the accounts the user may see (``account_visibility``: a rep, their own).
 
     The one definition: pages, API, ratings and exports all start from it.
     """
-    return OutcomeRecord.objects.filter(account_visibility(user, "account__")).select_related(
-        "action_type", "account", "deal", "clone"
-    )
+    return _with_references(OutcomeRecord.objects.filter(account_visibility(user, "account__")))
+
+
+# A live outcome with its references, by id, in SQL compiled once (apps/web/compiled.py).
+_OUTCOME_BY_ID = CompiledGet(lambda: _with_references(OutcomeRecord.objects.all()))
+
+
+def outcome_get(pk, *, user) -> OutcomeRecord:
+    """Outcome ``pk`` with its references, if ``user`` may see it (``outcomes_visible_to``);
+    ``DoesNotExist`` otherwise, ValueError for an id that is not a number."""
+    if not account_visibility(user, "account__"):  # every live outcome: compiled once
+        return _OUTCOME_BY_ID.get(pk)
+    return outcomes_visible_to(user).get(pk=pk)
 
 
 # A live outcome with its id alone, by id, in SQL compiled once (apps/web/compiled.py).

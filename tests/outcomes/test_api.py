@@ -408,3 +408,26 @@ def test_a_bulk_body_over_the_limit_is_413_and_stores_nothing(agent_api, account
     assert response.status_code == 413
     assert "fewer actions" in response.json()["detail"]
     assert not OutcomeRecord.objects.exists()
+
+
+def test_detail_reads_as_the_list_shows_the_record(agent_api, account):
+    """The detail (SQL compiled once for who sees every outcome) and the list (the ORM)
+    render the same record the same way."""
+    record = OutcomeFactory(
+        account=account, status="resolved", score=1.0, resolved_at=timezone.now()
+    )
+    listed = agent_api.get(URL).json()["results"]
+    assert agent_api.get(f"{URL}{record.pk}/").json() == listed[0]
+
+
+@pytest.mark.parametrize("pk", ["abc", str(2**70)])
+def test_detail_of_an_id_that_cannot_exist_is_a_404(agent_api, pk):
+    assert agent_api.get(f"{URL}{pk}/").status_code == 404
+
+
+def test_a_reps_detail_of_another_reps_outcome_is_a_404(api_client, rep, rep_key, account):
+    mine = OutcomeFactory(account=AccountFactory(owner=rep))
+    theirs = OutcomeFactory(account=account)
+    rep_api = api_client(rep_key)
+    assert rep_api.get(f"{URL}{mine.pk}/").status_code == 200
+    assert rep_api.get(f"{URL}{theirs.pk}/").status_code == 404
