@@ -48,6 +48,8 @@ class ThreadKeepingASGIHandler(ASGIHandler):
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         thread = self._free.pop() if self._free else ThreadPoolExecutor(1, "request")
         try:
+            # Returns once the request's work on the thread is done, even when the client
+            # leaves mid-view (asgiref waits for a cancelled call to finish).
             async with ThreadSensitiveContext(executor=thread):
                 await self.handle(scope, receive, send)
         finally:

@@ -18,18 +18,24 @@ from tests.asgi_request import asgi_scope
 pytestmark = pytest.mark.django_db
 
 
-async def _get(application, path: str = "/ping") -> int:
+async def _get(application, path: str = "/ping", *, leave: bool = False) -> int | None:
+    """GET ``path``; ``leave``: the client goes away as soon as it has sent the request."""
     scope = asgi_scope(path)
     sent, body = [], [{"type": "http.request", "body": b"", "more_body": False}]
 
-    async def receive():  # the body, then nothing until Django stops listening
-        return body.pop() if body else await asyncio.Future()
+    async def receive():  # the body, then nothing (or the client leaving)
+        if body:
+            return body.pop()
+        if leave:
+            await asyncio.sleep(0.1)  # the view has started by then
+            return {"type": "http.disconnect"}
+        await asyncio.Future()
 
     async def send(message):
         sent.append(message)
 
     await application(scope, receive, send)
-    return sent[0]["status"]
+    return sent[0]["status"] if sent else None
 
 
 @pytest.fixture
@@ -47,7 +53,7 @@ def threads_seen():
 
 
 def _close_connections(application) -> None:
-    for thread in application._free:
+    for thread in list(application._free):
         thread.submit(connections.close_all).result()
         thread.shutdown()
 
@@ -83,3 +89,27 @@ def test_the_middleware_chain_runs_in_one_synchronous_call():
     loop, thread around the views)."""
     application = ThreadKeepingASGIHandler()
     assert not asyncio.iscoroutinefunction(application._middleware_chain)
+
+
+def test_a_view_still_running_for_a_client_that_left_ends_before_its_thread_serves_again():
+    """The client leaves while the view runs: its thread goes back to the free ones only
+    once the view has ended, so the next request never waits behind it on that thread."""
+    application = ThreadKeepingASGIHandler()
+    chain, calls = application._middleware_chain, []
+
+    def slow_first(request):
+        calls.append(["start", time.monotonic(), threading.get_ident()])
+        if len(calls) == 1:
+            time.sleep(0.3)
+        response = chain(request)
+        calls[-1].append(time.monotonic())
+        return response
+
+    application._middleware_chain = slow_first
+    try:
+        assert asyncio.run(_get(application, leave=True)) is None  # nothing was sent
+        assert asyncio.run(_get(application)) == 200
+    finally:
+        _close_connections(application)
+    (*_, first_end), (_, second_start, *_) = calls
+    assert second_start >= first_end
