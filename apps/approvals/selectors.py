@@ -180,14 +180,12 @@ action_by_id = CompiledGet(lambda: _with_related(ProposedAction.objects.all()))
 
 def sees_every_action(user) -> bool:
     """Whether ``actions_visible_to(user)`` is every action (those who decide, for one)."""
-    return not actions_visible_to(user).query.has_filters()
+    return action_by_id.covers(actions_visible_to(user))
 
 
 def action_get(action_id: int, *, user) -> ProposedAction:
     """One action ``user`` may see; ``DoesNotExist`` otherwise (a 404, like another org's id)."""
-    if sees_every_action(user):
-        return action_by_id.get(action_id)
-    return _with_related(actions_visible_to(user)).get(pk=action_id)
+    return action_by_id.get_within(_with_related(actions_visible_to(user)), action_id)
 
 
 def action_events(action: ProposedAction) -> QuerySet[ActionEvent]:

@@ -47,9 +47,7 @@ _OUTCOME_BY_ID = CompiledGet(lambda: _with_references(OutcomeRecord.objects.all(
 def outcome_get(pk, *, user) -> OutcomeRecord:
     """Outcome ``pk`` with its references, if ``user`` may see it (``outcomes_visible_to``);
     ``DoesNotExist`` otherwise, ValueError for an id that is not a number."""
-    if not account_visibility(user, "account__"):  # every live outcome: compiled once
-        return _OUTCOME_BY_ID.get(pk)
-    return outcomes_visible_to(user).get(pk=pk)
+    return _OUTCOME_BY_ID.get_within(outcomes_visible_to(user), pk)
 
 
 # A live outcome with its id alone, by id, in SQL compiled once (apps/web/compiled.py).
@@ -59,9 +57,9 @@ _LIVE_OUTCOME_ID = CompiledGet(lambda: OutcomeRecord.objects.only("pk"))
 def outcome_visible_id(user, pk) -> OutcomeRecord:
     """Outcome ``pk`` with its id alone, if ``user`` may see it (``outcomes_visible_to``);
     ``DoesNotExist`` otherwise. What a rating refers to: no related rows are read."""
-    if not account_visibility(user, "account__"):  # every live outcome: compiled once
-        return _LIVE_OUTCOME_ID.get(pk)
-    return outcomes_visible_to(user).select_related(None).only("pk").get(pk=pk)
+    return _LIVE_OUTCOME_ID.get_within(
+        outcomes_visible_to(user).select_related(None).only("pk"), pk
+    )
 
 
 # Tabs count up to this many records per status and show "10,000+" beyond: an exact count

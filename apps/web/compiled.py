@@ -9,7 +9,8 @@ Django's own machinery (the compiler's converters, ``from_db``, the related popu
 as ``QuerySet.get`` does.
 
 Only the key varies: a queryset whose SQL depends on anything else (a visibility filter
-holding a user's id) is not one to compile once; the caller reads those with the ORM.
+holding a user's id) is not one to compile once. ``get_within`` takes the caller's
+visibility rule and reads through the compiled SQL only when the rule filters nothing more.
 The SQL names no schema, so one compilation serves every organisation.
 """
 
@@ -52,8 +53,23 @@ class CompiledGet:
         self._queryset = queryset
         self._key = key
         self._model: type[Model] | None = None
+        self._where = None  # the compiled queryset's filters, for ``covers``
         self._compiled: dict[str, _Compiled] = {}  # by database alias
         self._lock = threading.Lock()
+
+    def covers(self, visible: QuerySet) -> bool:
+        """Whether ``visible`` (a visibility rule's queryset for someone) filters no more
+        than the compiled queryset: they see every record it reads."""
+        if self._where is None:
+            self._where = self._queryset().query.where
+        return visible.query.where == self._where
+
+    def get_within(self, visible: QuerySet, value) -> Model:
+        """Record ``value`` among ``visible``: by the compiled SQL when ``covers(visible)``,
+        else by the ORM from ``visible`` itself (a rep's own accounts, say)."""
+        if self.covers(visible):
+            return self.get(value)
+        return visible.get(**{self._key: value})
 
     def get(self, value) -> Model:
         alias = router.db_for_read(self.model)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.approvals.models import ProposedAction
-from apps.approvals.selectors import _with_related, action_get
+from apps.approvals.selectors import _with_related, action_get, sees_every_action
 from apps.approvals.services import action_decide
 from tests.conftest import ORG_HOST
 from tests.factories.agents import CloneFactory
@@ -128,3 +128,11 @@ def test_a_page_decision_with_a_bad_value_shows_the_item_again(page_client, mana
     assert f"/approvals/{action.pk}/decide/" in response.content.decode()  # its form
     action.refresh_from_db()
     assert action.status == "pending"
+
+
+def test_only_a_visibility_rule_that_filters_nothing_reads_through_the_compiled_sql(manager, rep):
+    from apps.outcomes.selectors import _OUTCOME_BY_ID, outcomes_visible_to
+
+    assert sees_every_action(manager) and not sees_every_action(rep)
+    assert _OUTCOME_BY_ID.covers(outcomes_visible_to(manager))
+    assert not _OUTCOME_BY_ID.covers(outcomes_visible_to(rep))
