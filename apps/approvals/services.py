@@ -191,11 +191,14 @@ def _update_with_event(
     action_id = quote(ActionEvent._meta.get_field("action").column)
     pk = quote(ProposedAction._meta.pk.column)
     then_sql, then_params = then or ("SELECT", [])  # no columns: a row of nothing
-    with connection.cursor() as cursor:
+    # The event's values are selected, not inserted as VALUES: cast to their columns' types
+    # (the statement is prepared, its values sent apart from it).
+    casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             f"WITH won AS ({update_sql} RETURNING {pk}), "
             f"event AS (INSERT INTO {quote(ActionEvent._meta.db_table)} "
-            f"({action_id}, {columns}) SELECT {pk}, {', '.join(['%s'] * len(fields))} FROM won) "
+            f"({action_id}, {columns}) SELECT {pk}, {casts} FROM won) "
             f"SELECT (SELECT count(*) FROM won), then_.* FROM ({then_sql}) AS then_",
             [*update_params, *values, *then_params],
         )

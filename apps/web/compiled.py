@@ -11,7 +11,8 @@ as ``QuerySet.get`` does.
 Only the key varies: a queryset whose SQL depends on anything else (a visibility filter
 holding a user's id) is not one to compile once. ``get_within`` takes the caller's
 visibility rule and reads through the compiled SQL only when the rule filters nothing more.
-The SQL names no schema, so one compilation serves every organisation.
+The SQL names no schema, so one compilation serves every organisation, and PostgreSQL plans
+it once per connection (``prepared_cursor``, apps/tenancy/postgresql_backend).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class CompiledGet:
         alias = router.db_for_read(self.model)
         rows = []
         if statement := self.statement(value, using=alias):
-            with connections[alias].cursor() as cursor:
+            with connections[alias].prepared_cursor() as cursor:
                 cursor.execute(*statement)
                 rows = cursor.fetchmany(2)
         return self.record(rows, using=alias)

@@ -178,7 +178,7 @@ def _entry_upsert(
         + f" RETURNING {', '.join(quote(column) for column in returned)}, (xmax = 0)"
     )
     params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in fields]
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(sql, params)
         *row, created = cursor.fetchone()
     entry = FeedbackEntry.from_db(

@@ -1,0 +1,95 @@
+"""The hot paths' statements are prepared once per connection (``prepared_cursor``,
+apps/tenancy/postgresql_backend), and a prepared plan still reads and writes the
+organisation of the moment: PostgreSQL plans it again when ``search_path`` has changed.
+Each test runs both organisations on one connection, with the same ids in both."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from apps.approvals.models import ActionStatus, ProposedAction
+from apps.approvals.selectors import action_get
+from apps.approvals.services import action_decide
+from apps.feedback.models import FeedbackEntry
+from apps.feedback.services import feedback_rate
+from apps.outcomes.selectors import outcome_get
+from tests.factories.approvals import PendingActionFactory
+from tests.factories.outcomes import OutcomeFactory
+from tests.factories.users import UserFactory
+
+
+def _prepared(table: str = "") -> int:
+    """How many prepared statements on this connection name ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f'%"{table}"%' if table else "%"],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_one_prepared_read_returns_each_organisations_own_record(
+    org, other_org, in_org, manager, other_org_manager
+):
+    ours = OutcomeFactory(external_id="ours")
+    with in_org(other_org):
+        theirs = OutcomeFactory(pk=ours.pk, external_id="theirs")
+
+    assert outcome_get(ours.pk, user=manager).external_id == "ours"
+    with in_org(other_org):
+        assert outcome_get(theirs.pk, user=other_org_manager).external_id == "theirs"
+    assert outcome_get(ours.pk, user=manager).external_id == "ours"
+    assert _prepared("outcomes_outcomerecord") == 1  # one statement served both
+
+
+def test_a_prepared_decision_changes_only_its_own_organisations_action(
+    org, other_org, in_org, manager, other_org_manager
+):
+    ours = PendingActionFactory()
+    with in_org(other_org):
+        theirs = PendingActionFactory(pk=ours.pk)
+        decided = action_decide(
+            action_id=theirs.pk, user=other_org_manager, decision="reject", reason="Not now."
+        )
+        assert decided.status == ActionStatus.REJECTED
+        assert decided.decided_by == other_org_manager
+
+    assert ProposedAction.objects.get(pk=ours.pk).status == ActionStatus.PENDING
+    decided = action_decide(action_id=ours.pk, user=manager, decision="approve")
+    assert (decided.status, decided.decided_by) == (ActionStatus.APPROVED, manager)
+    assert [e.kind for e in decided.events.all()] == ["approved"]
+    assert _prepared("approvals_proposedaction") == 1
+    with in_org(other_org):
+        theirs = action_get(theirs.pk, user=other_org_manager)
+        assert theirs.status == ActionStatus.REJECTED
+        assert [e.kind for e in theirs.events.all()] == ["rejected"]
+
+
+def test_a_prepared_rating_is_stored_in_the_raters_organisation(
+    org, other_org, in_org, manager, other_org_manager
+):
+    ours = OutcomeFactory()
+    with in_org(other_org):
+        theirs = OutcomeFactory(pk=ours.pk)
+        feedback_rate(user=other_org_manager, outcome=theirs, kind="inline", rating=-1)
+
+    feedback_rate(user=manager, outcome=ours, kind="inline", rating=1)
+    feedback_rate(user=manager, outcome=ours, kind="inline", rating=0)  # the same entry again
+
+    assert list(FeedbackEntry.objects.values_list("user__username", "rating")) == [
+        (manager.username, 0)
+    ]
+    with in_org(other_org):
+        assert list(FeedbackEntry.objects.values_list("user__username", "rating")) == [
+            (other_org_manager.username, -1)
+        ]
+    assert _prepared("feedback_feedbackentry") == 1
+
+
+def test_other_statements_are_not_prepared(org):
+    """Django's own statements keep its client-side cursors (raw SQL whose values' types
+    PostgreSQL could not infer would fail prepared)."""
+    before = _prepared()
+    user = UserFactory(username="plain")
+    assert FeedbackEntry.objects.filter(user=user).count() == 0
+    assert _prepared() == before
