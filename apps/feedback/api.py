@@ -50,6 +50,7 @@ from apps.outcomes.selectors import outcome_visible_id, outcomes_visible_to
 from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
+from apps.web.api_fields import FieldsBuiltOnce
 
 
 def _service_errors(error: DjangoValidationError) -> ValidationError:
@@ -87,7 +88,7 @@ def _aspect_list() -> serializers.ListField:
     )
 
 
-class FeedbackEntrySerializer(serializers.ModelSerializer):
+class FeedbackEntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     outcome = VisibleOutcomeField()
     kind = serializers.ChoiceField(choices=FeedbackKind.choices)
     rating = serializers.IntegerField(min_value=-32768, max_value=32767)

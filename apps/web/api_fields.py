@@ -2,8 +2,42 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.db import models
 from rest_framework import serializers
+
+
+class FieldsBuiltOnce:
+    """A serializer whose fields DRF builds once per class; each serializer then gets
+    copies of them, which DRF binds to it as usual.
+
+    DRF builds every field again for each serializer (a deep copy of the declared fields,
+    each made by calling its constructor again): 0.33 ms of CPU for the rating's twenty-odd
+    fields, an eighth of rating an output, against 0.06 ms for copies. A field keeps no
+    state of its own while it validates, so the copies share the built ones' validators,
+    choices and messages; a field holding another (a list's ``child``) gets a copy of that
+    too, bound to it, and a nested serializer a whole new build.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built")
+        if built is None:  # two threads may both build: the same fields, either is kept
+            built = super().get_fields()
+            cls._fields_built = built
+        return {name: _field_copy(field) for name, field in built.items()}
+
+
+def _field_copy(field: serializers.Field) -> serializers.Field:
+    if isinstance(field, serializers.BaseSerializer):
+        return copy.deepcopy(field)
+    copied = copy.copy(field)
+    child = getattr(field, "child", None)
+    if isinstance(child, serializers.Field):
+        copied.child = _field_copy(child)  # bound by the built field's constructor
+        copied.child.parent = copied
+    return copied
 
 
 class ModelRef(serializers.SlugRelatedField):

@@ -264,3 +264,43 @@ def test_a_deactivated_learning_is_neither_listed_nor_usable(agent_api):
 
 def test_learnings_wrong_method_is_405(agent_api):
     assert agent_api.delete(LEARNINGS).status_code == 405
+
+
+def test_each_rating_is_judged_with_its_own_rater_and_fields(
+    api_client, rep_key, manager, rory_output, sasha_output
+):
+    """The rating's fields are built once and copied per request (FieldsBuiltOnce): one
+    request's rater, errors and values never reach the next."""
+    rep_api, manager_api = (
+        api_client(rep_key),
+        api_client(api_key_create(name="m", user=manager)[1]),
+    )
+    too_long = ["x" * 41]
+    bad = rep_api.post(
+        FEEDBACK,
+        {
+            "outcome": sasha_output.pk,
+            "kind": "dashboard",
+            "rating": 9,
+            "positive_aspects": too_long,
+        },
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()) >= {"outcome", "positive_aspects"}  # not Rory's output; too long
+
+    ok = manager_api.post(
+        FEEDBACK, {"outcome": sasha_output.pk, "kind": "inline", "rating": 1}, format="json"
+    )
+    assert ok.status_code == 201, ok.json()  # the manager sees every output
+    again = rep_api.post(
+        FEEDBACK, {"outcome": sasha_output.pk, "kind": "inline", "rating": 1}, format="json"
+    )
+    assert again.status_code == 400 and list(again.json()) == ["outcome"]
+    mine = rep_api.post(
+        FEEDBACK, {"outcome": rory_output.pk, "kind": "inline", "rating": -1}, format="json"
+    )
+    assert mine.status_code == 201, mine.json()
+    assert sorted(FeedbackEntry.objects.values_list("user__username", "rating")) == sorted(
+        [(manager.username, 1), (rory_output.account.owner.username, -1)]
+    )
