@@ -33,6 +33,7 @@ from apps.crm.api import AccountRef, DealRef
 from apps.users.models import ApiKey
 from apps.users.permissions import CapabilityPerAction
 from apps.web.api_errors import Conflict
+from apps.web.api_fields import FieldsBuiltOnce
 from apps.web.htmx import client_ip
 
 
@@ -89,7 +90,7 @@ class ActionSerializer(serializers.Serializer):
         return action_public_data(instance)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(FieldsBuiltOnce, serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(max_length=2000, allow_blank=True, default="")
     payload = serializers.DictField(

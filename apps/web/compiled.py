@@ -41,6 +41,7 @@ class _Compiled(NamedTuple):
     end: int
     init_list: list[str]
     populators: list
+    converters: dict  # the compiler's, by column: (functions, expression)
 
 
 class CompiledGet:
@@ -115,7 +116,7 @@ class CompiledGet:
         # bound to this thread's connection, since the compiled one may serve many threads.
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[using]
-        row = next(compiler.results_iter([rows]))
+        row = next(compiler.apply_converters(rows, compiled.converters))
         record = model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
         for populator in compiled.populators:
             populator.populate(row, record)
@@ -140,6 +141,10 @@ class CompiledGet:
             end=end,
             init_list=[column[0].target.attname for column in select[start:end]],
             populators=get_related_populators(klass_info, select, alias),
+            # Functions of the fields, given the connection when called: the same for all.
+            converters=compiler.get_converters(
+                [column[0] for column in select[: compiler.col_count]]
+            ),
         )
         with self._lock:
             self._compiled[alias] = compiled
