@@ -5,7 +5,9 @@ Each test runs both organisations on one connection, with the same ids in both."
 
 from __future__ import annotations
 
-from django.db import connection
+import pytest
+from django.db import NotSupportedError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.approvals.models import ActionStatus, ProposedAction
 from apps.approvals.selectors import action_get
@@ -13,6 +15,7 @@ from apps.approvals.services import action_decide
 from apps.feedback.models import FeedbackEntry
 from apps.feedback.services import feedback_rate
 from apps.outcomes.selectors import outcome_get
+from apps.users.backends import UserBackend
 from tests.factories.approvals import PendingActionFactory
 from tests.factories.outcomes import OutcomeFactory
 from tests.factories.users import UserFactory
@@ -38,8 +41,11 @@ def test_one_prepared_read_returns_each_organisations_own_record(
     assert outcome_get(ours.pk, user=manager).external_id == "ours"
     with in_org(other_org):
         assert outcome_get(theirs.pk, user=other_org_manager).external_id == "theirs"
-    assert outcome_get(ours.pk, user=manager).external_id == "ours"
+    with CaptureQueriesContext(connection) as queries:
+        assert outcome_get(ours.pk, user=manager).external_id == "ours"
     assert _prepared("outcomes_outcomerecord") == 1  # one statement served both
+    # Shown with its values, as every other statement (debug toolbar, assertNumQueries).
+    assert f'"outcomes_outcomerecord"."id" = {ours.pk}' in queries[-1]["sql"]
 
 
 def test_a_prepared_decision_changes_only_its_own_organisations_action(
@@ -93,3 +99,34 @@ def test_other_statements_are_not_prepared(org):
     user = UserFactory(username="plain")
     assert FeedbackEntry.objects.filter(user=user).count() == 0
     assert _prepared() == before
+
+
+def _migrate_first_name(schema: str, length: int) -> None:
+    """Change a column's type from another connection, as a migration run elsewhere."""
+    other = connections.create_connection("default")
+    try:
+        other.set_schema_to_public()
+        with other.cursor() as cursor:
+            cursor.execute(
+                f'ALTER TABLE "{schema}"."users_user" ALTER COLUMN "first_name" '
+                f"TYPE varchar({length})"
+            )
+    finally:
+        other.close()
+
+
+def test_a_prepared_read_survives_a_migration_of_a_column_it_returns(fresh_org):
+    user = UserFactory(username="mig", first_name="Mia")
+    backend = UserBackend()
+    assert backend.get_user(user.pk).first_name == "Mia"  # prepared on this connection
+    _migrate_first_name(fresh_org.schema_name, 151)
+    try:
+        assert backend.get_user(user.pk).first_name == "Mia"  # prepared again, not an error
+        assert backend.get_user(user.pk).first_name == "Mia"
+        with transaction.atomic():  # inside a transaction the error aborts it: raised once
+            _migrate_first_name(fresh_org.schema_name, 152)
+            with pytest.raises(NotSupportedError):
+                backend.get_user(user.pk)
+        assert backend.get_user(user.pk).first_name == "Mia"  # the next request is served
+    finally:
+        _migrate_first_name(fresh_org.schema_name, 150)

@@ -23,14 +23,17 @@ have it planned again. Planning was a third of the database's time for those sta
 from the SQL (server-side binding), so a value whose type PostgreSQL cannot infer needs a
 cast in the SQL. A prepared plan follows the organisation: PostgreSQL plans the statement
 again when ``search_path`` has changed since (tests/tenancy/test_prepared_statements.py).
-Every other statement stays unprepared, as Django sends it.
+After a migration that changes the type of a column such a statement returns, PostgreSQL
+refuses the old plan: the connection's statements are dropped and prepared again. Every
+other statement stays unprepared, as Django sends it.
 """
 
 from __future__ import annotations
 
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django_tenants.postgresql_backend import base as tenants_base
-from psycopg import pq
+from psycopg import errors, pq
 
 # An attribute of the driver's connection: (schema, ...) as last set on it, or absent.
 _PATH = "_learning_loop_search_path"
@@ -46,10 +49,41 @@ class _PreparedCursor(ServerBindingCursor):
     """Each statement prepared on its first run on the connection, then run by name."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        except errors.FeatureNotSupported as error:
+            idle = self.connection.info.transaction_status == pq.TransactionStatus.IDLE
+            if _STALE_PLAN not in str(error) or not idle:
+                raise  # in a transaction, its rollback drops the connection's statements
+            # A migration changed the type of a column the statement returns (a longer
+            # varchar, say): PostgreSQL refuses the plans prepared before it, on every
+            # connection holding one. Drop this connection's, as psycopg does on a
+            # rollback, and run the statement again (prepared anew).
+            prepared = self.connection._prepared
+            prepared.clear()
+            self.connection.wait(prepared.maintain_gen(self.connection))
+            return super().execute(query, params, prepare=True, binary=binary)
+
+
+_STALE_PLAN = "cached plan must not change result type"
+
+
+class DatabaseOperations(PostgresOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """A prepared statement's values travel apart from it: the SQL shown (the debug
+        toolbar, ``assertNumQueries``) is composed from both, as Django does for
+        server-side binding."""
+        if isinstance(cursor, _PreparedCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
 
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self):
         params = super().get_connection_params()
         if params.get("prepare_threshold") is None:
