@@ -52,6 +52,7 @@ def main() -> int:
 
     from django.db import connection
     from django.test import Client
+    from django.utils.http import urlencode
     from django_tenants.utils import schema_context
 
     from apps.approvals.models import ActionStatus, ProposedAction
@@ -94,6 +95,8 @@ def main() -> int:
         "HTTP_X_CSRFTOKEN": browser.cookies["ll_csrftoken"].value,
         "HTTP_HX_REQUEST": "true",
     }
+    # Sent as HTMX sends a form (urlencoded), not as the test client's default multipart.
+    form = {"content_type": "application/x-www-form-urlencoded", **htmx}
     api_actions, queue_actions = pending[: 2 * (n + 6)], pending[2 * (n + 6) :]
     operations = {
         "floor: GET /ping": lambda i: agent.get("/ping"),
@@ -112,10 +115,12 @@ def main() -> int:
         ),
         "get one action": lambda i: agent.get(f"/api/v1/actions/{action_id}/"),
         "HTMX rate inline": lambda i: browser.post(
-            f"/feedback/outcomes/{outcome_ids[i]}/rate/", {"rating": (-1, 0, 1)[i % 3]}, **htmx
+            f"/feedback/outcomes/{outcome_ids[i]}/rate/",
+            urlencode({"rating": (-1, 0, 1)[i % 3]}),
+            **form,
         ),
         "HTMX approve": lambda i: browser.post(
-            f"/approvals/{queue_actions[i]}/decide/", {"decision": "approve"}, **htmx
+            f"/approvals/{queue_actions[i]}/decide/", urlencode({"decision": "approve"}), **form
         ),
     }
     floor = None
