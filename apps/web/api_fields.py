@@ -14,10 +14,11 @@ class FieldsBuiltOnce:
 
     DRF builds every field again for each serializer (a deep copy of the declared fields,
     each made by calling its constructor again): 0.33 ms of CPU for the rating's twenty-odd
-    fields, an eighth of rating an output, against 0.06 ms for copies. A field keeps no
+    fields, a seventh of rating an output, against 0.10 ms for copies. A field keeps no
     state of its own while it validates, so the copies share the built ones' validators,
-    choices and messages; a field holding another (a list's ``child``) gets a copy of that
-    too, bound to it, and a nested serializer a whole new build.
+    choices and messages; a field holding another (a list's ``child``, a many-relation's
+    ``child_relation``) gets a copy of that too, bound to it, and a nested serializer a
+    whole new build.
     """
 
     def get_fields(self):
@@ -33,10 +34,12 @@ def _field_copy(field: serializers.Field) -> serializers.Field:
     if isinstance(field, serializers.BaseSerializer):
         return copy.deepcopy(field)
     copied = copy.copy(field)
-    child = getattr(field, "child", None)
-    if isinstance(child, serializers.Field):
-        copied.child = _field_copy(child)  # bound by the built field's constructor
-        copied.child.parent = copied
+    for holds in ("child", "child_relation"):
+        held = getattr(field, holds, None)
+        if isinstance(held, serializers.Field):
+            held = _field_copy(held)  # bound by the built field's constructor
+            held.parent = copied
+            setattr(copied, holds, held)
     return copied
 
 
