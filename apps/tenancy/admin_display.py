@@ -43,7 +43,7 @@ class SettingsAdmin(admin.ModelAdmin):
     """An organisation's one row of settings: editable, never added twice nor deleted."""
 
     def has_add_permission(self, request) -> bool:
-        return not self.model._default_manager.exists()
+        return super().has_add_permission(request) and not self.model._default_manager.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
