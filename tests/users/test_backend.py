@@ -5,11 +5,14 @@ session never valid in another organisation."""
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from apps.users.backends import UserBackend
 from tests.conftest import ORG_HOST, OTHER_HOST
 from tests.factories.users import UserFactory
 from tests.sql import statements_of
@@ -90,3 +93,16 @@ def test_a_session_is_not_a_user_in_another_organisation(org, other_org, in_org,
     stolen.cookies["ll_session"] = browser.cookies["ll_session"].value
     response = stolen.get(PAGE)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_asynchronous_forms_behave_as_the_synchronous_ones(org, manager):
+    """A refused sign-in stops here (not checked again by ModelBackend) and the user is
+    read the same way, whichever form Django calls."""
+    backend = UserBackend()
+    with pytest.raises(PermissionDenied):
+        async_to_sync(backend.aauthenticate)(None, username="maria", password="wrong")
+    assert (
+        async_to_sync(backend.aauthenticate)(None, username="maria", password=PASSWORD) == manager
+    )
+    read = statements_of(lambda: async_to_sync(backend.aget_user)(manager.pk))
+    assert read == statements_of(lambda: backend.get_user(manager.pk))
