@@ -45,6 +45,7 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -86,10 +87,20 @@ def periodic_job(name: str = "", *, every: timedelta, has_work: HasWork | None =
     def register(func: Callable[[], object]) -> Callable[[], object]:
         doc = (func.__doc__ or "").strip().splitlines()
         job = PeriodicJob(name or func.__name__, every, func, doc[0] if doc else "", has_work)
+        taken = _registry.get(job.name)
+        if taken is not None and _origin(taken.func) != _origin(func):
+            raise ImproperlyConfigured(
+                f"Two periodic jobs are named {job.name!r}: {_origin(taken.func)} and "
+                f"{_origin(func)}. Name one of them (periodic_job(name=...))."
+            )
         _registry[job.name] = job
         return func
 
     return register
+
+
+def _origin(func: Callable) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 def load_jobs() -> dict[str, PeriodicJob]:

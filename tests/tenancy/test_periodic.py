@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -223,3 +224,21 @@ def test_without_redis_a_second_beat_on_the_host_is_refused(tmp_path):
     first.release()
     second.hold()  # the lock went with the first beat
     second.release()
+
+
+def test_two_jobs_of_one_name_are_refused_not_one_lost():
+    """Jobs are named after their function: another app's function of the same name
+    would have replaced a job without a word."""
+    load_jobs()
+    name, taken = next(iter(_registry.items()))
+
+    def expire_outcomes():  # any function but the registered one
+        """Stands in for another app's job."""
+
+    with pytest.raises(ImproperlyConfigured, match=name):
+        periodic_job(name, every=timedelta(minutes=5))(expire_outcomes)
+    assert _registry[name] is taken
+    try:  # the same function again (a module imported twice): allowed
+        periodic_job(name, every=taken.every, has_work=taken.has_work)(taken.func)
+    finally:
+        _registry[name] = taken
