@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +82,23 @@ def code_migrations() -> frozenset[tuple[str, str]]:
     return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
 
 
-def _applied_migrations(cursor, schema: str) -> frozenset[tuple[str, str]] | None:
-    cursor.execute("SELECT to_regclass(%s)", [f"{quote(schema)}.django_migrations"])
+def applied_migrations(cursor, schema: str) -> frozenset[tuple[str, str]] | None:
+    """The (app, name) of the migrations ``schema`` records; None without the table.
+
+    Not ``MigrationRecorder.applied_migrations()``: its table check lists every table on the
+    search path (0.15 s at 1,000 organisations); ``to_regclass`` finds one by its index.
+    """
+    table = f"{quote(schema)}.{quote(MigrationRecorder.Migration._meta.db_table)}"
+    cursor.execute("SELECT to_regclass(%s)", [table])
     if cursor.fetchone()[0] is None:
         return None
-    cursor.execute(f"SELECT app, name FROM {quote(schema)}.django_migrations")
+    cursor.execute(f"SELECT app, name FROM {table}")
     return frozenset(cursor.fetchall())
 
 
 def template_schema_is_current() -> bool:
     with connection.cursor() as cursor:
-        return _applied_migrations(cursor, TEMPLATE_SCHEMA) == code_migrations()
+        return applied_migrations(cursor, TEMPLATE_SCHEMA) == code_migrations()
 
 
 @contextmanager
@@ -157,7 +164,7 @@ def schema_clone_from_template(schema: str) -> None:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         _advisory_lock_wait(cursor, "pg_try_advisory_xact_lock_shared")
-        if _applied_migrations(cursor, TEMPLATE_SCHEMA) != code_migrations():
+        if applied_migrations(cursor, TEMPLATE_SCHEMA) != code_migrations():
             raise TemplateUnsupported("the template schema is not current")
         cursor.execute(f"SELECT oid FROM pg_namespace WHERE nspname = '{TEMPLATE_SCHEMA}'")
         script = _clone_script(cursor.fetchone()[0])
