@@ -10,7 +10,6 @@ from django_tenants.utils import get_public_schema_name
 
 from apps.tenancy.migration_safety.plan import SchemaResult, Target, schema_plan, schemas_in_scope
 from apps.tenancy.migration_safety.stats import (
-    schema_structure,
     schema_structures,
     schema_tables,
     structure_differences,
@@ -61,33 +60,41 @@ def _compare_structures(results: list[SchemaResult], targets: list[Target], exec
     """
     public = get_public_schema_name()
     checked = [r for r in results if r.schema != public and not r.error and not r.problems]
-    # Schemas migrated alike share one structure object: memory holds each distinct one once.
+    # Each schema's structure as a key, keyed once; schemas migrated alike share one key and
+    # one structure object, so memory holds each distinct structure once.
+    keys: dict[str, frozenset] = {}
     distinct: dict[frozenset, dict[str, frozenset[str]]] = {}
-    structures = {
-        schema: distinct.setdefault(_structure_key(structure), structure)
-        for schema, structure in schema_structures([result.schema for result in checked])
-    }
-    if not structures:
+
+    def read(schemas: list[str]) -> None:
+        for schema, structure in schema_structures(schemas):
+            keys[schema] = key = _structure_key(structure)
+            distinct.setdefault(key, structure)
+
+    read([result.schema for result in checked])
+    if not keys:
         return
-    if len(structures) < STRUCTURE_QUORUM:
+    if len(keys) < STRUCTURE_QUORUM:
+        voters = []
         for schema, _ in schemas_in_scope():
-            if len(structures) >= STRUCTURE_QUORUM:
+            if len(keys) + len(voters) >= STRUCTURE_QUORUM:
                 break
-            if schema != public and schema not in structures:
+            if schema != public and schema not in keys:
                 if not schema_plan(executor, schema, targets):
-                    structures[schema] = schema_structure(schema)
-    votes = Counter(_structure_key(structure) for structure in structures.values())
-    (winner, most), *others = votes.most_common()
+                    voters.append(schema)
+        read(voters)  # one catalog scan for all of them
+    (winner, most), *others = Counter(keys.values()).most_common()
     majority = not others or others[0][1] < most
     for result in checked:
-        structure = structures[result.schema]
+        key = keys[result.schema]
         if majority:
-            differences = structure_differences(structure, dict(winner))
+            differences = (
+                [] if key == winner else structure_differences(distinct[key], distinct[winner])
+            )
         else:
             differences = [
                 f"differs from {schema}"
-                for schema, other in structures.items()
-                if schema != result.schema and other != structure
+                for schema, other in keys.items()
+                if schema != result.schema and other != key
             ]
         if differences:
             shown = "; ".join(differences[:5])
