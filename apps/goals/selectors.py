@@ -25,12 +25,11 @@ from django.db.models.functions import Coalesce
 from apps.agents.models import Clone
 from apps.crm.models import CLOSED_STAGES, Account, Deal, DealStage
 from apps.goals.models import Goal, GoalType, PerformanceSnapshot
-from apps.outcomes.models import OutcomeRecord, OutcomeStatus
+from apps.outcomes.models import DECIDED_STATUSES, OutcomeRecord
 from apps.users.roles import can, sees_only_own
 from apps.web.replica import read_connection
 
 POSITIVE_SCORE = 0.5
-DECIDED = [OutcomeStatus.RESOLVED.value, OutcomeStatus.EXPIRED.value]
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -161,7 +160,7 @@ def goals_measured(goals: QuerySet[Goal]) -> list[tuple[int, Decimal]]:
             {
                 **_GOAL_TYPES,
                 "ids": ids,
-                "decided": DECIDED,
+                "decided": DECIDED_STATUSES,
                 "positive": POSITIVE_SCORE,
                 "closed": sorted(str(stage) for stage in CLOSED_STAGES),
                 "won": str(DealStage.CLOSED_WON),

@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.agents.models import Clone
 from apps.crm.models import CLOSED_STAGES, Deal, DealStage
 from apps.goals.models import Goal, GoalStatus, PerformanceSnapshot
-from apps.goals.selectors import DECIDED, POSITIVE_SCORE, count_of, goals_measured, sum_of
-from apps.outcomes.models import OutcomeRecord
+from apps.goals.selectors import POSITIVE_SCORE, count_of, goals_measured, sum_of
+from apps.outcomes.models import DECIDED_STATUSES, OutcomeRecord
 from apps.users.models import User
 
 
@@ -123,7 +123,7 @@ def performance_snapshots_write(*, day: date) -> int:
     outcomes = OutcomeRecord.objects.filter(
         clone_id=OuterRef("pk"), occurred_at__gte=starts, occurred_at__lt=ends
     )
-    decided = outcomes.filter(status__in=DECIDED)
+    decided = outcomes.filter(status__in=DECIDED_STATUSES)
     owner_deals = Deal.objects.filter(account__owner_id=OuterRef("owner_id"))
     opened = owner_deals.filter(created_at__gte=starts, created_at__lt=ends)
     won = owner_deals.filter(stage=DealStage.CLOSED_WON, closed_at__gte=starts, closed_at__lt=ends)

@@ -50,6 +50,10 @@ class OutcomeStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# Outcomes whose result is known: a signal resolved them, or their window closed without one.
+DECIDED_STATUSES = [OutcomeStatus.RESOLVED.value, OutcomeStatus.EXPIRED.value]
+
+
 class LiveOutcomeManager(models.Manager):
     """Outcomes that are not deleted: what lists, pages, dashboards and jobs read."""
 

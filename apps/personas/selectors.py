@@ -20,7 +20,7 @@ from django.http import Http404
 
 from apps.agents.models import SLIDERS, Clone
 from apps.feedback.models import FeedbackEntry, FeedbackKind
-from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.models import DECIDED_STATUSES, OutcomeRecord
 from apps.personas.models import PersonaVersion
 from apps.personas.rendering import SLIDER_LABELS
 from apps.users.roles import can, sees_only_own
@@ -84,7 +84,7 @@ def persona_versions_with_outcomes(clone: Clone) -> list[PersonaVersion]:
         counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
         return Coalesce(Subquery(counted), Value(0))
 
-    decided = outcomes.filter(status__in=["resolved", "expired"])
+    decided = outcomes.filter(status__in=DECIDED_STATUSES)
     ratings = FeedbackEntry.objects.filter(
         kind=FeedbackKind.DASHBOARD,
         outcome__clone=OuterRef("clone"),

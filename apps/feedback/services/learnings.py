@@ -17,7 +17,7 @@ from apps.feedback.models import (
     LearningCategory,
 )
 from apps.feedback.scoring import LIFT_Z, confidence_sql, decay_sql, success_rate_sql
-from apps.outcomes.models import ActionType, OutcomeRecord, OutcomeStatus
+from apps.outcomes.models import DECIDED_STATUSES, ActionType, OutcomeRecord
 from apps.users.models import User
 
 
@@ -205,7 +205,7 @@ def learnings_refresh_lift(*, now: datetime | None = None) -> int:
         cursor.execute(
             LIFT_SQL,
             {
-                "decided": [OutcomeStatus.RESOLVED, OutcomeStatus.EXPIRED],
+                "decided": DECIDED_STATUSES,
                 "z": LIFT_Z,
                 "now": now or timezone.now(),
             },
