@@ -209,13 +209,27 @@ class WeekStats:
     pairs: list[tuple[float, float]] = field(default_factory=list)  # (predicted, actual)
     ece_api: float | None = None
 
-    reply_rate = property(lambda week: _share(week.replies, week.emails))
-    meeting_rate = property(lambda week: _share(week.meetings, week.emails))
-    thumbs_up_rate = property(lambda week: _share(week.thumbs_up, week.ratings))
-    # Of the proposals a manager decided, the share approved.
-    approval_rate = property(lambda week: _share(week.approved, week.decided))
-    # Of all proposals, the share the guardrails let through without a person.
-    autonomy_rate = property(lambda week: _share(week.autonomous, week.proposals))
+    @property
+    def reply_rate(self) -> float:
+        return _share(self.replies, self.emails)
+
+    @property
+    def meeting_rate(self) -> float:
+        return _share(self.meetings, self.emails)
+
+    @property
+    def thumbs_up_rate(self) -> float:
+        return _share(self.thumbs_up, self.ratings)
+
+    @property
+    def approval_rate(self) -> float:
+        """Of the proposals a manager decided, the share approved."""
+        return _share(self.approved, self.decided)
+
+    @property
+    def autonomy_rate(self) -> float:
+        """Of all proposals, the share the guardrails let through without a person."""
+        return _share(self.autonomous, self.proposals)
 
     @property
     def ece_week(self) -> float | None:
@@ -273,12 +287,12 @@ def trait_of(learning: dict) -> str:
 @dataclass
 class Team:
     host: str
-    crm_key: str = ""  # the CRM integration
-    manager_key: str = ""
-    agent_keys: list[str] = field(default_factory=list)  # one agent runtime per clone
-    rep_keys: list[str] = field(default_factory=list)
-    reps: list[str] = field(default_factory=list)
-    clones: list[str] = field(default_factory=list)
+    crm_key: str  # the CRM integration
+    manager_key: str
+    agent_keys: list[str]  # one agent runtime per clone
+    rep_keys: list[str]
+    reps: list[str]
+    clones: list[str]
 
 
 def _team_member(username: str, role: str) -> User:
@@ -301,7 +315,8 @@ def team_setup(
 ) -> Team:
     """Reps and their clones (idempotent on names), a manager; keys for each. Existing
     users named in ``rep_names`` and ``manager_name`` play those parts (the demo's team)."""
-    team = Team(host=Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain)
+    host = Domain.objects.filter(tenant=org).order_by("-is_primary", "id").first().domain
+    names, keys, clones = [], [], []
     with schema_context(org.schema_name), transaction.atomic():
         for index in range(reps):
             username = rep_names[index] if index < len(rep_names) else f"sim-rep-{index}"
@@ -309,18 +324,21 @@ def team_setup(
             clone, _ = clone_ensure(
                 external_id=f"sim-clone-{index}", name=f"Simulated agent {index}", owner=user
             )
-            team.reps.append(username)
-            team.clones.append(clone.external_id)
-            team.rep_keys.append(
-                api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1]
-            )
+            names.append(username)
+            clones.append(clone.external_id)
+            keys.append(api_key_create(name=f"simulator rep {index} ({tag})", user=user)[1])
         manager = _team_member(manager_name, "manager")
-        team.manager_key = api_key_create(name=f"simulator manager ({tag})", user=manager)[1]
-        team.agent_keys = [
-            api_key_create(name=f"simulator agent {index} ({tag})")[1] for index in range(reps)
-        ]
-        team.crm_key = api_key_create(name=f"simulator CRM sync ({tag})")[1]
-    return team
+        return Team(
+            host=host,
+            manager_key=api_key_create(name=f"simulator manager ({tag})", user=manager)[1],
+            agent_keys=[
+                api_key_create(name=f"simulator agent {index} ({tag})")[1] for index in range(reps)
+            ],
+            crm_key=api_key_create(name=f"simulator CRM sync ({tag})")[1],
+            rep_keys=keys,
+            reps=names,
+            clones=clones,
+        )
 
 
 def team_keys_revoke(org: Organization, *, tag: str) -> int:
