@@ -209,27 +209,13 @@ class WeekStats:
     pairs: list[tuple[float, float]] = field(default_factory=list)  # (predicted, actual)
     ece_api: float | None = None
 
-    @property
-    def reply_rate(self) -> float:
-        return _share(self.replies, self.emails)
-
-    @property
-    def meeting_rate(self) -> float:
-        return _share(self.meetings, self.emails)
-
-    @property
-    def thumbs_up_rate(self) -> float:
-        return _share(self.thumbs_up, self.ratings)
-
-    @property
-    def approval_rate(self) -> float:
-        """Of the proposals a manager decided, the share approved."""
-        return _share(self.approved, self.decided)
-
-    @property
-    def autonomy_rate(self) -> float:
-        """Of all proposals, the share the guardrails let through without a person."""
-        return _share(self.autonomous, self.proposals)
+    reply_rate = property(lambda week: _share(week.replies, week.emails))
+    meeting_rate = property(lambda week: _share(week.meetings, week.emails))
+    thumbs_up_rate = property(lambda week: _share(week.thumbs_up, week.ratings))
+    # Of the proposals a manager decided, the share approved.
+    approval_rate = property(lambda week: _share(week.approved, week.decided))
+    # Of all proposals, the share the guardrails let through without a person.
+    autonomy_rate = property(lambda week: _share(week.autonomous, week.proposals))
 
     @property
     def ece_week(self) -> float | None:
