@@ -1,9 +1,7 @@
-from django.urls import path
-
 from apps.dashboards import views
+from apps.web.routes import pages
 
-urlpatterns = [
-    path("dashboards/me/", views.rep, name="rep"),
-    path("dashboards/team/", views.manager, name="manager"),
-    path("dashboards/executive/", views.executive, name="executive"),
-]
+urlpatterns = pages(
+    "dashboards/",
+    {"me/": views.rep, "team/": views.manager, "executive/": views.executive},
+)

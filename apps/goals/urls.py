@@ -1,7 +1,4 @@
-from django.urls import path
-
 from apps.goals import views
+from apps.web.routes import pages
 
-urlpatterns = [
-    path("goals/<int:goal_id>/", views.detail, name="detail"),
-]
+urlpatterns = pages("goals/", {"<int:goal_id>/": views.detail})

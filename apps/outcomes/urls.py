@@ -1,9 +1,11 @@
-from django.urls import path
-
 from apps.outcomes import views
+from apps.web.routes import pages
 
-urlpatterns = [
-    path("outcomes/", views.outcome_list, name="list"),
-    path("outcomes/calibration/", views.calibration, name="calibration"),
-    path("outcomes/<int:pk>/", views.outcome_detail, name="detail"),
-]
+urlpatterns = pages(
+    "outcomes/",
+    {
+        "": (views.outcome_list, "list"),
+        "calibration/": views.calibration,
+        "<int:pk>/": (views.outcome_detail, "detail"),
+    },
+)

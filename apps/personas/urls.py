@@ -1,14 +1,12 @@
-from django.urls import path
-
 from apps.personas import views
+from apps.web.routes import pages
 
-urlpatterns = [
-    path("personas/", views.clone_list, name="list"),
-    path("personas/<str:external_id>/", views.clone_detail, name="detail"),
-    path("personas/<str:external_id>/preview/", views.clone_preview, name="preview"),
-    path(
-        "personas/<str:external_id>/versions/<int:number>/revert/",
-        views.clone_revert,
-        name="revert",
-    ),
-]
+urlpatterns = pages(
+    "personas/",
+    {
+        "": (views.clone_list, "list"),
+        "<str:external_id>/": (views.clone_detail, "detail"),
+        "<str:external_id>/preview/": (views.clone_preview, "preview"),
+        "<str:external_id>/versions/<int:number>/revert/": (views.clone_revert, "revert"),
+    },
+)

@@ -1,7 +1,4 @@
-from django.urls import path
-
 from apps.simulator import views
+from apps.web.routes import pages
 
-urlpatterns = [
-    path("simulator/", views.report, name="report"),
-]
+urlpatterns = pages("simulator/", {"": views.report})
