@@ -64,7 +64,7 @@ def test_the_loop_on_beats_the_loop_off_and_calibration_improves(org, other_org)
 def test_simulate_refuses_bad_arguments_and_stores_nothing(org):
     with pytest.raises(CommandError, match="at least 1"):
         call_command("simulate", "--org", org.slug, "--weeks", "0")
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="No organisation"):
         call_command("simulate", "--org", "no-such-org", "--base-url", "inprocess")
     with schema_context(org.schema_name):
         assert not Account.objects.filter(external_id__startswith="sim-acc-").exists()

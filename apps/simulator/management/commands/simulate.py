@@ -8,8 +8,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django_tenants.utils import schema_context
 
@@ -22,10 +21,11 @@ from apps.simulator.engine import (
 )
 from apps.simulator.report import arm_summary, combine, summarise, summary_lines
 from apps.simulator.services import simulation_report_store
+from apps.tenancy.management.base import ServiceCommand
 from apps.tenancy.services import organization_create, organization_get
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = (
         "Simulate a sales team (agent, customers, reps) through the public REST API and "
         "report whether the learning loop helps: the loop-on run against a loop-off control "
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         if options["speed"] < 0:
             raise CommandError("--speed must be 0 or more.")
         self.options = options
-        org = self._org(options["org"])
+        org = organization_get(options["org"])
         if options["combine"]:
             self._combine(org, options["combine"])
             return
@@ -113,7 +113,7 @@ class Command(BaseCommand):
                 with self._scratch(seed, "on") as scratch:
                     on = self._run(scratch, seed, True)
             if options["control_org"] and options["seeds"] == 1 and not options["scratch"]:
-                off = self._run(self._org(options["control_org"]), seed, False)
+                off = self._run(organization_get(options["control_org"]), seed, False)
             else:
                 with self._scratch(seed, "off") as scratch:
                     off = self._run(scratch, seed, False)
@@ -152,12 +152,6 @@ class Command(BaseCommand):
         with schema_context(org.schema_name):
             report = simulation_report_store(summary=summary)
         self.stdout.write(f"Report kept in {org.slug} (/simulator/, report {report.pk}).")
-
-    def _org(self, slug: str):
-        try:
-            return organization_get(slug)
-        except ValidationError as error:
-            raise CommandError("; ".join(error.messages)) from error
 
     @contextmanager
     def _scratch(self, seed: int, arm: str):

@@ -1,13 +1,13 @@
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from apps.tenancy.management.base import ServiceCommand
 from apps.tenancy.models import Organization
 from apps.tenancy.periodic import get_job, job_run, load_jobs
 from apps.tenancy.services import organization_get
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = (
         "Run a periodic job now, synchronously, for one organisation or all of them "
         "(never twice at once for one organisation: a run already going is skipped)."
@@ -41,10 +41,8 @@ class Command(BaseCommand):
                 if org
                 else Organization.objects.exclude(schema_name=get_public_schema_name())
             )
-        except (KeyError, ValidationError) as error:
-            raise CommandError(
-                error.args[0] if isinstance(error, KeyError) else "; ".join(error.messages)
-            ) from error
+        except KeyError as error:  # an unknown organisation is ServiceCommand's to report
+            raise CommandError(error.args[0]) from error
         for organization in orgs:
             with schema_context(organization.schema_name):
                 result = job_run(periodic, force=not skip_idle)
