@@ -122,11 +122,13 @@ def schema_structures(
     for first in range(0, len(schemas), batch):
         names = schemas[first : first + batch]
         structures: dict[str, dict[str, set[str]]] = {schema: {} for schema in names}
+        # The schema's name as the definitions write it, quoted or not, to take out.
+        prefixes = {s: (f"{connection.ops.quote_name(s)}.", f"{s}.") for s in names}
         with connection.cursor() as cursor:
             cursor.execute(STRUCTURE_SQL, {"schemas": names})
             for schema, table, line in cursor.fetchall():
-                quoted = connection.ops.quote_name(schema)
-                line = line.replace(f"{quoted}.", "").replace(f"{schema}.", "")
+                quoted, bare = prefixes[schema]
+                line = line.replace(quoted, "").replace(bare, "")
                 structures[schema].setdefault(table, set()).add(line)
         for schema, tables in structures.items():
             yield schema, {table: frozenset(lines) for table, lines in tables.items()}
