@@ -5,6 +5,9 @@ Each test runs both organisations on one connection, with the same ids in both."
 
 from __future__ import annotations
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.db import NotSupportedError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
@@ -130,3 +133,25 @@ def test_a_prepared_read_survives_a_migration_of_a_column_it_returns(fresh_org):
         assert backend.get_user(user.pk).first_name == "Mia"  # the next request is served
     finally:
         _migrate_first_name(fresh_org.schema_name, 150)
+
+
+def test_timestamps_read_back_are_the_instants_stored_in_utc(manager):
+    """Timestamps are read by psycopg's loader (the backend's, for speed), through plain
+    and prepared cursors alike: aware, in UTC, to the microsecond, whatever offset the
+    value was written with."""
+    written = datetime.datetime(2026, 3, 29, 1, 30, 5, 123456, tzinfo=ZoneInfo("Europe/Berlin"))
+    outcome = OutcomeFactory(
+        occurred_at=written, window_ends_at=written + datetime.timedelta(days=1)
+    )
+
+    for cursor in (connection.cursor(), connection.prepared_cursor()):
+        with cursor:
+            cursor.execute(
+                "SELECT occurred_at, %s::timestamptz FROM outcomes_outcomerecord WHERE id = %s",
+                ["2026-03-29 03:30:05.5+05", outcome.pk],
+            )
+            stored, literal = cursor.fetchone()
+        assert stored == written and stored.tzinfo is datetime.UTC
+        assert literal == datetime.datetime(2026, 3, 28, 22, 30, 5, 500000, tzinfo=datetime.UTC)
+    read = outcome_get(outcome.pk, user=manager).occurred_at  # the compiled, prepared read
+    assert read.isoformat() == "2026-03-29T00:30:05.123456+00:00"

@@ -26,14 +26,22 @@ again when ``search_path`` has changed since (tests/tenancy/test_prepared_statem
 After a migration that changes the type of a column such a statement returns, PostgreSQL
 refuses the old plan: the connection's statements are dropped and prepared again. Every
 other statement stays unprepared, as Django sends it.
+
+Timestamps (``timestamptz``) are read by psycopg's compiled loader where Django registers one
+of its own, in Python, that parses the value and then sets UTC on it: 6 microseconds a value,
+and a decision reads back a dozen. The connection's ``TimeZone`` is UTC (Django sets it on
+every connection), which psycopg's loader gives the values it reads: the same datetimes.
 """
 
 from __future__ import annotations
 
+import datetime
+
+import psycopg
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django_tenants.postgresql_backend import base as tenants_base
-from psycopg import errors, pq
+from psycopg import adapt, errors, pq
 
 # An attribute of the driver's connection: (schema, ...) as last set on it, or absent.
 _PATH = "_learning_loop_search_path"
@@ -69,7 +77,34 @@ class _PreparedCursor(ServerBindingCursor):
 _STALE_PLAN = "cached plan must not change result type"
 
 
+# psycopg's loader of timestamps: its compiled one where psycopg's C extension is installed.
+_PSYCOPG_TIMESTAMPTZ = psycopg.adapters.get_loader(
+    psycopg.adapters.types["timestamptz"].oid, pq.Format.TEXT
+)
+
+
+class _UtcTimestamptzLoader(adapt.Loader):
+    """Timestamps as psycopg reads them, in the connection's TimeZone, which is UTC
+    (Django's ``ensure_timezone``). ``timezone`` is what Django's cursor checks before
+    giving it a loader of its own."""
+
+    timezone = datetime.UTC
+
+    def __init__(self, oid, context=None):
+        super().__init__(oid, context)
+        self.load = _PSYCOPG_TIMESTAMPTZ(oid, context).load  # called directly, not below
+
+    def load(self, data):  # pragma: no cover - shadowed in __init__
+        raise NotImplementedError
+
+
 class DatabaseOperations(PostgresOperations):
+    def cast_placeholders(self, fields) -> str:
+        """Placeholders for values a prepared statement selects (``INSERT … SELECT``), each
+        cast to its field's column type: sent apart from the SQL, a selected value's type
+        is not inferred from the column it goes to, as a VALUES row's is."""
+        return ", ".join(f"%s::{field.cast_db_type(self.connection)}" for field in fields)
+
     def last_executed_query(self, cursor, sql, params):
         """A prepared statement's values travel apart from it: the SQL shown (the debug
         toolbar, ``assertNumQueries``) is composed from both, as Django does for
@@ -89,6 +124,9 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         params = super().get_connection_params()
         if params.get("prepare_threshold") is None:
             params["prepare_threshold"] = _ONLY_WHEN_ASKED
+        if self.timezone == datetime.UTC and "context" in params:
+            params["context"] = adapt.AdaptersMap(params["context"])
+            params["context"].register_loader("timestamptz", _UtcTimestamptzLoader)
         return params
 
     def prepared_cursor(self):
