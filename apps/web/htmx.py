@@ -8,6 +8,7 @@ an Undo button when it carries ``undo_url``). A plain form post gets a redirect 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
@@ -45,3 +46,26 @@ def changed(response: HttpResponse, *events: str, message: str = "") -> HttpResp
 def client_ip(request: HttpRequest) -> str | None:
     """The address the request came from, for the audit trail (the proxy sets REMOTE_ADDR)."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+class FragmentCsrfCookieMiddleware:
+    """An HTMX fragment does not send the CSRF cookie again to a browser that sent it.
+
+    A view rendering a form's token (the rating buttons, say) asks Django's CSRF
+    middleware to set the cookie again, to renew its year-long expiry: on every HTMX
+    rating, a ``Set-Cookie`` the browser parses and stores for nothing. The pages renew
+    it; an HTMX request whose cookie holds the secret in use gets its fragment without.
+    A request without the cookie, or whose secret changes (rotated at sign-in), still gets
+    it. Listed after Django's CSRF middleware, so it sees the response first.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        secret = request.META.get("CSRF_COOKIE")
+        if secret and request.headers.get("HX-Request") == "true":
+            if request.COOKIES.get(settings.CSRF_COOKIE_NAME) == secret:
+                request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
+        return response

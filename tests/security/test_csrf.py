@@ -1,10 +1,14 @@
 """Every browser POST needs the CSRF token, HTMX requests included."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apps.feedback.models import FeedbackEntry
 from tests.conftest import ORG_HOST
+from tests.factories.outcomes import OutcomeFactory
 
 
 @pytest.fixture
@@ -77,3 +81,35 @@ def test_no_page_or_htmx_view_is_exempt_from_csrf(org):
         if getattr(view, "csrf_exempt", False) and not route.startswith("api/")
     ]
     assert exempt == []
+
+
+def test_an_htmx_fragment_leaves_the_csrf_cookie_the_browser_holds(strict_client, manager):
+    """The rating buttons render the form's token; Django would send the cookie again each
+    time (renewing its expiry). Pages still renew it, and a browser without it gets it."""
+    outcome = OutcomeFactory()
+    page = strict_client.get(f"/feedback/outcomes/{outcome.pk}/")
+    assert "ll_csrftoken" in page.cookies  # a page renews the cookie
+    token = strict_client.cookies["ll_csrftoken"].value
+
+    rated = strict_client.post(
+        f"/feedback/outcomes/{outcome.pk}/rate/",
+        {"rating": 1},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=token,
+    )
+
+    assert rated.status_code == 200
+    assert "ll_csrftoken" not in rated.cookies
+    # The fragment's form token is still one the cookie's secret accepts (no-JS posting).
+    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', rated.text)[1]
+    again = strict_client.post(
+        f"/feedback/outcomes/{outcome.pk}/rate/", {"rating": -1, "csrfmiddlewaretoken": form_token}
+    )
+    assert again.status_code == 302
+    assert FeedbackEntry.objects.get(outcome=outcome, user=manager).rating == -1
+
+    # Without the cookie (cleared by the browser), the fragment sets one.
+    fresh = Client(HTTP_HOST=ORG_HOST, enforce_csrf_checks=True)
+    fresh.force_login(manager)
+    feed = fresh.get("/feedback/review/", HTTP_HX_REQUEST="true")
+    assert feed.status_code == 200 and "ll_csrftoken" in feed.cookies
