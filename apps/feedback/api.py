@@ -3,7 +3,10 @@ learnings, write one, keep or retire a hurting one, record and read its uses."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DEFAULT_DB_ALIAS
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -46,7 +49,12 @@ from apps.feedback.services import (
 )
 from apps.feedback.services.ratings import MAX_FEATURE_REQUESTS
 from apps.outcomes.models import ActionType, OutcomeRecord
-from apps.outcomes.selectors import outcome_visible_id, outcomes_visible_to
+from apps.outcomes.selectors import (
+    VisibleOutcomeId,
+    outcome_visible_id,
+    outcome_visible_id_later,
+    outcomes_visible_to,
+)
 from apps.users.api import UserRef
 from apps.users.models import User
 from apps.users.permissions import HasCapability
@@ -63,23 +71,35 @@ def _service_errors(error: DjangoValidationError) -> ValidationError:
 class VisibleOutcomeField(serializers.PrimaryKeyRelatedField):
     """An outcome id the caller may see; any other id is "does not exist" (400).
 
-    The record is read for its id alone (a rating only refers to it), by
-    ``outcome_visible_id``: the joined columns of the full record, then compiling the query,
-    were most of the CPU time of rating an output.
+    The record is read for its id alone (a rating only refers to it): the joined columns of
+    the full record, then compiling the query, were most of the CPU time of rating an
+    output. For a caller who sees every output, the rating's own statement checks it
+    (``outcome_visible_id_later``): ``check_now`` when the rating will not be written.
     """
 
     def get_queryset(self):  # the choices of the browsable API
         return outcomes_visible_to(self.context["request"].user)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data, *, now: bool = False):
         if isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)
+        user = self.context["request"].user
         try:
-            return outcome_visible_id(self.context["request"].user, data)
+            if now:
+                return outcome_visible_id(user, data)
+            return outcome_visible_id_later(user, data, using=DEFAULT_DB_ALIAS)
         except OutcomeRecord.DoesNotExist:
             self.fail("does_not_exist", pk_value=data)
         except (TypeError, ValueError):
             self.fail("incorrect_type", data_type=type(data).__name__)
+
+    def check_now(self, data) -> list[str]:
+        """The errors of ``data`` as an outcome id, the outcome read now."""
+        try:
+            self.to_internal_value(data, now=True)
+        except ValidationError as invalid:
+            return invalid.detail
+        return []
 
 
 def _aspect_list() -> serializers.ListField:
@@ -130,6 +150,17 @@ class FeedbackEntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "user", "created_at", "updated_at"]
         validators = []  # one entry per (user, outcome, kind) is an update, not an error
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as invalid:
+            # Another field is wrong, so the rating that would check the outcome will not be
+            # written: it is checked now, and the 400 names every field wrong at once.
+            if isinstance(data, Mapping) and "outcome" in data and "outcome" not in invalid.detail:
+                if errors := self.fields["outcome"].check_now(data["outcome"]):
+                    invalid.detail["outcome"] = errors
+            raise
 
     def to_representation(self, entry):
         """The fields above, as DRF renders them, without building a field per model field
@@ -290,7 +321,17 @@ class FeedbackViewSet(
         try:
             entry, created = feedback_rate(user=request.user, **data)
         except DjangoValidationError as error:
-            raise _service_errors(error) from error
+            invalid = _service_errors(error)
+            # Refused before its statement could check the outcome: checked now, as above.
+            if isinstance(data["outcome"], VisibleOutcomeId) and isinstance(invalid.detail, dict):
+                if missing := serializer.fields["outcome"].check_now(request.data["outcome"]):
+                    invalid.detail["outcome"] = missing
+            raise invalid from error
+        except OutcomeRecord.DoesNotExist as missing:  # checked by the rating's statement
+            message = serializer.fields["outcome"].error_messages["does_not_exist"]
+            raise ValidationError(
+                {"outcome": [message.format(pk_value=request.data["outcome"])]}
+            ) from missing
         return Response(
             self.get_serializer(entry).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

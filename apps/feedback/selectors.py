@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Avg,
     Case,
@@ -26,7 +27,11 @@ from django.utils import timezone
 from apps.feedback.models import FeedbackEntry, FeedbackKind, Learning, LearningApplication
 from apps.feedback.scoring import decay_sql
 from apps.outcomes.models import OutcomeRecord
-from apps.outcomes.selectors import outcome_visible_id, outcomes_visible_to
+from apps.outcomes.selectors import (
+    VisibleOutcomeId,
+    outcome_visible_id_later,
+    outcomes_visible_to,
+)
 from apps.users.models import User
 from apps.users.roles import can
 
@@ -52,15 +57,17 @@ def learning_applications(learning: Learning) -> QuerySet[LearningApplication]:
     )
 
 
-def outcome_for_rating(user, pk: int, *, id_only: bool = False) -> OutcomeRecord:
+def outcome_for_rating(user, pk: int, *, id_only: bool = False) -> OutcomeRecord | VisibleOutcomeId:
     """The one place that decides whether ``user`` may rate this output: else 404.
 
-    ``id_only``: the record with its id alone, enough to save a rating, without the related
-    rows and the user's ratings that a page shows.
+    ``id_only``: what saving a rating needs, without the related rows and the user's
+    ratings that a page shows: the record with its id alone, or the statement checking it
+    that the rating runs within its own (``outcome_visible_id_later``), which then raises
+    ``OutcomeRecord.DoesNotExist`` for the caller to answer 404.
     """
     if id_only:
         try:
-            return outcome_visible_id(user, pk)
+            return outcome_visible_id_later(user, pk, using=DEFAULT_DB_ALIAS)
         except OutcomeRecord.DoesNotExist as missing:
             raise Http404("No such output.") from missing
     return get_object_or_404(

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +42,7 @@ from apps.feedback.services import (
     learning_set_active,
 )
 from apps.feedback.services.ratings import feedback_current
-from apps.outcomes.models import ActionType
+from apps.outcomes.models import ActionType, OutcomeRecord
 from apps.users.permissions import capability_required
 from apps.users.roles import can
 from apps.web.downloads import csv_lines, download, spreadsheet_safe
@@ -93,19 +93,23 @@ def _rating_response(request: HttpRequest, outcome, *, error: str = "", status: 
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
     """Save my inline −1 / 0 / +1 rating; HTMX gets the rating partial back at once."""
     form = InlineRatingForm(request.POST)
-    # The partial and the redirect need the record's id alone; an error shows the record.
-    outcome = outcome_for_rating(request.user, pk, id_only=form.is_valid())
     if not form.is_valid():
+        outcome = outcome_for_rating(request.user, pk)  # an error shows the record
         error = form.errors["rating"][0]
         if request.htmx:
             return _rating_response(request, outcome, error=error, status=400)
         return _outcome_page(request, outcome, rating_error=error, status=400)
-    entry, _ = feedback_rate(
-        user=request.user,
-        outcome=outcome,
-        kind=FeedbackKind.INLINE,
-        rating=form.cleaned_data["rating"],
-    )
+    # The partial and the redirect need the record's id alone.
+    try:
+        entry, _ = feedback_rate(
+            user=request.user,
+            outcome=outcome_for_rating(request.user, pk, id_only=True),
+            kind=FeedbackKind.INLINE,
+            rating=form.cleaned_data["rating"],
+        )
+    except OutcomeRecord.DoesNotExist as missing:
+        raise Http404("No such output.") from missing
+    outcome = entry.outcome
     outcome.my_inline_rating = entry.rating
     message = f"Rated {RATING_LABELS[entry.rating]}"
     if request.htmx:

@@ -8,6 +8,7 @@ confidences (flat beyond the first and last). The map is therefore monotone in t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
@@ -60,6 +61,31 @@ def outcome_visible_id(user, pk) -> OutcomeRecord:
     return _LIVE_OUTCOME_ID.get_within(
         outcomes_visible_to(user).select_related(None).only("pk"), pk
     )
+
+
+@dataclass(frozen=True)
+class VisibleOutcomeId:
+    """Outcome ``pk``, to be checked by the write that refers to it: ``sql`` and ``params``
+    select its id if the user may see it, no row otherwise, inside the write's statement."""
+
+    pk: int
+    sql: str
+    params: list
+
+
+def outcome_visible_id_later(user, pk, *, using: str) -> OutcomeRecord | VisibleOutcomeId:
+    """Outcome ``pk`` if ``user`` may see it, as ``outcome_visible_id``, or, for a user who
+    sees every account's (``account_visibility`` filters nothing), as the statement that
+    checks it, for the write to run within its own: one round trip instead of two.
+
+    Raises ``DoesNotExist`` when no record can match (now, or for a record read now),
+    ``ValueError`` or ``TypeError`` for a value an id cannot be."""
+    if account_visibility(user, "account__"):
+        return outcome_visible_id(user, pk)
+    statement = _LIVE_OUTCOME_ID.statement(pk, using=using)
+    if statement is None:
+        raise OutcomeRecord.DoesNotExist(f"No outcome {pk}.")
+    return VisibleOutcomeId(OutcomeRecord._meta.pk.get_prep_value(pk), *statement)
 
 
 # Tabs count up to this many records per status and show "10,000+" beyond: an exact count

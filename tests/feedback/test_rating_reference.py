@@ -57,3 +57,30 @@ def test_the_inline_rating_page_answers_404_for_another_orgs_output(
     response = browser.post(f"/feedback/outcomes/{globex_output.pk}/rate/", {"rating": 1})
     assert response.status_code == 404
     assert not FeedbackEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "wrong, field",
+    [({"rating": 7}, "rating"), ({"kind": "bogus"}, "kind")],  # by the service; by DRF
+)
+def test_with_another_field_wrong_the_400_still_names_a_missing_outcome(
+    manager_api, globex_output, wrong, field
+):
+    """The outcome is checked by the rating's own statement; a rating refused for another
+    field is never written, so the outcome is checked apart, and the 400 names both."""
+    body = {"outcome": globex_output.pk, "kind": "inline", "rating": 1} | wrong
+    response = manager_api.post(FEEDBACK, body, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"outcome", field}
+    assert "does not exist" in body["outcome"][0]
+    assert not FeedbackEntry.objects.exists()
+
+
+def test_a_rating_of_a_live_output_with_a_bad_field_names_that_field_alone(
+    manager_api, rory_output
+):
+    response = manager_api.post(
+        FEEDBACK, {"outcome": rory_output.pk, "kind": "inline", "rating": 7}, format="json"
+    )
+    assert response.status_code == 400 and list(response.json()) == ["rating"]

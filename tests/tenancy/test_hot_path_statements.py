@@ -70,11 +70,11 @@ def hot(fresh_org, settings):
 HOT_PATHS = [
     ("get_outcome", 1, 200),  # the record with its four references
     ("get_action", 1, 200),  # the action with its references
-    ("rate", 2, 201),  # the outcome's id (visibility), the upsert
+    ("rate", 1, 201),  # the upsert, selecting the outcome's id (visibility) itself
     # the conditional update with its event, reading the action back, in one statement
     # (no webhook set: nothing else is written, so no BEGIN and COMMIT)
     ("decide", 1, 200),
-    ("rate_inline", 3, 200),  # the user, the outcome's id (visibility), the upsert
+    ("rate_inline", 2, 200),  # the user, then as "rate"
     ("approve", 2, 200),  # the user, then as "decide"
 ]
 

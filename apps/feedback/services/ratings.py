@@ -16,6 +16,7 @@ from apps.feedback.models import (
     FeedbackSource,
 )
 from apps.outcomes.models import OutcomeRecord
+from apps.outcomes.selectors import VisibleOutcomeId
 from apps.users.models import User
 
 DIMENSIONS: dict[str, tuple[int, int]] = {
@@ -108,7 +109,7 @@ def _clean_requests(requests: list[str]) -> list[str]:
 def feedback_rate(
     *,
     user: User,
-    outcome: OutcomeRecord,
+    outcome: OutcomeRecord | VisibleOutcomeId,
     kind: str,
     rating: int,
     comment: str = "",
@@ -117,7 +118,9 @@ def feedback_rate(
 ) -> tuple[FeedbackEntry, bool]:
     """Save ``user``'s rating of ``outcome``; rating again updates the same entry.
 
-    Returns (entry, created). The caller has checked that the user may see the outcome.
+    Returns (entry, created). The caller has checked that the user may see the outcome, or
+    passes the statement that checks it (``outcome_visible_id_later``): then this raises
+    ``OutcomeRecord.DoesNotExist`` when the user may not, having written nothing.
     An inline rating changes only the rating; a detailed one replaces the whole form
     (``DETAILED_FIELDS``: dimensions, aspects, notes, feature requests, error context).
     """
@@ -153,37 +156,51 @@ def feedback_rate(
 
 
 def _entry_upsert(
-    *, user: User, outcome: OutcomeRecord, kind: str, defaults: dict
+    *, user: User, outcome: OutcomeRecord | VisibleOutcomeId, kind: str, defaults: dict
 ) -> tuple[FeedbackEntry, bool]:
     """``user``'s entry for (``outcome``, ``kind``): a new one, or theirs with ``defaults``
     written over it (the other fields and ``created_at`` as they were). Returns (entry,
     created). One statement on the unique (user, outcome, kind): an inline rating is one
     round trip (``update_or_create`` took five: two savepoints, a locking read, the write),
     and two people's first ratings of one output at the same moment cannot collide.
+
+    ``outcome``: the record, or the statement checking that the user may see it
+    (``outcome_visible_id_later``), which runs inside this one: ``OutcomeRecord.DoesNotExist``
+    when it selects nothing, and nothing is written.
     """
     now = timezone.now()
-    new = FeedbackEntry(
-        user=user, outcome=outcome, kind=kind, created_at=now, updated_at=now, **defaults
-    )
-    fields = [field for field in FeedbackEntry._meta.concrete_fields if not field.primary_key]
+    new = FeedbackEntry(user=user, kind=kind, created_at=now, updated_at=now, **defaults)
+    meta = FeedbackEntry._meta
+    fields = [field for field in meta.concrete_fields if field.name not in ("id", "outcome")]
+    if isinstance(outcome, VisibleOutcomeId):
+        target, target_params = outcome.sql, outcome.params
+    else:
+        target = f"SELECT %s::{OutcomeRecord._meta.pk.cast_db_type(connection)}"
+        target_params = [outcome.pk]
     quote = connection.ops.quote_name
-    updated = [FeedbackEntry._meta.get_field(name).column for name in defaults] + ["updated_at"]
-    returned = [field.column for field in FeedbackEntry._meta.concrete_fields]
+    updated = [meta.get_field(name).column for name in defaults] + ["updated_at"]
+    returned = [field.column for field in meta.concrete_fields]
     sql = (
-        f"INSERT INTO {quote(FeedbackEntry._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"INSERT INTO {quote(meta.db_table)} ({quote(meta.get_field('outcome').column)}, "
+        f"{', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT target.id, {connection.ops.cast_placeholders(fields)} "
+        f"FROM ({target}) AS target (id) "
         "ON CONFLICT (user_id, outcome_id, kind) DO UPDATE SET "
         + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updated)
         + f" RETURNING {', '.join(quote(column) for column in returned)}, (xmax = 0)"
     )
     params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in fields]
     with connection.prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        *row, created = cursor.fetchone()
+        cursor.execute(sql, [*params, *target_params])
+        written = cursor.fetchone()
+    if written is None:
+        raise OutcomeRecord.DoesNotExist(f"No outcome {outcome.pk} for {user}.")
+    *row, created = written
     entry = FeedbackEntry.from_db(
-        connection.alias, [field.attname for field in FeedbackEntry._meta.concrete_fields], row
+        connection.alias, [field.attname for field in meta.concrete_fields], row
     )
+    if isinstance(outcome, VisibleOutcomeId):  # the record, with its id alone
+        outcome = OutcomeRecord.from_db(connection.alias, ["id"], [entry.outcome_id])
     entry.user, entry.outcome = user, outcome
     return entry, created
 
