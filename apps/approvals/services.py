@@ -9,6 +9,7 @@ transaction; webhooks are queued after commit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -21,9 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
-from django.db.models import QuerySet
-from django.db.models.sql import UpdateQuery
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from apps.agents.models import Clone
@@ -168,43 +167,63 @@ def _agent_event(
     )
 
 
-def _update_with_event(
-    actions: QuerySet[ProposedAction],
+def _decide_pending(
+    action_id: int,
     written: dict,
     event: ActionEvent,
     *,
+    now: datetime,
     then: tuple[str, list] | None = None,
 ) -> tuple[bool, list]:
-    """Apply ``written`` to the one action ``actions`` matches and add ``event`` to its
-    history, in one statement (``WITH won AS (UPDATE … RETURNING id) INSERT …``): both or
-    neither, without a transaction of their own. Returns (whether the action matched, the
-    rows of ``then``): ``then``, a query and its parameters, runs in the same statement and
-    sees the tables as they were before it (one snapshot for the whole statement)."""
-    query = actions.query.chain(UpdateQuery)
-    query.add_update_values(written)
-    update_sql, update_params = query.get_compiler(actions.db).as_sql()
-    fields = [f for f in ActionEvent._meta.concrete_fields if f.name not in ("id", "action")]
-    connection = connections[actions.db]
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    action_id = quote(ActionEvent._meta.get_field("action").column)
-    pk = quote(ProposedAction._meta.pk.column)
+    """Apply ``written`` to action ``action_id`` if it is pending and not expired at ``now``,
+    and add ``event`` to its history, in one statement (``WITH won AS (UPDATE … RETURNING
+    id) INSERT …``): both or neither, without a transaction of their own. Returns (whether
+    the action was decided, the rows of ``then``): ``then``, a query and its parameters,
+    runs in the same statement and sees the tables as they were before it (one snapshot).
+
+    The SQL is built once per shape (``_decision_sql``), not compiled by the ORM each time
+    (a third of the CPU time of a decision), and prepared once per connection."""
+    alias = router.db_for_write(ProposedAction)
+    connection = connections[alias]
     then_sql, then_params = then or ("SELECT", [])  # no columns: a row of nothing
-    # The event's values are selected, not inserted as VALUES: cast to their columns' types
-    # (the statement is prepared, its values sent apart from it).
-    casts = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in fields)
+    sql, columns, event_fields = _decision_sql(tuple(written), then_sql, alias)
+    values = [
+        field.get_db_prep_save(
+            getattr(value, "pk", value) if field.is_relation else value, connection
+        )
+        for field, value in zip(columns, written.values(), strict=True)
+    ]
+    event_values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in event_fields]
     with connection.prepared_cursor() as cursor:
         cursor.execute(
-            f"WITH won AS ({update_sql} RETURNING {pk}), "
-            f"event AS (INSERT INTO {quote(ActionEvent._meta.db_table)} "
-            f"({action_id}, {columns}) SELECT {pk}, {casts} FROM won) "
-            f"SELECT (SELECT count(*) FROM won), then_.* FROM ({then_sql}) AS then_",
-            [*update_params, *values, *then_params],
+            sql, [*values, action_id, ActionStatus.PENDING, now, *event_values, *then_params]
         )
         rows = cursor.fetchall()
     won = bool(rows) and rows[0][0] == 1
     return won, [row[1:] for row in rows] if then else []
+
+
+@functools.cache
+def _decision_sql(names: tuple[str, ...], then_sql: str, alias: str) -> tuple[str, list, list]:
+    """The SQL of ``_decide_pending`` writing fields ``names``, with the fields of its
+    parameters: (sql, the fields written, the event's fields)."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = ProposedAction._meta
+    columns = [meta.get_field(name) for name in names]
+    event_fields = [f for f in ActionEvent._meta.concrete_fields if f.name not in ("id", "action")]
+    pk, status, expires = (quote(meta.get_field(n).column) for n in ("id", "status", "expires_at"))
+    sql = (
+        f"WITH won AS (UPDATE {quote(meta.db_table)} SET "
+        + ", ".join(f"{quote(field.column)} = %s" for field in columns)
+        + f" WHERE {pk} = %s AND {status} = %s AND {expires} > %s RETURNING {pk}), "
+        f"event AS (INSERT INTO {quote(ActionEvent._meta.db_table)} "
+        f"({quote(ActionEvent._meta.get_field('action').column)}, "
+        f"{', '.join(quote(f.column) for f in event_fields)}) "
+        f"SELECT {pk}, {connection.ops.cast_placeholders(event_fields)} FROM won) "
+        f"SELECT (SELECT count(*) FROM won), then_.* FROM ({then_sql}) AS then_"
+    )
+    return sql, columns, event_fields
 
 
 # --- proposing ---------------------------------------------------------------------------
@@ -382,12 +401,10 @@ def action_decide(
     final_payload, changes = _edited_version(action_id, decision, payload)
     status = ActionStatus.APPROVED if decision == "approve" else ActionStatus.REJECTED
     now = timezone.now()
-    pending = ProposedAction.objects.filter(
-        pk=action_id, status=ActionStatus.PENDING, expires_at__gt=now
-    )
+    alias = router.db_for_write(ProposedAction)
     # Without the caller's copy, the same statement reads the action (as it was before).
     read_back = None
-    if action is None and not (read_back := action_by_id.statement(action_id, using=pending.db)):
+    if action is None and not (read_back := action_by_id.statement(action_id, using=alias)):
         raise ProposedAction.DoesNotExist(f"No action {action_id}.")
     # The decision and its event are one statement; a transaction when more goes with them.
     more_to_write = final_payload is not None or bool(webhook_url_get())
@@ -402,8 +419,8 @@ def action_decide(
             "visible_at": now + UNDO_WINDOW if undoable else now,
             "updated_at": now,
         }
-        won, rows = _update_with_event(
-            pending,
+        won, rows = _decide_pending(
+            action_id,
             written,
             ActionEvent(
                 kind=EventKind.APPROVED if decision == "approve" else EventKind.REJECTED,
@@ -417,6 +434,7 @@ def action_decide(
                 key_created_by=api_key_delegated_by(api_key, acting_user=user),
                 created_at=now,
             ),
+            now=now,
             then=read_back,
         )
         if won:
@@ -426,7 +444,7 @@ def action_decide(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
     if won:
-        action = action or action_by_id.record(rows, using=pending.db)
+        action = action or action_by_id.record(rows, using=alias)
         for name, value in written.items():
             setattr(action, name, value)
         return action

@@ -205,22 +205,26 @@ def test_a_decision_and_its_event_are_written_together_or_not_at_all(org, manage
     written leaves the action undecided; an action that is not pending gets no event."""
     from django.db import IntegrityError
 
-    from apps.approvals.services import _update_with_event
+    from apps.approvals.services import _decide_pending
 
     action = PendingActionFactory()
     now = timezone.now()
     written = {"status": "approved", "decided_by": manager, "decided_at": now}
-    pending = ProposedAction.objects.filter(pk=action.pk, status="pending")
     bad_event = ActionEvent(kind="nokind", actor=manager, actor_label="maria", created_at=now)
     with pytest.raises(IntegrityError), transaction.atomic():
-        _update_with_event(pending, written, bad_event)
+        _decide_pending(action.pk, written, bad_event, now=now)
     action.refresh_from_db()
     assert action.status == "pending" and action.decided_by is None
     event = ActionEvent(kind="approved", actor=manager, actor_label="maria", created_at=now)
-    assert _update_with_event(pending, written, event) == (True, [])
-    assert _update_with_event(pending, written, event) == (False, [])
+    assert _decide_pending(action.pk, written, event, now=now) == (True, [])
+    assert _decide_pending(action.pk, written, event, now=now) == (False, [])
     assert list(ActionEvent.objects.filter(action=action).values_list("kind", "actor")) == [
         ("approved", manager.pk)
     ]
+    # Past its expiry, a pending action is not decided either.
+    expired = PendingActionFactory(expires_at=now)
+    assert _decide_pending(expired.pk, written, event, now=now) == (False, [])
+    expired.refresh_from_db()
+    assert expired.status == "pending" and not ActionEvent.objects.filter(action=expired).exists()
     action.refresh_from_db()
     assert (action.status, action.decided_by, action.decided_at) == ("approved", manager, now)
