@@ -8,7 +8,9 @@ another. API calls are throttled per API key; the throttle's counters are kept p
 
 from __future__ import annotations
 
+import os
 import random
+import threading
 import time
 
 from axes.backends import AxesStandaloneBackend
@@ -22,6 +24,7 @@ from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 
@@ -85,21 +88,22 @@ def throttle_store() -> str:
     return "database"
 
 
-def throttle_count(budget: str, window_start: int, window: int, store: str = "") -> int:
+def throttle_count(
+    budget: str, window_start: int, window: int, store: str = "", *, limit: int | None = None
+) -> int:
     """Count one request against ``budget`` in the window starting at ``window_start``;
     the window's count so far. One round trip, shared by every process and server: on
     Redis (``REDIS_URL``) a pipelined SET NX + INCR; without it, an upsert of one row of the
     unlogged ``tenancy_throttlecounter`` table (a file-cache write cost 1.1 ms a request,
     Django's cache add + incr on Redis three round trips, 2.3 ms; these 0.2 and 0.14 ms).
+
+    On Redis, with the budget's ``limit``, a count far below it is counted ahead: sent
+    without waiting for the answer (``_CountedAhead``).
     """
     store = store or throttle_store()
     if store == "redis":
         key = cache.make_and_validate_key(f"{budget}:{window_start}")
-        client = cache._cache.get_client(key, write=True)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.set(key, 0, ex=window + 1, nx=True)
-        pipeline.incr(key)
-        return pipeline.execute()[1]
+        return _counted_ahead.count(key, window, limit)
     if store == "cache":
         key = f"{budget}:{window_start}"
         cache.add(key, 0, timeout=window + 1)
@@ -126,6 +130,86 @@ _FORGET_SQL = (
 )
 
 
+class _CountedAhead(threading.local):
+    """Budgets counted on Redis by each thread on a connection of its own, the count of a
+    budget far below its limit counted ahead: sent, and the request let through, without
+    waiting for Redis's answer, which the thread reads at its next count. The wait was a
+    round trip on every API call (0.3 ms of the 3.6 of rating an output, bench/run.py).
+
+    A thread counts ahead only a budget it has counted in this window and last found below
+    its last tenth (``_margin``); otherwise (the first count, and near the limit) it waits
+    for the count as before. Counts made on other threads and servers meanwhile are not
+    seen until then: past the limit, each thread lets one request more through at most
+    before it reads a count over it and refuses.
+    """
+
+    def __init__(self):
+        self.connection = None
+        self.pid = 0
+        self.unread: list[str] = []  # keys of the counts sent whose answers are unread
+        self.counts: dict[str, int] = {}  # key: the count this thread last read or sent
+
+    def count(self, key: str, window: int, limit: int | None) -> int:
+        try:
+            self._read_unread()
+        except (RedisError, OSError):
+            self._drop()  # counted by Redis or not: the counts sent are forgotten
+        known = self.counts.get(key)
+        if limit is not None and known is not None and known < limit - _margin(limit):
+            try:
+                self._send(key, window)
+            except (RedisError, OSError):
+                self._drop()
+            else:
+                self.unread.append(key)
+                self.counts[key] = known + 1
+                return known + 1
+        try:
+            return self._count_now(key, window)
+        except (RedisError, OSError):
+            self._drop()  # a connection Redis closed (idle, restarted): once more, anew
+            return self._count_now(key, window)
+
+    def _count_now(self, key: str, window: int) -> int:
+        if len(self.counts) >= _KEYS_KEPT:
+            self.counts.clear()  # budgets of past windows, of keys seen once
+        self._send(key, window)
+        self.connection.read_response()  # SET's
+        count = self.counts[key] = self.connection.read_response()
+        return count
+
+    def _send(self, key: str, window: int) -> None:
+        if self.connection is None or self.pid != os.getpid():
+            pool = cache._cache.get_client(write=True).connection_pool
+            self.connection = pool.connection_class(**pool.connection_kwargs)
+            self.pid, self.unread, self.counts = os.getpid(), [], {}
+        self.connection.send_packed_command(
+            self.connection.pack_commands([("SET", key, 0, "EX", window + 1, "NX"), ("INCR", key)])
+        )
+
+    def _read_unread(self) -> None:
+        """The answers to the counts sent ahead, read: each budget's count as Redis has it,
+        with the requests of other threads and servers."""
+        while self.unread:
+            self.connection.read_response()  # SET's
+            count = self.connection.read_response()
+            self.counts[self.unread.pop(0)] = count
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.disconnect()
+        self.connection, self.unread, self.counts = None, [], {}
+
+
+# The last tenth of a budget (at least one request) is counted waiting for Redis.
+def _margin(limit: int) -> int:
+    return max(1, limit // 10)
+
+
+_KEYS_KEPT = 1000
+_counted_ahead = _CountedAhead()
+
+
 class ApiKeyRateThrottle(BaseThrottle):
     """One request budget per API key (agent or personal), keyed on the key's public prefix.
 
@@ -143,7 +227,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         limit, window = SimpleRateThrottle.parse_rate(None, rate)
         now = time.time()
         window_start = int(now // window) * window
-        count = throttle_count(f"throttle:{scope}:{ident}", window_start, window)
+        count = throttle_count(f"throttle:{scope}:{ident}", window_start, window, limit=limit)
         self.retry_after = window_start + window - now
         return count <= limit
 
