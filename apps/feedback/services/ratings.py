@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from apps.feedback.models import (
@@ -170,25 +172,12 @@ def _entry_upsert(
     """
     now = timezone.now()
     new = FeedbackEntry(user=user, kind=kind, created_at=now, updated_at=now, **defaults)
-    meta = FeedbackEntry._meta
-    fields = [field for field in meta.concrete_fields if field.name not in ("id", "outcome")]
     if isinstance(outcome, VisibleOutcomeId):
         target, target_params = outcome.sql, outcome.params
     else:
         target = f"SELECT %s::{OutcomeRecord._meta.pk.cast_db_type(connection)}"
         target_params = [outcome.pk]
-    quote = connection.ops.quote_name
-    updated = [meta.get_field(name).column for name in defaults] + ["updated_at"]
-    returned = [field.column for field in meta.concrete_fields]
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({quote(meta.get_field('outcome').column)}, "
-        f"{', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT target.id, {connection.ops.cast_placeholders(fields)} "
-        f"FROM ({target}) AS target (id) "
-        "ON CONFLICT (user_id, outcome_id, kind) DO UPDATE SET "
-        + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updated)
-        + f" RETURNING {', '.join(quote(column) for column in returned)}, (xmax = 0)"
-    )
+    sql, fields = _upsert_sql(tuple(defaults), target, connection.alias)
     params = [field.get_db_prep_save(getattr(new, field.attname), connection) for field in fields]
     with connection.prepared_cursor() as cursor:
         cursor.execute(sql, [*params, *target_params])
@@ -196,13 +185,36 @@ def _entry_upsert(
     if written is None:
         raise OutcomeRecord.DoesNotExist(f"No outcome {outcome.pk} for {user}.")
     *row, created = written
-    entry = FeedbackEntry.from_db(
-        connection.alias, [field.attname for field in meta.concrete_fields], row
-    )
+    entry = FeedbackEntry.from_db(connection.alias, _ATTNAMES, row)
     if isinstance(outcome, VisibleOutcomeId):  # the record, with its id alone
         outcome = OutcomeRecord.from_db(connection.alias, ["id"], [entry.outcome_id])
     entry.user, entry.outcome = user, outcome
     return entry, created
+
+
+_ATTNAMES = [field.attname for field in FeedbackEntry._meta.concrete_fields]
+
+
+@functools.cache
+def _upsert_sql(names: tuple[str, ...], target: str, alias: str) -> tuple[str, list]:
+    """The SQL of ``_entry_upsert`` writing ``names`` over an entry that exists, for the
+    outcome ``target`` selects; with the fields of its parameters. Built once per shape."""
+    connection = connections[alias]
+    meta = FeedbackEntry._meta
+    fields = [field for field in meta.concrete_fields if field.name not in ("id", "outcome")]
+    quote = connection.ops.quote_name
+    updated = [meta.get_field(name).column for name in names] + ["updated_at"]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({quote(meta.get_field('outcome').column)}, "
+        f"{', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT target.id, {connection.ops.cast_placeholders(fields)} "
+        f"FROM ({target}) AS target (id) "
+        "ON CONFLICT (user_id, outcome_id, kind) DO UPDATE SET "
+        + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updated)
+        + f" RETURNING {', '.join(quote(field.column) for field in meta.concrete_fields)}, "
+        "(xmax = 0)"
+    )
+    return sql, fields
 
 
 def feedback_current(entry: FeedbackEntry) -> dict:
