@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "apps.web.htmx.FragmentCsrfCookieMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.users.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -241,15 +241,9 @@ CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "ll_session"
-# With Redis, a session is read from the cache (one Redis GET instead of a query of the
-# organisation's django_session table) and written to both; signing out deletes both. Cache
-# keys carry the schema (django_tenants.cache.make_key), like the table. Only on a shared
-# cache: a per-server file cache would keep a signed-out session alive on the other servers.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
-    if REDIS_URL
-    else "django.contrib.sessions.backends.db"
-)
+# Sessions are rows of the organisation's users_session table, read with their user in one
+# statement (apps/users/sessions.py); signing out deletes the row, on every server at once.
+SESSION_ENGINE = "apps.users.sessions"
 CSRF_COOKIE_NAME = "ll_csrftoken"
 
 if PRODUCTION:

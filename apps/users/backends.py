@@ -7,6 +7,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from apps.users.models import User
+from apps.users.sessions import read_with_session
 from apps.web.compiled import CompiledGet
 
 # A session's user by id, in SQL compiled once: compiling was half the CPU time of the
@@ -31,10 +32,13 @@ class UserBackend(ModelBackend):
         return user
 
     def get_user(self, user_id):
-        try:
-            user = _USER_BY_ID.get(user_id)
-        except User.DoesNotExist:
-            return None
+        """The user read with the request's session (``apps.users.sessions``), else read."""
+        user = read_with_session(user_id)
+        if user is None:
+            try:
+                user = _USER_BY_ID.get(user_id)
+            except User.DoesNotExist:
+                return None
         return user if self.user_can_authenticate(user) else None
 
     # ModelBackend's asynchronous forms do not call the two above: route them through.

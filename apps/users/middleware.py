@@ -1,6 +1,27 @@
 import zoneinfo
 
+from django.contrib import auth
+from django.contrib.auth import middleware as auth_middleware
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from apps.users.sessions import reading_user_of
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, reading the signed-in user from the row read with the session
+    (``apps.users.sessions``): one statement for both, not two round trips."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user(request))
+
+
+def _user(request):
+    if not hasattr(request, "_cached_user"):
+        with reading_user_of(request.session):
+            request._cached_user = auth.get_user(request)
+    return request._cached_user
 
 
 class UserTimezoneMiddleware:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 
@@ -70,3 +71,22 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserSession(AbstractBaseSession):
+    """A browser's session (``apps.users.sessions``), with the id of the user signed in on
+    it as a column, so that a request reads its session and its user in one statement.
+    Deleting a user deletes their sessions."""
+
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "users_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from apps.users.sessions import SessionStore
+
+        return SessionStore

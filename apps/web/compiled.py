@@ -83,6 +83,11 @@ class CompiledGet:
         return self.record(rows, using=alias)
 
     @property
+    def _key_field(self):
+        meta = self.model._meta
+        return meta.pk if self._key == "pk" else meta.get_field(self._key)
+
+    @property
     def model(self) -> type[Model]:
         self._model = self._model or self._queryset().model
         return self._model
@@ -92,8 +97,7 @@ class CompiledGet:
         record can match (an integer out of the column's range, as the ORM finds nothing).
         ValueError for a value the key cannot hold, as the ORM ("x" for an integer)."""
         compiled = self._compiled.get(using) or self._compile(using)
-        meta = self.model._meta
-        field = meta.pk if self._key == "pk" else meta.get_field(self._key)
+        field = self._key_field
         value = field.get_prep_value(value)  # 7 for "7"
         if not _in_range(value, field, connections[using]):
             return None
@@ -123,11 +127,12 @@ class CompiledGet:
         return record
 
     def _compile(self, alias: str) -> _Compiled:
-        query = self._queryset().filter(**{self._key: _MARKER}).query
+        marker = self._key_field.get_prep_value(_MARKER)  # "-7…" for a text key (a session's)
+        query = self._queryset().filter(**{self._key: marker}).query
         compiler = query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         params = list(params)
-        if params.count(_MARKER) != 1 or compiler.has_extra_select:
+        if params.count(marker) != 1 or compiler.has_extra_select:
             raise ValueError(f"Not a query to compile once: {sql}")
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -135,7 +140,7 @@ class CompiledGet:
             compiler=compiler,
             sql=sql,
             params=params,
-            at=params.index(_MARKER),
+            at=params.index(marker),
             model=klass_info["model"],
             start=start,
             end=end,

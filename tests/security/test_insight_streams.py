@@ -150,13 +150,13 @@ def test_a_stream_narrows_when_a_manager_becomes_a_rep(fresh_org, open_stream, q
 
 
 def test_a_stream_closes_when_its_session_is_signed_out(fresh_org, open_stream, quick_recheck):
-    from django.contrib.sessions.models import Session
+    from apps.users.models import UserSession
 
     manager = UserFactory(username="maria", role="manager")
     stream = open_stream(fresh_org, manager)
     stream.wait_until_live()
 
-    Session.objects.all().delete()
+    UserSession.objects.all().delete()
 
     assert stream.next_event(seconds=3, name="closed")
     assert stream.ended(seconds=3)

@@ -2,8 +2,8 @@
 
 In a committed organisation (``fresh_org``: autocommit, no test transaction around the
 request), on a warm process: the host, the API key and the connection's search_path are
-known, so what is counted is the request's own work. Sessions as served with Redis
-(``cached_db``); the tests' in-memory cache counts the throttle, as Redis does in
+known, so what is counted is the request's own work. A session is read with its user in
+one statement; the tests' in-memory cache counts the throttle, as Redis does in
 production, without SQL. A transaction's BEGIN and COMMIT are round trips, and counted.
 """
 
@@ -22,8 +22,7 @@ from tests.factories.users import UserFactory
 
 
 @pytest.fixture
-def hot(fresh_org, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+def hot(fresh_org):
     host = default_domain_for(fresh_org.slug)
     manager = UserFactory(username="maria", role="manager")
     agent = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {api_key_create(name='a')[1]}")
@@ -74,8 +73,8 @@ HOT_PATHS = [
     # the conditional update with its event, reading the action back, in one statement
     # (no webhook set: nothing else is written, so no BEGIN and COMMIT)
     ("decide", 1, 200),
-    ("rate_inline", 2, 200),  # the user, then as "rate"
-    ("approve", 2, 200),  # the user, then as "decide"
+    ("rate_inline", 2, 200),  # the session with its user, then as "rate"
+    ("approve", 2, 200),  # the session with its user, then as "decide"
 ]
 
 
