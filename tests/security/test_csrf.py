@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.feedback.models import FeedbackEntry
 from tests.conftest import ORG_HOST
+from tests.factories.approvals import PendingActionFactory
 from tests.factories.outcomes import OutcomeFactory
 
 
@@ -84,12 +85,13 @@ def test_no_page_or_htmx_view_is_exempt_from_csrf(org):
 
 
 def test_an_htmx_fragment_leaves_the_csrf_cookie_the_browser_holds(strict_client, manager):
-    """The rating buttons render the form's token; Django would send the cookie again each
-    time (renewing its expiry). Pages still renew it, and a browser without it gets it."""
+    """A fragment rendering a form token would make Django send the cookie again each time
+    (renewing its expiry). Pages still renew it, and a browser without it gets it."""
     outcome = OutcomeFactory()
     page = strict_client.get(f"/feedback/outcomes/{outcome.pk}/")
     assert "ll_csrftoken" in page.cookies  # a page renews the cookie
     token = strict_client.cookies["ll_csrftoken"].value
+    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
 
     rated = strict_client.post(
         f"/feedback/outcomes/{outcome.pk}/rate/",
@@ -100,16 +102,19 @@ def test_an_htmx_fragment_leaves_the_csrf_cookie_the_browser_holds(strict_client
 
     assert rated.status_code == 200
     assert "ll_csrftoken" not in rated.cookies
-    # The fragment's form token is still one the cookie's secret accepts (no-JS posting).
-    form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', rated.text)[1]
+    # The rating buttons swapped in post through HTMX, with the page's token as a header:
+    # they carry no token of their own; the page's form still posts without JavaScript.
+    assert 'hx-post="' in rated.text and "csrfmiddlewaretoken" not in rated.text
     again = strict_client.post(
         f"/feedback/outcomes/{outcome.pk}/rate/", {"rating": -1, "csrfmiddlewaretoken": form_token}
     )
     assert again.status_code == 302
     assert FeedbackEntry.objects.get(outcome=outcome, user=manager).rating == -1
 
-    # Without the cookie (cleared by the browser), the fragment sets one.
+    # Without the cookie (cleared by the browser), a fragment with a form token sets one.
+    PendingActionFactory()
     fresh = Client(HTTP_HOST=ORG_HOST, enforce_csrf_checks=True)
     fresh.force_login(manager)
-    feed = fresh.get("/feedback/review/", HTTP_HX_REQUEST="true")
-    assert feed.status_code == 200 and "ll_csrftoken" in feed.cookies
+    queue = fresh.get("/approvals/", HTTP_HX_REQUEST="true")
+    assert queue.status_code == 200 and "csrfmiddlewaretoken" in queue.text
+    assert "ll_csrftoken" in queue.cookies
