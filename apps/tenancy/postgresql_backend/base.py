@@ -132,7 +132,11 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
     def prepared_cursor(self):
         """A cursor whose statements are planned once per connection (module docstring).
         Its SQL must be the same text each time, with the values as parameters."""
-        self.cursor().close()  # connected, and the organisation's search path set, as ever
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        wanted = self._get_cursor_search_paths() if self.schema_name else None
+        if wanted is None or getattr(self.connection, _PATH, None) != wanted:
+            self.cursor().close()  # the organisation's search path set, as a cursor does
         factory = self.connection.cursor_factory
         self.connection.cursor_factory = _PreparedCursor
         try:
