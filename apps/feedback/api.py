@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DEFAULT_DB_ALIAS
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -87,7 +86,7 @@ class VisibleOutcomeField(serializers.PrimaryKeyRelatedField):
         try:
             if now:
                 return outcome_visible_id(user, data)
-            return outcome_visible_id_later(user, data, using=DEFAULT_DB_ALIAS)
+            return outcome_visible_id_later(user, data)
         except OutcomeRecord.DoesNotExist:
             self.fail("does_not_exist", pk_value=data)
         except (TypeError, ValueError):

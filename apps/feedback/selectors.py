@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Avg,
     Case,
@@ -67,7 +66,7 @@ def outcome_for_rating(user, pk: int, *, id_only: bool = False) -> OutcomeRecord
     """
     if id_only:
         try:
-            return outcome_visible_id_later(user, pk, using=DEFAULT_DB_ALIAS)
+            return outcome_visible_id_later(user, pk)
         except OutcomeRecord.DoesNotExist as missing:
             raise Http404("No such output.") from missing
     return get_object_or_404(

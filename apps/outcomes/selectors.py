@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Q, QuerySet, Subquery
 
 from apps.crm.selectors import account_visibility
@@ -73,10 +73,13 @@ class VisibleOutcomeId:
     params: list
 
 
-def outcome_visible_id_later(user, pk, *, using: str) -> OutcomeRecord | VisibleOutcomeId:
+def outcome_visible_id_later(
+    user, pk, *, using: str = DEFAULT_DB_ALIAS
+) -> OutcomeRecord | VisibleOutcomeId:
     """Outcome ``pk`` if ``user`` may see it, as ``outcome_visible_id``, or, for a user who
     sees every account's (``account_visibility`` filters nothing), as the statement that
-    checks it, for the write to run within its own: one round trip instead of two.
+    checks it, for the write to run within its own (on ``using``, the primary by default):
+    one round trip instead of two.
 
     Raises ``DoesNotExist`` when no record can match (now, or for a record read now),
     ``ValueError`` or ``TypeError`` for a value an id cannot be."""
