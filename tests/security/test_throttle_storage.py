@@ -133,3 +133,17 @@ def test_a_connection_redis_closed_is_opened_again(fresh_org):
 
     assert all(count >= 1 for count in later)
     assert throttle_count(budget, window, 60, "redis") == int(client.get(key)) >= 4
+
+
+@pytest.mark.services
+def test_counted_ahead_each_organisation_counts_its_own_budget(fresh_org):
+    """The same budget name in two organisations: two Redis keys (the schema is in the key),
+    counted ahead or not, one never spending the other's."""
+    window, budget = _window(), f"throttle:key:same-{uuid.uuid4().hex}"
+    ours = [throttle_count(budget, window, 60, "redis", limit=100) for _ in range(5)]
+    connection.set_schema(schema_name_for(OTHER_SLUG))
+    theirs = [throttle_count(budget, window, 60, "redis", limit=100) for _ in range(2)]
+    assert throttle_count(budget, window, 60, "redis") == 3  # waiting: theirs alone
+    connection.set_tenant(fresh_org)
+    assert ours == [1, 2, 3, 4, 5] and theirs == [1, 2]
+    assert throttle_count(budget, window, 60, "redis") == 6
