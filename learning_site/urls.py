@@ -1,5 +1,6 @@
 """URLs of an organisation's host (``<slug>.localhost`` or any Domain row)."""
 
+from importlib import import_module
 from importlib.util import find_spec
 
 from django.contrib import admin
@@ -9,6 +10,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.web.routes import by_first_segment
 from learning_site import views
 
 # Every app with an API (``apps/<app>/api.py``, mounted at /api/v1/) and, when it has pages,
@@ -45,6 +47,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    *[path("api/v1/", include(f"apps.{app}.api")) for app in APPS],
-    *[path("", include((f"apps.{app}.urls", app))) for app in [*PAGE_APPS, "simulator"]],
+    by_first_segment(
+        "api/v1/", [route for app in APPS for route in import_module(f"apps.{app}.api").urlpatterns]
+    ),
+    by_first_segment(
+        "", [path("", include((f"apps.{app}.urls", app))) for app in [*PAGE_APPS, "simulator"]]
+    ),
 ]
