@@ -176,6 +176,13 @@ def history_choices() -> dict[str, list]:
 # Every action with its related rows, by id, in SQL compiled once (the compiling cost more
 # than the read: apps/web/compiled.py). Deciding reads it back in its own statement.
 action_by_id = CompiledGet(lambda: _with_related(ProposedAction.objects.all()))
+# What a decision made in the queue reads back to confirm it ("Approved: email sent for
+# Acme"): a fifth of the columns, whose reading cost 0.1 ms of a 2.3 ms decision.
+action_summary_by_id = CompiledGet(
+    lambda: ProposedAction.objects.select_related("account").only(
+        "id", "action_type", "status", "edited", "account__name"
+    )
+)
 
 
 def sees_every_action(user) -> bool:

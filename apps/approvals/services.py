@@ -59,6 +59,7 @@ from apps.reviews.services import (
 from apps.tenancy.outbound import OutboundRefused, post_json
 from apps.users.models import ApiKey, User
 from apps.users.services import api_key_delegated_by
+from apps.web.compiled import CompiledGet
 
 MAX_REASON = 2000
 WEBHOOK_TIMEOUT_SECONDS = 5
@@ -381,12 +382,14 @@ def action_decide(
     undoable: bool = False,
     api_key: ApiKey | None = None,
     action: ProposedAction | None = None,
+    reading: CompiledGet = action_by_id,
 ) -> ProposedAction:
     """Approve (as proposed, or with the approver's edits) or reject a pending action, once.
 
     ``action``: the caller's copy of it, if it has read one; when the decision is made, the
     fields written are set on it and it is returned. Without it, the statement that decides
-    also reads the action, with its related rows, to return it.
+    also reads the action to return it: by ``reading`` (with its related rows; a caller that
+    shows less reads less, ``action_summary_by_id``).
 
     ``undoable`` (browser decisions): the decider may undo it for ``UNDO_WINDOW``; the
     agent's poll and webhook see it only once that window has passed.
@@ -404,7 +407,7 @@ def action_decide(
     alias = router.db_for_write(ProposedAction)
     # Without the caller's copy, the same statement reads the action (as it was before).
     read_back = None
-    if action is None and not (read_back := action_by_id.statement(action_id, using=alias)):
+    if action is None and not (read_back := reading.statement(action_id, using=alias)):
         raise ProposedAction.DoesNotExist(f"No action {action_id}.")
     # The decision and its event are one statement; a transaction when more goes with them.
     more_to_write = final_payload is not None or bool(webhook_url_get())
@@ -444,7 +447,7 @@ def action_decide(
                 [action_id], event=f"action.{status}", delay=UNDO_WINDOW if undoable else None
             )
     if won:
-        action = action or action_by_id.record(rows, using=alias)
+        action = action or reading.record(rows, using=alias)
         for name, value in written.items():
             setattr(action, name, value)
         return action

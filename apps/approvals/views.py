@@ -35,6 +35,7 @@ from apps.approvals.selectors import (
     HistoryFilters,
     action_events,
     action_get,
+    action_summary_by_id,
     autonomy_suggestions_cached,
     delegate_choices,
     delegations_of,
@@ -146,7 +147,6 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         action = _action_or_404(request, pk)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")
-    back = safe_next(request, reverse("approvals:queue"))
     payload = _submitted_payload(request, action) if action else None
     try:
         decided = action_decide(
@@ -159,6 +159,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             via="page",
             undoable=True,
             action=action,
+            reading=action_summary_by_id,  # to confirm it: its type and account's name
         )
     except ProposedAction.DoesNotExist as missing:
         raise Http404("No such action.") from missing
@@ -166,7 +167,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         errors = invalid.message_dict
         action = action or _action_or_404(request, pk)
         _prepared(action, payload)
-        context = {"action": action, "reason": reason, "next": back}
+        context = {"action": action, "reason": reason, "next": _back(request)}
         if payload is not None:
             context["edit_errors"] = errors
         else:
@@ -181,17 +182,17 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             response = render(
                 request,
                 "approvals/queue.html#item",
-                {"action": conflict.action, "conflict": str(conflict), "next": back},
+                {"action": conflict.action, "conflict": str(conflict), "next": _back(request)},
                 status=409,
             )
             return changed(response, CHANGED, message=str(conflict))
         messages.error(request, f"{conflict.action.account.name}: {conflict}")
-        return redirect(back)
+        return redirect(_back(request))
     verb = "Approved" if decided.status == ActionStatus.APPROVED else "Rejected"
     if decided.edited:
         verb = "Approved with your edits"
     message = f"{verb}: {decided.action_type.replace('_', ' ')} for {decided.account.name}"
-    return _decided(request, [decided.pk], message, back)
+    return _decided(request, [decided.pk], message)
 
 
 @require_POST
@@ -202,7 +203,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         ids = sorted({int(value) for value in request.POST.getlist("ids")})
     except ValueError:
         ids = []
-    back = safe_next(request, reverse("approvals:queue"))
+    back = _back(request)
     if not ids or len(ids) > MAX_BULK:
         error = "Select at least one action." if not ids else f"Select at most {MAX_BULK}."
         if request.htmx:
@@ -222,14 +223,14 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     message = f"Approved {len(result.decided)} action{'s' if len(result.decided) != 1 else ''}"
     if result.skipped:
         message += f"; {result.skipped} had already been decided or expired"
-    return _decided(request, result.decided, message, back, refresh=True)
+    return _decided(request, result.decided, message, refresh=True)
 
 
 UNDO_SESSION_KEY = "approvals_undo"
 
 
 def _decided(
-    request: HttpRequest, ids: list[int], message: str, back: str, *, refresh: bool = False
+    request: HttpRequest, ids: list[int], message: str, *, refresh: bool = False
 ) -> HttpResponse:
     """Confirm a browser decision and offer to undo it while the window is open.
 
@@ -248,7 +249,12 @@ def _decided(
         response = HttpResponse("")
         response["HX-Refresh"] = "true"
         return changed(response, CHANGED, message=message)
-    return redirect(back)
+    return redirect(_back(request))
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a decision returns to: the form's ``next`` on this host, else the queue."""
+    return safe_next(request, reverse("approvals:queue"))
 
 
 def _undo_banner(request: HttpRequest) -> dict | None:

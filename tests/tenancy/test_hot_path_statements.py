@@ -99,3 +99,20 @@ def test_the_hot_writes_are_made(hot):
         ("inline", 1),
     ]
     assert set(ProposedAction.objects.values_list("status", flat=True)) == {ActionStatus.APPROVED}
+
+
+def test_approving_in_the_queue_reads_back_only_what_confirms_it(hot):
+    """The toast names the type and account; the API's answer needs the whole action."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queue:
+        response = hot.approve(0)
+    with CaptureQueriesContext(connection) as api:
+        hot.decide(1)
+    account = hot.actions[0].account.name
+    assert f"for {account}" in response.headers["HX-Trigger"]
+    decision = queue.captured_queries[-1]["sql"]
+    assert '"crm_account"."name"' in decision
+    assert '"crm_deal"' not in decision and '"payload"' not in decision
+    assert '"crm_deal"' in api.captured_queries[-1]["sql"]
