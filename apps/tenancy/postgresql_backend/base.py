@@ -83,19 +83,17 @@ _PSYCOPG_TIMESTAMPTZ = psycopg.adapters.get_loader(
 )
 
 
-class _UtcTimestamptzLoader(adapt.Loader):
+class _UtcTimestamptzLoader:
     """Timestamps as psycopg reads them, in the connection's TimeZone, which is UTC
     (Django's ``ensure_timezone``). ``timezone`` is what Django's cursor checks before
-    giving it a loader of its own."""
+    giving it a loader of its own; each loader made is psycopg's own (compiled, which a
+    class cannot extend), read by psycopg without a call back into Python."""
 
     timezone = datetime.UTC
+    format = pq.Format.TEXT
 
-    def __init__(self, oid, context=None):
-        super().__init__(oid, context)
-        self.load = _PSYCOPG_TIMESTAMPTZ(oid, context).load  # called directly, not below
-
-    def load(self, data):  # pragma: no cover - shadowed in __init__
-        raise NotImplementedError
+    def __new__(cls, oid, context=None):
+        return _PSYCOPG_TIMESTAMPTZ(oid, context)
 
 
 class DatabaseOperations(PostgresOperations):
