@@ -331,9 +331,10 @@ class FeedbackViewSet(
             raise ValidationError(
                 {"outcome": [message.format(pk_value=request.data["outcome"])]}
             ) from missing
+        # Answered by the serializer that read it, its fields bound once (as save() does).
+        serializer.instance = entry
         return Response(
-            self.get_serializer(entry).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            serializer.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
     def update(self, request, *args, **kwargs):
