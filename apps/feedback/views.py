@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -84,8 +85,15 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _rating_response(request: HttpRequest, outcome, *, error: str = "", status: int = 200):
-    context = {"outcome": outcome, "next": request.POST.get("next", ""), "rating_error": error}
-    return render(request, "feedback/_rating.html", context, status=status)
+    """The rating partial HTMX swaps in: a fragment, rendered without the context
+    processors of a whole page (navigation, messages), which it does not show."""
+    context = {
+        "request": request,
+        "outcome": outcome,
+        "next": request.POST.get("next", ""),
+        "rating_error": error,
+    }
+    return HttpResponse(render_to_string("feedback/_rating.html", context), status=status)
 
 
 @require_POST

@@ -294,4 +294,6 @@ def test_the_navigation_is_built_only_for_a_page_that_shows_it(page_client, mana
         f"/feedback/outcomes/{outcome.pk}/rate/", {"rating": 1}, HTTP_HX_REQUEST="true"
     )
     assert partial.status_code == 200
-    assert partial.context["nav"]._wrapped is empty  # an HTMX partial: never built
+    # An HTMX partial: rendered without the page's context, the navigation never built.
+    assert "nav" not in partial.context
+    assert page.context["nav"]._wrapped is not empty
