@@ -155,6 +155,9 @@ class Client:
         self.session.headers["Cookie"] = (
             f"ll_session={response.cookies['ll_session']}; ll_csrftoken={csrf}"
         )
+        # The jar keeps them too, never to send them here: weighing them cost the client
+        # 0.09 ms a request, timed as the server's.
+        self.session.cookies.clear()
         self.csrf = csrf
         return self
 
