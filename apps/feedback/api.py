@@ -154,12 +154,19 @@ class FeedbackEntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         try:
             return super().to_internal_value(data)
         except ValidationError as invalid:
-            # Another field is wrong, so the rating that would check the outcome will not be
-            # written: it is checked now, and the 400 names every field wrong at once.
-            if isinstance(data, Mapping) and "outcome" in data and "outcome" not in invalid.detail:
-                if errors := self.fields["outcome"].check_now(data["outcome"]):
-                    invalid.detail["outcome"] = errors
+            self.outcome_checked_now(invalid, data)
             raise
+
+    def outcome_checked_now(self, invalid: ValidationError, data) -> None:
+        """Another field is wrong, so the rating whose statement would check the outcome
+        (``outcome_visible_id_later``) will not be written: the outcome is checked now, and
+        ``invalid`` names every wrong field at once."""
+        detail = invalid.detail
+        if isinstance(detail, dict) and isinstance(data, Mapping) and "outcome" in data:
+            if "outcome" not in detail and (
+                errors := self.fields["outcome"].check_now(data["outcome"])
+            ):
+                detail["outcome"] = errors
 
     def to_representation(self, entry):
         """The fields above, as DRF renders them, without building a field per model field
@@ -321,10 +328,8 @@ class FeedbackViewSet(
             entry, created = feedback_rate(user=request.user, **data)
         except DjangoValidationError as error:
             invalid = _service_errors(error)
-            # Refused before its statement could check the outcome: checked now, as above.
-            if isinstance(data["outcome"], VisibleOutcomeId) and isinstance(invalid.detail, dict):
-                if missing := serializer.fields["outcome"].check_now(request.data["outcome"]):
-                    invalid.detail["outcome"] = missing
+            if isinstance(data["outcome"], VisibleOutcomeId):  # not read yet: read now
+                serializer.outcome_checked_now(invalid, request.data)
             raise invalid from error
         except OutcomeRecord.DoesNotExist as missing:  # checked by the rating's statement
             message = serializer.fields["outcome"].error_messages["does_not_exist"]
