@@ -13,7 +13,7 @@ from django.db import NotSupportedError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.approvals.models import ActionStatus, ProposedAction
-from apps.approvals.selectors import action_get
+from apps.approvals.selectors import action_get, action_summary_by_id
 from apps.approvals.services import action_decide
 from apps.feedback.models import FeedbackEntry
 from apps.feedback.services import feedback_rate
@@ -72,6 +72,32 @@ def test_a_prepared_decision_changes_only_its_own_organisations_action(
         theirs = action_get(theirs.pk, user=other_org_manager)
         assert theirs.status == ActionStatus.REJECTED
         assert [e.kind for e in theirs.events.all()] == ["rejected"]
+
+
+def test_a_queue_decision_reads_back_its_own_organisations_account(
+    org, other_org, in_org, manager, other_org_manager
+):
+    """The queue's narrow read-back (``action_summary_by_id``), prepared once, names the
+    account of the deciding organisation's action, not the other's with the same ids."""
+    ours = PendingActionFactory(account__name="Ours Ltd")
+    with in_org(other_org):
+        theirs = PendingActionFactory(
+            pk=ours.pk, account__pk=ours.account.pk, account__name="Theirs GmbH"
+        )
+        decided = action_decide(
+            action_id=theirs.pk,
+            user=other_org_manager,
+            decision="approve",
+            reading=action_summary_by_id,
+        )
+        assert (decided.pk, decided.account.name) == (ours.pk, "Theirs GmbH")
+    decided = action_decide(
+        action_id=ours.pk, user=manager, decision="approve", reading=action_summary_by_id
+    )
+    assert decided.account.name == "Ours Ltd"
+    assert decided.status == ActionStatus.APPROVED
+    with in_org(other_org):
+        assert ProposedAction.objects.get(pk=theirs.pk).decided_by == other_org_manager
 
 
 def test_a_prepared_rating_is_stored_in_the_raters_organisation(
