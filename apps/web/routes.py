@@ -59,13 +59,15 @@ class _SegmentResolver(URLResolver):
 
     @cached_property
     def _for_segment(self) -> dict[str, URLResolver]:
-        segments = set().union(*(_segments(p) or () for p in self.url_patterns))
+        segments = set().union(*(found or () for _, found in self._segmented))
         return {segment: self._among(segment) for segment in segments}
 
+    @cached_property
+    def _segmented(self) -> list[tuple[Pattern, set[str] | None]]:
+        return [(pattern, _segments(pattern)) for pattern in self.url_patterns]
+
     def _among(self, segment: str | None) -> URLResolver:
-        patterns = [
-            p for p in self.url_patterns if (found := _segments(p)) is None or segment in found
-        ]
+        patterns = [p for p, found in self._segmented if found is None or segment in found]
         return URLResolver(
             self.pattern, patterns, self.default_kwargs, self.app_name, self.namespace
         )
